@@ -1,0 +1,3 @@
+pub mod client;
+pub mod schema;
+pub mod spec;

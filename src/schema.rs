@@ -1,0 +1,281 @@
+//! OpenAPI schemas as JSON Schema: dialect conversion, `$ref` resolution and compiled validators.
+
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+/// Which flavour of schema an OpenAPI document writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// OpenAPI 3.0: a JSON Schema draft 4 dialect with `nullable` and boolean exclusive bounds.
+    OpenApi30,
+    /// OpenAPI 3.1: plain JSON Schema 2020-12.
+    OpenApi31,
+}
+
+/// One rule an instance broke, located by JSON pointer.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    /// JSON pointer into the instance.
+    pub pointer: String,
+    /// JSON pointer into the schema: the rule that failed.
+    pub rule: String,
+    /// What was wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = if self.pointer.is_empty() { "/" } else { &self.pointer };
+        write!(f, "at {at}: {} (rule {})", self.message, self.rule)
+    }
+}
+
+/// The component schemas of one document, converted to JSON Schema 2020-12 `$defs`.
+#[derive(Clone, Debug)]
+pub struct SchemaSet {
+    defs: Map<String, Value>,
+    dialect: Dialect,
+}
+
+/// A compiled schema that can check instances.
+#[derive(Clone)]
+pub struct Checker {
+    validator: Arc<jsonschema::Validator>,
+}
+
+impl std::fmt::Debug for Checker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Checker")
+    }
+}
+
+impl Checker {
+    /// True when the instance satisfies the schema.
+    pub fn is_valid(&self, instance: &Value) -> bool {
+        self.validator.is_valid(instance)
+    }
+
+    /// Every rule the instance breaks, at most `limit` of them.
+    pub fn findings(&self, instance: &Value, limit: usize) -> Vec<Finding> {
+        self.validator
+            .iter_errors(instance)
+            .take(limit)
+            .map(|e| Finding {
+                pointer: e.instance_path().to_string(),
+                rule: e.schema_path().to_string().replacen("/$defs/", "#/components/schemas/", 1),
+                message: e.to_string(),
+            })
+            .collect()
+    }
+}
+
+impl SchemaSet {
+    /// Converts `components.schemas` of a document in the given dialect.
+    pub fn new(components_schemas: Option<&Value>, dialect: Dialect) -> Self {
+        let mut defs = Map::new();
+        if let Some(Value::Object(schemas)) = components_schemas {
+            for (name, schema) in schemas {
+                defs.insert(name.clone(), convert(schema, dialect));
+            }
+        }
+        SchemaSet { defs, dialect }
+    }
+
+    /// Converts a schema written in this document's dialect.
+    pub fn convert(&self, schema: &Value) -> Value {
+        convert(schema, self.dialect)
+    }
+
+    /// The converted component schema called `name`.
+    pub fn component(&self, name: &str) -> Option<&Value> {
+        self.defs.get(name)
+    }
+
+    /// Compiles an already converted schema against this set's `$defs`.
+    pub fn compile(&self, converted: &Value) -> Result<Checker, String> {
+        let mut root = Map::new();
+        root.insert("$schema".into(), json!("https://json-schema.org/draft/2020-12/schema"));
+        root.insert("$defs".into(), Value::Object(self.defs.clone()));
+        root.insert("allOf".into(), json!([converted]));
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&Value::Object(root))
+            .map_err(|e| e.to_string())?;
+        Ok(Checker { validator: Arc::new(validator) })
+    }
+
+    /// Follows `$ref`s (and single-entry `allOf` wrappers used for nullable refs) to a concrete schema.
+    pub fn resolve<'a>(&'a self, mut schema: &'a Value) -> &'a Value {
+        for _ in 0..32 {
+            if let Some(name) = schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/")) {
+                match self.defs.get(name) {
+                    Some(next) => schema = next,
+                    None => return schema,
+                }
+            } else if let Some([only]) = schema.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
+                if schema.get("properties").is_some() {
+                    return schema;
+                }
+                schema = only;
+            } else if let Some(branches) = schema.get("anyOf").and_then(Value::as_array) {
+                // nullable wrapper: {anyOf: [{type: null}, X]}
+                match branches.iter().find(|b| b.get("type") != Some(&json!("null"))) {
+                    Some(next) if branches.len() == 2 => schema = next,
+                    _ => return schema,
+                }
+            } else {
+                return schema;
+            }
+        }
+        schema
+    }
+
+    /// The first-level property names of an object schema, through `allOf` and `$ref`, in declared order.
+    pub fn property_names(&self, schema: &Value) -> Vec<String> {
+        let mut names = Vec::new();
+        self.collect_properties(schema, &mut names, 0);
+        names
+    }
+
+    fn collect_properties(&self, schema: &Value, names: &mut Vec<String>, depth: usize) {
+        if depth > 32 {
+            return;
+        }
+        let schema = self.resolve(schema);
+        if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
+            for part in parts {
+                self.collect_properties(part, names, depth + 1);
+            }
+        }
+        if let Some(Value::Object(props)) = schema.get("properties") {
+            for name in props.keys() {
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+        }
+    }
+
+    /// The schema of one first-level property, through `allOf` and `$ref`.
+    pub fn property_schema<'a>(&'a self, schema: &'a Value, name: &str) -> Option<&'a Value> {
+        let schema = self.resolve(schema);
+        if let Some(p) = schema.get("properties").and_then(|p| p.get(name)) {
+            return Some(p);
+        }
+        schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .and_then(|parts| parts.iter().find_map(|part| self.property_schema(part, name)))
+    }
+}
+
+/// Rewrites one schema of `dialect` into JSON Schema 2020-12 with refs into `#/$defs/`.
+pub fn convert(schema: &Value, dialect: Dialect) -> Value {
+    match schema {
+        Value::Object(map) => {
+            let mut out = Map::new();
+            for (key, value) in map {
+                let value = match key.as_str() {
+                    "$ref" => Value::String(rewrite_ref(value.as_str().unwrap_or_default())),
+                    // Keywords whose values are data, not schemas.
+                    "example" | "examples" | "default" | "enum" | "const" | "required" => value.clone(),
+                    "properties" | "patternProperties" | "$defs" | "definitions" => match value {
+                        Value::Object(props) => Value::Object(
+                            props.iter().map(|(k, v)| (k.clone(), convert(v, dialect))).collect(),
+                        ),
+                        other => other.clone(),
+                    },
+                    _ => convert(value, dialect),
+                };
+                out.insert(key.clone(), value);
+            }
+            if dialect == Dialect::OpenApi30 {
+                adapt_30(&mut out);
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| convert(v, dialect)).collect()),
+        other => other.clone(),
+    }
+}
+
+fn rewrite_ref(reference: &str) -> String {
+    match reference.strip_prefix("#/components/schemas/") {
+        Some(name) => format!("#/$defs/{name}"),
+        None => reference.to_string(),
+    }
+}
+
+/// OpenAPI 3.0 keywords that mean something else, or nothing, in 2020-12.
+fn adapt_30(out: &mut Map<String, Value>) {
+    for (bound, limit) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
+        if let Some(Value::Bool(exclusive)) = out.get(bound).cloned() {
+            out.remove(bound);
+            if exclusive {
+                if let Some(v) = out.remove(limit) {
+                    out.insert(bound.into(), v);
+                }
+            }
+        }
+    }
+    for noise in ["nullable", "discriminator", "xml", "externalDocs", "readOnly", "writeOnly", "deprecated", "example"] {
+        if noise != "nullable" {
+            out.remove(noise);
+        }
+    }
+    if out.remove("nullable") == Some(Value::Bool(true)) {
+        if let Some(Value::Array(options)) = out.get_mut("enum") {
+            if !options.contains(&Value::Null) {
+                options.push(Value::Null);
+            }
+        }
+        match out.get("type").cloned() {
+            Some(Value::String(t)) => {
+                out.insert("type".into(), json!([t, "null"]));
+            }
+            _ => {
+                let inner = Value::Object(std::mem::take(out));
+                out.insert("anyOf".into(), json!([{ "type": "null" }, inner]));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nullable_ref_accepts_null_and_the_referenced_shape() {
+        let set = SchemaSet::new(
+            Some(&json!({"Q": {"type": "object", "required": ["a"], "properties": {"a": {"type": "number"}}}})),
+            Dialect::OpenApi30,
+        );
+        let schema = set.convert(&json!({"nullable": true, "allOf": [{"$ref": "#/components/schemas/Q"}]}));
+        let checker = set.compile(&schema).unwrap();
+        assert!(checker.is_valid(&Value::Null));
+        assert!(checker.is_valid(&json!({"a": 1.5})));
+        let findings = checker.findings(&json!({"a": "x"}), 5);
+        assert!(!findings.is_empty());
+    }
+
+    #[test]
+    fn exclusive_bounds_become_numbers() {
+        let converted = convert(&json!({"type": "integer", "minimum": 0, "exclusiveMinimum": true}), Dialect::OpenApi30);
+        assert_eq!(converted, json!({"type": "integer", "exclusiveMinimum": 0}));
+    }
+
+    #[test]
+    fn property_names_follow_all_of_in_order() {
+        let set = SchemaSet::new(
+            Some(&json!({
+                "Base": {"type": "object", "properties": {"@type": {"type": "string"}}},
+                "Thing": {"allOf": [{"$ref": "#/components/schemas/Base"}, {"properties": {"id": {}, "name": {}}}]}
+            })),
+            Dialect::OpenApi30,
+        );
+        let thing = set.component("Thing").unwrap().clone();
+        assert_eq!(set.property_names(&thing), vec!["@type", "id", "name"]);
+    }
+}

@@ -1,0 +1,402 @@
+//! Loads an OpenAPI document and compiles it, once, into operations with typed parameters,
+//! response schemas, examples and validators.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::schema::{Checker, Dialect, SchemaSet};
+
+/// The HTTP methods an OpenAPI path item may hold.
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/// An error in a document, naming where it is.
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}: {message}")]
+pub struct SpecError {
+    /// The file or name of the document.
+    pub source_name: String,
+    /// What is wrong, with the JSON pointer where it helps.
+    pub message: String,
+}
+
+/// One compiled OpenAPI document.
+#[derive(Debug)]
+pub struct Api {
+    /// Short name: the file stem, e.g. `oes-partners`.
+    pub name: String,
+    /// `info.title`.
+    pub title: String,
+    /// Path part of the first server URL, without a trailing slash (may be empty).
+    pub base_path: String,
+    /// The longest path prefix every operation shares, used to pick this API's error envelope.
+    pub prefix: String,
+    /// Every operation, in document order.
+    pub operations: Vec<Operation>,
+    /// Component schemas as JSON Schema.
+    pub schemas: SchemaSet,
+    /// The raw document, as loaded.
+    pub document: Value,
+}
+
+/// Where a parameter travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// A `{name}` segment of the path.
+    Path,
+    /// The query string.
+    Query,
+    /// A request header.
+    Header,
+}
+
+/// The JSON type a parameter's raw text is read as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scalar {
+    /// Kept as text.
+    String,
+    /// A whole number.
+    Integer,
+    /// Any number.
+    Number,
+    /// `true` or `false`.
+    Boolean,
+}
+
+/// One declared parameter, compiled.
+#[derive(Clone, Debug)]
+pub struct Param {
+    /// The name as the spec spells it.
+    pub name: String,
+    /// Where it travels.
+    pub location: Location,
+    /// Whether a request must carry it.
+    pub required: bool,
+    /// `Some(item type)` for arrays, which accept `a,b` and repeated `x=a&x=b`.
+    pub array_of: Option<Scalar>,
+    /// The type of a non-array value.
+    pub scalar: Scalar,
+    /// The declared default, if any.
+    pub default: Option<Value>,
+    /// The converted schema, for messages.
+    pub schema: Value,
+    /// Validator for the typed value.
+    pub checker: Checker,
+}
+
+/// One declared response.
+#[derive(Clone, Debug)]
+pub struct ResponseSpec {
+    /// The HTTP status.
+    pub status: u16,
+    /// The response's description.
+    pub description: String,
+    /// The media type of the body, if there is one.
+    pub media_type: Option<String>,
+    /// The body schema, converted.
+    pub schema: Option<Value>,
+    /// Validator for the body.
+    pub checker: Option<Checker>,
+    /// Named examples, in document order (a lone `example` is named `default`).
+    pub examples: Vec<(String, Value)>,
+    /// Declared response header names, lower-cased.
+    pub headers: Vec<String>,
+}
+
+/// One compiled operation.
+#[derive(Clone, Debug)]
+pub struct Operation {
+    /// `operationId`.
+    pub id: String,
+    /// Upper-case HTTP method.
+    pub method: String,
+    /// The spec's path template.
+    pub path: String,
+    /// The route the server listens on: base path plus template.
+    pub route: String,
+    /// Declared parameters.
+    pub params: Vec<Param>,
+    /// Declared responses by status.
+    pub responses: BTreeMap<u16, ResponseSpec>,
+    /// Whether a security requirement applies.
+    pub secured: bool,
+    /// `summary`, for printed help.
+    pub summary: String,
+}
+
+impl Operation {
+    /// The declared parameter called `name`.
+    pub fn param(&self, name: &str) -> Option<&Param> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    /// The lowest declared 2xx response.
+    pub fn success(&self) -> Option<&ResponseSpec> {
+        self.responses.range(200..300).next().map(|(_, r)| r)
+    }
+
+    /// The response that holds the example called `name`.
+    pub fn example(&self, name: &str) -> Option<(&ResponseSpec, &Value)> {
+        self.responses
+            .values()
+            .find_map(|r| r.examples.iter().find(|(n, _)| n == name).map(|(_, v)| (r, v)))
+    }
+}
+
+impl Api {
+    /// Parses YAML or JSON text and compiles it. `name` is the short API name.
+    pub fn from_text(name: &str, source_name: &str, text: &str) -> Result<Api, SpecError> {
+        let err = |message: String| SpecError { source_name: source_name.to_string(), message };
+        let document: Value = serde_saphyr::from_str(text).map_err(|e| err(format!("not YAML or JSON: {e}")))?;
+        let version = document.get("openapi").and_then(Value::as_str).unwrap_or_default();
+        let dialect = if version.starts_with("3.0.") {
+            // The typed model checks the document's structure before we walk it.
+            serde_json::from_value::<openapiv3::OpenAPI>(document.clone())
+                .map_err(|e| err(format!("not a valid OpenAPI 3.0 document: {e}")))?;
+            Dialect::OpenApi30
+        } else if version.starts_with("3.1.") {
+            Dialect::OpenApi31
+        } else {
+            return Err(err(format!("`openapi: {version}` is not supported; expected 3.0.x or 3.1.x")));
+        };
+        Compiler { doc: &document, schemas: SchemaSet::new(document.pointer("/components/schemas"), dialect) }
+            .compile(name)
+            .map(|(operations, schemas, base_path)| {
+                let prefix = common_prefix(operations.iter().map(|o| o.route.as_str()));
+                Api {
+                    name: name.to_string(),
+                    title: document.pointer("/info/title").and_then(Value::as_str).unwrap_or(name).to_string(),
+                    base_path,
+                    prefix,
+                    operations,
+                    schemas,
+                    document: document.clone(),
+                }
+            })
+            .map_err(err)
+    }
+
+    /// The operation with this `operationId`.
+    pub fn operation(&self, id: &str) -> Option<&Operation> {
+        self.operations.iter().find(|o| o.id == id)
+    }
+}
+
+struct Compiler<'a> {
+    doc: &'a Value,
+    schemas: SchemaSet,
+}
+
+impl<'a> Compiler<'a> {
+    fn compile(self, _name: &str) -> Result<(Vec<Operation>, SchemaSet, String), String> {
+        let base_path = self
+            .doc
+            .pointer("/servers/0/url")
+            .and_then(Value::as_str)
+            .map(server_path)
+            .unwrap_or_default();
+        let mut operations = Vec::new();
+        let paths = self.doc.get("paths").and_then(Value::as_object).ok_or("the document has no `paths`")?;
+        let global_security = self.doc.get("security").and_then(Value::as_array).is_some_and(|s| !s.is_empty());
+        for (path, item) in paths {
+            let item = self.deref(item)?;
+            let shared = item.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+            for method in METHODS {
+                let Some(op) = item.get(method) else { continue };
+                let at = format!("/paths/{}/{method}", escape(path));
+                let id = op
+                    .get("operationId")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| format!("{at}: the operation has no operationId"))?
+                    .to_string();
+                let mut params = Vec::new();
+                let own = op.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+                for raw in shared.iter().chain(own.iter()) {
+                    let param = self.param(raw).map_err(|e| format!("{at}/parameters: {e}"))?;
+                    params.retain(|p: &Param| !(p.name == param.name && p.location == param.location));
+                    params.push(param);
+                }
+                let mut responses = BTreeMap::new();
+                if let Some(Value::Object(map)) = op.get("responses") {
+                    for (status, raw) in map {
+                        let Ok(code) = status.parse::<u16>() else { continue };
+                        let response = self
+                            .response(code, raw)
+                            .map_err(|e| format!("{at}/responses/{status}: {e}"))?;
+                        responses.insert(code, response);
+                    }
+                }
+                let secured = match op.get("security").and_then(Value::as_array) {
+                    Some(list) => !list.is_empty(),
+                    None => global_security,
+                };
+                operations.push(Operation {
+                    id,
+                    method: method.to_ascii_uppercase(),
+                    path: path.clone(),
+                    route: format!("{base_path}{path}"),
+                    params,
+                    responses,
+                    secured,
+                    summary: op.get("summary").and_then(Value::as_str).unwrap_or_default().to_string(),
+                });
+            }
+        }
+        Ok((operations, self.schemas, base_path))
+    }
+
+    /// Follows a local `$ref` such as `#/components/parameters/pageSize`.
+    fn deref(&self, value: &'a Value) -> Result<&'a Value, String> {
+        let mut value = value;
+        for _ in 0..16 {
+            match value.get("$ref").and_then(Value::as_str) {
+                Some(reference) => {
+                    let pointer = reference
+                        .strip_prefix('#')
+                        .ok_or_else(|| format!("`{reference}`: only local references are supported"))?;
+                    value = self
+                        .doc
+                        .pointer(pointer)
+                        .ok_or_else(|| format!("`{reference}` points at nothing"))?;
+                }
+                None => return Ok(value),
+            }
+        }
+        Err("reference cycle".into())
+    }
+
+    fn param(&self, raw: &'a Value) -> Result<Param, String> {
+        let raw = self.deref(raw)?;
+        let name = raw.get("name").and_then(Value::as_str).ok_or("a parameter has no name")?.to_string();
+        let location = match raw.get("in").and_then(Value::as_str) {
+            Some("path") => Location::Path,
+            Some("query") => Location::Query,
+            Some("header") => Location::Header,
+            other => return Err(format!("parameter `{name}`: location {other:?} is not supported")),
+        };
+        let schema = self.schemas.convert(raw.get("schema").unwrap_or(&Value::Bool(true)));
+        let resolved = self.schemas.resolve(&schema).clone();
+        let array_of = (scalar_type(&resolved) == "array").then(|| {
+            let items = resolved.get("items").cloned().unwrap_or(Value::Bool(true));
+            scalar_of(self.schemas.resolve(&items))
+        });
+        let checker = self.schemas.compile(&schema).map_err(|e| format!("parameter `{name}`: {e}"))?;
+        Ok(Param {
+            required: raw.get("required").and_then(Value::as_bool).unwrap_or(location == Location::Path),
+            scalar: scalar_of(&resolved),
+            array_of,
+            default: resolved.get("default").cloned(),
+            schema,
+            checker,
+            location,
+            name,
+        })
+    }
+
+    fn response(&self, status: u16, raw: &'a Value) -> Result<ResponseSpec, String> {
+        let raw = self.deref(raw)?;
+        let content = raw.get("content").and_then(Value::as_object);
+        let (media_type, media) = match content.and_then(|c| c.iter().next()) {
+            Some((mt, media)) => (Some(mt.clone()), Some(media)),
+            None => (None, None),
+        };
+        let schema = media.and_then(|m| m.get("schema")).map(|s| self.schemas.convert(s));
+        let checker = match &schema {
+            Some(s) => Some(self.schemas.compile(s)?),
+            None => None,
+        };
+        let mut examples = Vec::new();
+        if let Some(Value::Object(named)) = media.and_then(|m| m.get("examples")) {
+            for (name, example) in named {
+                let example = self.deref(example)?;
+                if let Some(value) = example.get("value") {
+                    examples.push((name.clone(), value.clone()));
+                }
+            }
+        } else if let Some(value) = media.and_then(|m| m.get("example")) {
+            examples.push(("default".to_string(), value.clone()));
+        }
+        let headers = raw
+            .get("headers")
+            .and_then(Value::as_object)
+            .map(|h| h.keys().map(|k| k.to_ascii_lowercase()).collect())
+            .unwrap_or_default();
+        Ok(ResponseSpec {
+            status,
+            description: raw.get("description").and_then(Value::as_str).unwrap_or_default().to_string(),
+            media_type,
+            schema,
+            checker,
+            examples,
+            headers,
+        })
+    }
+}
+
+fn scalar_type(schema: &Value) -> &str {
+    match schema.get("type") {
+        Some(Value::String(t)) => t,
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).find(|t| *t != "null").unwrap_or("string"),
+        _ => "string",
+    }
+}
+
+fn scalar_of(schema: &Value) -> Scalar {
+    match scalar_type(schema) {
+        "integer" => Scalar::Integer,
+        "number" => Scalar::Number,
+        "boolean" => Scalar::Boolean,
+        _ => Scalar::String,
+    }
+}
+
+/// The path of a server URL: `https://h/x/v4` and `http://{host}/x/v4` give `/x/v4`; `/x` stays.
+fn server_path(url: &str) -> String {
+    let rest = match url.find("://") {
+        Some(i) => &url[i + 3..],
+        None if url.starts_with('/') => return url.trim_end_matches('/').to_string(),
+        None => url,
+    };
+    match rest.find('/') {
+        Some(i) => rest[i..].trim_end_matches('/').to_string(),
+        None => String::new(),
+    }
+}
+
+fn common_prefix<'s>(mut routes: impl Iterator<Item = &'s str>) -> String {
+    let Some(first) = routes.next() else { return String::new() };
+    let mut prefix = first.split('{').next().unwrap_or_default().to_string();
+    for route in routes {
+        while !route.starts_with(&prefix) {
+            prefix.pop();
+        }
+    }
+    // Cut back to a whole segment.
+    match prefix.rfind('/') {
+        Some(i) => prefix[..=i].to_string(),
+        None => String::new(),
+    }
+}
+
+fn escape(path: &str) -> String {
+    path.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_paths() {
+        assert_eq!(server_path("http://{host}/brm/prepayBalanceManagement/v4"), "/brm/prepayBalanceManagement/v4");
+        assert_eq!(server_path("https://app.bitgo.com"), "");
+        assert_eq!(server_path("/v1/"), "/v1");
+    }
+
+    #[test]
+    fn prefix_is_cut_to_a_segment() {
+        let p = common_prefix(["/a/v1/e/{id}/partners/balances", "/a/v1/e/{id}/partners/allocations"].into_iter());
+        assert_eq!(p, "/a/v1/e/");
+        assert_eq!(common_prefix(["/x/v4/acc/{id}", "/x/v4/transfer/{id}"].into_iter()), "/x/v4/");
+    }
+}
