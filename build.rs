@@ -5,6 +5,8 @@ use std::{env, fs, path::Path};
 fn main() {
     let out_dir = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     println!("cargo:rerun-if-changed=spec");
+    // The bundled fixtures are embedded with include_dir, which cannot watch them itself.
+    println!("cargo:rerun-if-changed=fixtures");
     let mut specs: Vec<_> = fs::read_dir("spec")
         .expect("spec/ exists")
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -1,3 +1,23 @@
+//! specmock: a mock and contract-test server driven by OpenAPI.
+//!
+//! The bundled APIs (BitGo Go Network OES partner, Oracle BRM prepay balance TMF654) are served
+//! from `spec/` and `fixtures/`, compiled into the binary. See [`MockServer`] to embed it in tests.
+
+pub mod answer;
+pub mod auth;
+pub mod behaviour;
 pub mod client;
+pub mod envelope;
+pub mod params;
+pub mod query;
+pub mod render;
+pub mod runtime;
+pub mod scenario;
 pub mod schema;
+pub mod server;
 pub mod spec;
+pub mod store;
+pub mod mock_server;
+
+pub use mock_server::MockServer;
+pub mod generate;

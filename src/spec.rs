@@ -78,8 +78,12 @@ pub struct Param {
     pub scalar: Scalar,
     /// The declared default, if any.
     pub default: Option<Value>,
-    /// The converted schema, for messages.
+    /// The parameter's `example`, or its first named example.
+    pub example: Option<Value>,
+    /// The converted schema.
     pub schema: Value,
+    /// What the parameter accepts, in words, for error messages.
+    pub expected: String,
     /// Validator for the typed value.
     pub checker: Checker,
 }
@@ -281,11 +285,22 @@ impl<'a> Compiler<'a> {
             scalar_of(self.schemas.resolve(&items))
         });
         let checker = self.schemas.compile(&schema).map_err(|e| format!("parameter `{name}`: {e}"))?;
+        let expected = match array_of {
+            Some(_) => {
+                let items = resolved.get("items").unwrap_or(&Value::Bool(true));
+                format!("a comma-separated list (or repeated `{name}=`) of {}", phrase(self.schemas.resolve(items)))
+            }
+            None => phrase(&resolved),
+        };
         Ok(Param {
             required: raw.get("required").and_then(Value::as_bool).unwrap_or(location == Location::Path),
             scalar: scalar_of(&resolved),
             array_of,
             default: resolved.get("default").cloned(),
+            expected,
+            example: raw.get("example").cloned().or_else(|| {
+                raw.get("examples").and_then(Value::as_object).and_then(|e| e.values().next()).and_then(|e| e.get("value").cloned())
+            }),
             schema,
             checker,
             location,
@@ -330,6 +345,36 @@ impl<'a> Compiler<'a> {
             examples,
             headers,
         })
+    }
+}
+
+/// A reader's phrase for what a schema accepts.
+fn phrase(schema: &Value) -> String {
+    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
+        let names: Vec<String> = options.iter().filter(|v| !v.is_null()).map(crate::store::text_of).collect();
+        return format!("one of {}", names.join(", "));
+    }
+    let kind = scalar_type(schema);
+    match kind {
+        "integer" | "number" => {
+            let noun = if kind == "integer" { "an integer" } else { "a number" };
+            match (schema.get("minimum"), schema.get("maximum")) {
+                (Some(min), Some(max)) => format!("{noun} from {min} to {max}"),
+                (Some(min), None) => format!("{noun} of at least {min}"),
+                (None, Some(max)) => format!("{noun} of at most {max}"),
+                (None, None) => noun.to_string(),
+            }
+        }
+        "boolean" => "true or false".into(),
+        _ => match schema.get("format").and_then(Value::as_str) {
+            Some("uuid") => "a UUID such as 7a72d96a-03b1-4f1f-a16f-5d13f5c04757".into(),
+            Some("date-time") => "an RFC 3339 date-time".into(),
+            Some(other) => format!("a string in {other} format"),
+            None => match schema.get("minLength").and_then(Value::as_u64) {
+                Some(n) if n > 0 => "a non-empty string".into(),
+                _ => "a string".into(),
+            },
+        },
     }
 }
 

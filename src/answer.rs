@@ -1,0 +1,201 @@
+//! The thin end of the pipeline: a validated, authorised request answered from the store, or
+//! from the spec's examples where no binding exists.
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::behaviour::{Body, Paging};
+use crate::params::ParamValues;
+use crate::render::{json_escaped, select, Template};
+use crate::runtime::{ApiRuntime, CompiledBinding};
+use crate::spec::Operation;
+
+/// A refusal found while answering (a bad `fields`, an unknown id).
+pub struct Refused {
+    /// The status.
+    pub status: u16,
+    /// The message for the envelope.
+    pub message: String,
+}
+
+/// The request's own base URL for this API, JSON-escaped, e.g. `http://127.0.0.1:4010/brm/.../v4`.
+pub fn base_url(api: &ApiRuntime, headers: &HeaderMap) -> Vec<u8> {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|s| *s == "https" || *s == "http")
+        .unwrap_or("http");
+    json_escaped(&format!("{scheme}://{host}{}", api.api.base_path))
+}
+
+/// A JSON response from bytes.
+pub fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// A JSON example, with the request's base URL where the data holds a placeholder.
+pub fn example_response(api: &ApiRuntime, status: u16, value: &Value, base: &[u8]) -> Response {
+    let mut out = Vec::new();
+    Template::new(value, &api.placeholders).write(&mut out, base);
+    json_bytes(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), out)
+}
+
+/// Answers a request whose parameters passed validation.
+pub fn answer(api: &ApiRuntime, op: &Operation, params: &ParamValues, tenant: Option<&Value>, headers: &HeaderMap) -> Result<Response, Refused> {
+    let base = base_url(api, headers);
+    let Some(binding) = api.bindings.get(&op.id) else {
+        let success = op.success();
+        return match success.and_then(|r| r.examples.first().map(|(_, v)| (r.status, v))) {
+            Some((status, value)) => Ok(example_response(api, status, value, &base)),
+            None => Ok(json_bytes(
+                StatusCode::from_u16(success.map_or(200, |r| r.status)).unwrap_or(StatusCode::OK),
+                b"{}".to_vec(),
+            )),
+        };
+    };
+    let view = choose_view(binding, params);
+    let fields = selected_fields(binding, view, params)?;
+    let render = |id: u32, out: &mut Vec<u8>| {
+        let (shape, templates) = &binding.views[view];
+        match &fields {
+            None => templates[id as usize].write(out, &base),
+            Some(keep) => {
+                let record = &binding.query.collection.records[id as usize];
+                Template::new(&select(&shape.apply(record), keep), &api.placeholders).write(out, &base);
+            }
+        }
+    };
+    let mut out = Vec::with_capacity(4096);
+    let mut extra_headers = Vec::new();
+    match &binding.body {
+        Body::Single { .. } => {
+            let param = binding.lookup.as_deref().unwrap_or("id");
+            let id = params.str(param).unwrap_or_default();
+            let Some((index, _)) = binding.query.collection.get(id) else {
+                return Err(Refused { status: 404, message: binding.not_found.replace("{id}", id) });
+            };
+            render(index, &mut out);
+        }
+        Body::List { property, .. } => {
+            let page = binding.query.run(params);
+            if let Some(p) = property {
+                out.extend_from_slice(b"{\"");
+                out.extend_from_slice(&json_escaped(p));
+                out.extend_from_slice(b"\":");
+            }
+            out.push(b'[');
+            for (i, &id) in page.ids.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                render(id, &mut out);
+            }
+            out.push(b']');
+            if property.is_some() {
+                out.push(b'}');
+            }
+            if let Some(Paging::Offset { total_header, result_header, .. }) = &binding.query.paging {
+                if let Some(h) = total_header {
+                    extra_headers.push((h.clone(), page.total.to_string()));
+                }
+                if let Some(h) = result_header {
+                    extra_headers.push((h.clone(), page.ids.len().to_string()));
+                }
+            }
+        }
+        Body::Map { property, from_tenant, .. } => {
+            let page = binding.query.run(params);
+            out.push(b'{');
+            for (name, pointer) in from_tenant {
+                if let Some(value) = tenant.and_then(|t| t.pointer(pointer)) {
+                    out.push(b'"');
+                    out.extend_from_slice(&json_escaped(name));
+                    out.extend_from_slice(b"\":");
+                    out.extend_from_slice(&serde_json::to_vec(value).expect("a JSON value serialises"));
+                    out.push(b',');
+                }
+            }
+            out.push(b'"');
+            out.extend_from_slice(&json_escaped(property));
+            out.extend_from_slice(b"\":{");
+            for (i, &id) in page.ids.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.push(b'"');
+                out.extend_from_slice(&json_escaped(&binding.query.collection.key_of[id as usize]));
+                out.extend_from_slice(b"\":");
+                render(id, &mut out);
+            }
+            out.extend_from_slice(b"}}");
+        }
+    }
+    let status = op.success().map_or(200, |r| r.status);
+    let mut response = json_bytes(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), out);
+    for (name, value) in extra_headers {
+        if let (Ok(n), Ok(v)) = (header::HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            response.headers_mut().insert(n, v);
+        }
+    }
+    Ok(response)
+}
+
+fn choose_view(binding: &CompiledBinding, params: &ParamValues) -> usize {
+    binding
+        .view_param
+        .as_ref()
+        .and_then(|(p, _)| params.str(p))
+        .and_then(|name| binding.views.iter().position(|(s, _)| s.name == name))
+        .unwrap_or(binding.default_view)
+}
+
+/// The attributes `fields` keeps, None for the whole record; a name the view lacks is refused.
+fn selected_fields(binding: &CompiledBinding, view: usize, params: &ParamValues) -> Result<Option<Vec<String>>, Refused> {
+    let Some(selection) = &binding.fields else { return Ok(None) };
+    let Some(raw) = params.str(&selection.param) else { return Ok(None) };
+    let mut keep = selection.always.clone();
+    let names: Vec<&str> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    if names.len() == 1 && selection.none.as_deref() == Some(names[0]) {
+        return Ok(Some(keep));
+    }
+    let shape = &binding.views[view].0;
+    let known: Vec<String> = match &shape.props {
+        Some(props) => props.clone(),
+        None => binding
+            .query
+            .collection
+            .records
+            .first()
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default(),
+    };
+    for name in names {
+        if !known.iter().any(|k| k == name) {
+            let elsewhere = binding
+                .views
+                .iter()
+                .find(|(s, _)| s.props.as_ref().is_some_and(|p| p.iter().any(|k| k == name)));
+            let message = match (elsewhere, &binding.view_param) {
+                (Some((other, _)), Some((param, _))) => format!(
+                    "{}: '{name}' is an attribute of {}; ask for it with {param}={}",
+                    selection.param, other.name, other.name
+                ),
+                _ => format!(
+                    "{}: unknown attribute '{name}'; expected a comma-separated list of: {}",
+                    selection.param,
+                    known.join(", ")
+                ),
+            };
+            return Err(Refused { status: 400, message });
+        }
+        if !keep.iter().any(|k| k == name) {
+            keep.push(name.to_string());
+        }
+    }
+    Ok(Some(keep))
+}

@@ -1,0 +1,129 @@
+//! Seeded generators of realistic fixture data, one module per API. The same seed and scale give
+//! the same bytes on every machine: ChaCha8 is portable and nothing reads the clock.
+
+pub mod oes_partners;
+pub mod prepay_balance;
+
+use std::path::Path;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::Value;
+
+/// The APIs that have a generator.
+pub const APIS: [&str; 2] = ["oes-partners", "prepay-balance"];
+
+/// One generated file: its name under `fixtures/<api>/` and its records.
+pub struct FixtureFile {
+    /// File name, e.g. `allocations.json`.
+    pub name: String,
+    /// The records, in order.
+    pub records: Vec<Value>,
+    /// Other keys that find a record: alias -> key.
+    pub aliases: Vec<(String, String)>,
+}
+
+/// Generates the fixture files of `api`; None for an API without a generator.
+pub fn generate(api: &str, seed: u64, scale: u32) -> Option<Vec<FixtureFile>> {
+    let mut rng = Gen::new(seed);
+    match api {
+        "oes-partners" => Some(oes_partners::generate(&mut rng, scale.max(1))),
+        "prepay-balance" => Some(prepay_balance::generate(&mut rng, scale.max(1))),
+        _ => None,
+    }
+}
+
+/// Writes generated files into `dir`, one record per line so diffs stay readable.
+pub fn write(dir: &Path, files: &[FixtureFile]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for file in files {
+        std::fs::write(dir.join(&file.name), render(file))?;
+    }
+    Ok(())
+}
+
+/// The bytes of one fixture file.
+pub fn render(file: &FixtureFile) -> String {
+    let mut out = String::from("{\n  \"records\": [\n");
+    for (i, record) in file.records.iter().enumerate() {
+        out.push_str("    ");
+        out.push_str(&serde_json::to_string(record).expect("a JSON value serialises"));
+        out.push_str(if i + 1 < file.records.len() { ",\n" } else { "\n" });
+    }
+    out.push_str("  ]");
+    if !file.aliases.is_empty() {
+        out.push_str(",\n  \"aliases\": {\n");
+        for (i, (alias, key)) in file.aliases.iter().enumerate() {
+            out.push_str(&format!(
+                "    {}: {}{}",
+                serde_json::to_string(alias).unwrap(),
+                serde_json::to_string(key).unwrap(),
+                if i + 1 < file.aliases.len() { ",\n" } else { "\n" }
+            ));
+        }
+        out.push_str("  }");
+    }
+    out.push_str("\n}\n");
+    out
+}
+
+/// A seeded source of realistic values.
+pub struct Gen {
+    rng: ChaCha8Rng,
+}
+
+impl Gen {
+    /// A generator for `seed`.
+    pub fn new(seed: u64) -> Gen {
+        Gen { rng: ChaCha8Rng::seed_from_u64(seed) }
+    }
+
+    /// A number in `[low, high)`.
+    pub fn below(&mut self, low: u64, high: u64) -> u64 {
+        self.rng.random_range(low..high)
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        self.rng.random_bool(p)
+    }
+
+    /// One element of a non-empty slice.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.rng.random_range(0..items.len())]
+    }
+
+    /// A random version-4 UUID.
+    pub fn uuid(&mut self) -> String {
+        let bytes: [u8; 16] = self.rng.random();
+        uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    }
+
+    /// `n` lower-case hex digits.
+    pub fn hex(&mut self, n: usize) -> String {
+        (0..n).map(|_| char::from_digit(self.rng.random_range(0..16), 16).unwrap()).collect()
+    }
+
+    /// An integer amount `mantissa * 10^exp` as decimal text, mantissa in `[lo, hi)`.
+    pub fn base_units(&mut self, lo: u64, hi: u64, exp: u32) -> String {
+        let mantissa = self.below(lo, hi) as u128;
+        (mantissa * 10u128.pow(exp)).to_string()
+    }
+
+    /// An instant uniformly in `[start, start + span)`, to the millisecond.
+    pub fn instant(&mut self, start: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
+        let ms = self.below(0, span.num_milliseconds() as u64);
+        start + Duration::milliseconds(ms as i64)
+    }
+}
+
+/// `2026-03-02T09:15:00.000Z`: BitGo's timestamp form.
+pub fn iso_millis(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// The first instant of a UTC day.
+pub fn utc_day(year: i32, month: u32, day: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(year, month, day, 0, 0, 0).single().expect("a valid date")
+}

@@ -1,0 +1,169 @@
+//! Turns a request's path, query and headers into typed values checked against the spec.
+
+use std::collections::HashMap;
+
+use serde_json::{Number, Value};
+
+use crate::spec::{Location, Operation, Param, Scalar};
+
+/// Typed parameter values of one request, with defaults applied.
+#[derive(Clone, Debug, Default)]
+pub struct ParamValues {
+    values: HashMap<String, Value>,
+}
+
+/// A parameter that broke the spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamError {
+    /// The parameter's name.
+    pub param: String,
+    /// What was wrong and what was expected.
+    pub message: String,
+}
+
+impl std::fmt::Display for ParamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl ParamValues {
+    /// The typed value of `name`, if given or defaulted.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.values.get(name)
+    }
+
+    /// The value of `name` as text.
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.values.get(name).and_then(Value::as_str)
+    }
+
+    /// The value of `name` as a whole number.
+    pub fn int(&self, name: &str) -> Option<i64> {
+        self.values.get(name).and_then(Value::as_i64)
+    }
+
+    /// The values of `name` as texts: each element of an array, or the one scalar.
+    pub fn texts(&self, name: &str) -> Option<Vec<String>> {
+        self.values.get(name).map(|v| match v {
+            Value::Array(items) => items.iter().map(crate::store::text_of).collect(),
+            other => vec![crate::store::text_of(other)],
+        })
+    }
+
+    /// Sets a value directly (used for aliases such as `type` for `@type`).
+    pub fn insert(&mut self, name: &str, value: Value) {
+        self.values.insert(name.to_string(), value);
+    }
+}
+
+/// Reads every declared parameter of `op` from the request parts.
+///
+/// `aliases` maps other wire spellings to a declared name (e.g. `type` -> `@type`).
+pub fn extract(
+    op: &Operation,
+    path: &[(String, String)],
+    query: Option<&str>,
+    headers: &http::HeaderMap,
+    aliases: &[(String, String)],
+) -> Result<ParamValues, ParamError> {
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    for (alias, name) in aliases {
+        if !pairs.iter().any(|(k, _)| k == name) {
+            for pair in pairs.iter_mut().filter(|(k, _)| k == alias) {
+                pair.0 = name.clone();
+            }
+        }
+    }
+    let mut out = ParamValues::default();
+    for param in &op.params {
+        let raws: Vec<&str> = match param.location {
+            Location::Path => path.iter().filter(|(k, _)| *k == param.name).map(|(_, v)| v.as_str()).collect(),
+            Location::Query => pairs.iter().filter(|(k, _)| *k == param.name).map(|(_, v)| v.as_str()).collect(),
+            Location::Header => headers.get_all(param.name.as_str()).iter().filter_map(|v| v.to_str().ok()).collect(),
+        };
+        if raws.is_empty() {
+            if param.required {
+                return Err(ParamError {
+                    param: param.name.clone(),
+                    message: format!("{}: required; expected {}", param.name, param.expected),
+                });
+            }
+            if let Some(default) = &param.default {
+                out.values.insert(param.name.clone(), default.clone());
+            }
+            continue;
+        }
+        let value = typed(param, &raws)?;
+        if !param.checker.is_valid(&value) {
+            let shown = if param.array_of.is_some() { offending_item(param, &value) } else { value.clone() };
+            return Err(ParamError {
+                param: param.name.clone(),
+                message: format!("{}: got {}; expected {}", param.name, show(&shown), param.expected),
+            });
+        }
+        out.values.insert(param.name.clone(), value);
+    }
+    Ok(out)
+}
+
+fn typed(param: &Param, raws: &[&str]) -> Result<Value, ParamError> {
+    match param.array_of {
+        Some(item) => {
+            let mut items = Vec::new();
+            for raw in raws {
+                for part in raw.split(',') {
+                    items.push(scalar(param, item, part.trim())?);
+                }
+            }
+            Ok(Value::Array(items))
+        }
+        None if raws.len() > 1 => Err(ParamError {
+            param: param.name.clone(),
+            message: format!("{}: given {} times; expected one value, {}", param.name, raws.len(), param.expected),
+        }),
+        None => scalar(param, param.scalar, raws[0]),
+    }
+}
+
+fn scalar(param: &Param, kind: Scalar, raw: &str) -> Result<Value, ParamError> {
+    let bad = |what: &str| ParamError {
+        param: param.name.clone(),
+        message: format!("{}: got {:?}, which is not {what}; expected {}", param.name, raw, param.expected),
+    };
+    Ok(match kind {
+        Scalar::String => Value::String(raw.to_string()),
+        Scalar::Integer => Value::Number(raw.parse::<i64>().map_err(|_| bad("an integer"))?.into()),
+        Scalar::Number => raw
+            .parse::<f64>()
+            .ok()
+            .and_then(Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| bad("a number"))?,
+        Scalar::Boolean => match raw {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => return Err(bad("true or false")),
+        },
+    })
+}
+
+fn offending_item(param: &Param, value: &Value) -> Value {
+    let items = value.as_array().cloned().unwrap_or_default();
+    for item in &items {
+        if !param.checker.is_valid(&Value::Array(vec![item.clone()])) {
+            return item.clone();
+        }
+    }
+    value.clone()
+}
+
+fn show(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    }
+}
+

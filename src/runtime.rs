@@ -1,0 +1,342 @@
+//! Loads one API: its spec, behaviour file and fixtures, validated and compiled into what the
+//! server answers from. Anything wrong stops the load with the file and JSON pointer.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use include_dir::{include_dir, Dir};
+use serde_json::Value;
+
+use crate::auth::Identities;
+use crate::behaviour::{AuthRules, Behaviour, Binding, Body, FieldSelection, Paging, SchemaRef};
+use crate::envelope::Envelope;
+use crate::query::Query;
+use crate::render::{Shape, Template};
+use crate::spec::Api;
+use crate::store::{Collection, Store};
+
+/// The specs compiled into the binary.
+pub static BUNDLED_SPECS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/spec");
+/// The fixtures compiled into the binary.
+pub static BUNDLED_FIXTURES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/fixtures");
+
+/// A load failure: which file, where in it, and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LoadError(pub String);
+
+/// Where fixture files come from.
+#[derive(Clone, Debug)]
+pub enum Files {
+    /// Compiled into the binary.
+    Embedded(&'static Dir<'static>),
+    /// A folder on disk.
+    Disk(PathBuf),
+}
+
+impl Files {
+    /// The text of `rel`, None when it does not exist.
+    pub fn read(&self, rel: &str) -> Result<Option<String>, LoadError> {
+        match self {
+            Files::Embedded(dir) => Ok(dir.get_file(rel).map(|f| String::from_utf8_lossy(f.contents()).into_owned())),
+            Files::Disk(root) => {
+                let path = root.join(rel);
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => Ok(Some(text)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(LoadError(format!("{}: {e}", path.display()))),
+                }
+            }
+        }
+    }
+
+    /// How to name `rel` in messages.
+    pub fn display(&self, rel: &str) -> String {
+        match self {
+            Files::Embedded(_) => format!("fixtures/{rel}"),
+            Files::Disk(root) => root.join(rel).display().to_string(),
+        }
+    }
+}
+
+/// One operation's binding, compiled.
+#[derive(Debug)]
+pub struct CompiledBinding {
+    /// Filters, orders and paging.
+    pub query: Query,
+    /// The path parameter that finds one record.
+    pub lookup: Option<String>,
+    /// Views and each record's pre-serialised bytes in each.
+    pub views: Vec<(Shape, Vec<Template>)>,
+    /// The parameter choosing the view, and its other spellings.
+    pub view_param: Option<(String, Vec<String>)>,
+    /// The view used when the parameter is absent.
+    pub default_view: usize,
+    /// Attribute selection.
+    pub fields: Option<FieldSelection>,
+    /// The body's shape.
+    pub body: Body,
+    /// The 404 message for a lookup that finds nothing.
+    pub not_found: String,
+}
+
+/// One API, ready to answer.
+#[derive(Debug)]
+pub struct ApiRuntime {
+    /// The compiled spec.
+    pub api: Api,
+    /// Its error body.
+    pub envelope: Envelope,
+    /// Auth rules; None serves without auth.
+    pub auth: Option<AuthRules>,
+    /// Known callers.
+    pub identities: Arc<Identities>,
+    /// Fixture collections.
+    pub store: Store,
+    /// Bindings by operationId.
+    pub bindings: HashMap<String, CompiledBinding>,
+    /// Placeholder URL prefixes replaced by the request's base URL.
+    pub placeholders: Vec<String>,
+}
+
+/// Reads `identities.json` from a fixtures root; no file means no identities.
+pub fn load_identities(files: &Files) -> Result<Identities, LoadError> {
+    match files.read("identities.json")? {
+        None => Ok(Identities::default()),
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| LoadError(format!("{}: {e}", files.display("identities.json")))),
+    }
+}
+
+impl ApiRuntime {
+    /// Loads the API `name` from spec text and, when there is one, `<name>/behaviour.yaml` in `files`.
+    pub fn load(
+        name: &str,
+        spec_source: &str,
+        spec_text: &str,
+        files: Option<&Files>,
+        identities: Arc<Identities>,
+    ) -> Result<ApiRuntime, LoadError> {
+        let api = Api::from_text(name, spec_source, spec_text).map_err(|e| LoadError(e.to_string()))?;
+        check_examples(&api, spec_source)?;
+        let behaviour_rel = format!("{name}/behaviour.yaml");
+        let behaviour = match files {
+            Some(files) => match files.read(&behaviour_rel)? {
+                Some(text) => Behaviour::from_yaml(&text)
+                    .map_err(|e| LoadError(format!("{}: {e}", files.display(&behaviour_rel))))?,
+                None => Behaviour::default(),
+            },
+            None => Behaviour::default(),
+        };
+        let at = |pointer: &str, message: String| {
+            let file = files.map(|f| f.display(&behaviour_rel)).unwrap_or_default();
+            LoadError(format!("{file}: at {pointer}: {message}"))
+        };
+        let envelope = if behaviour.errors.body.is_null() {
+            Envelope::default()
+        } else {
+            Envelope::new(behaviour.errors.clone())
+        };
+        let mut store = Store::default();
+        for (i, def) in behaviour.collections.iter().enumerate() {
+            let files = files.expect("a behaviour file comes with its fixtures");
+            let rel = format!("{name}/{}", def.file);
+            let text = files
+                .read(&rel)?
+                .ok_or_else(|| at(&format!("/collections/{i}/file"), format!("{} does not exist", files.display(&rel))))?;
+            let collection = load_collection(&api, def, &text).map_err(|e| LoadError(format!("{}: {e}", files.display(&rel))))?;
+            store.insert(collection);
+        }
+        let mut placeholders = behaviour.href_placeholders.clone();
+        placeholders.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        let mut bindings = HashMap::new();
+        for (op_id, binding) in &behaviour.operations {
+            let pointer = format!("/operations/{op_id}");
+            let compiled = compile_binding(&api, &store, op_id, binding, &placeholders).map_err(|e| at(&pointer, e))?;
+            bindings.insert(op_id.clone(), compiled);
+        }
+        if let Some(auth) = &behaviour.auth {
+            if let Some(tenant) = &auth.tenant {
+                if store.collection(&tenant.collection).is_none() {
+                    return Err(at("/auth/tenant/collection", format!("collection `{}` is not declared", tenant.collection)));
+                }
+            }
+        }
+        Ok(ApiRuntime { api, envelope, auth: behaviour.auth, identities, store, bindings, placeholders })
+    }
+}
+
+fn check_examples(api: &Api, source: &str) -> Result<(), LoadError> {
+    for op in &api.operations {
+        for response in op.responses.values() {
+            let Some(checker) = &response.checker else { continue };
+            for (name, example) in &response.examples {
+                if let Some(finding) = checker.findings(example, 1).into_iter().next() {
+                    return Err(LoadError(format!(
+                        "{source}: example `{name}` of {} {} does not match its schema: {finding}",
+                        op.id, response.status
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn load_collection(api: &Api, def: &crate::behaviour::CollectionDef, text: &str) -> Result<Collection, String> {
+    let parsed: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let (records, aliases) = match parsed {
+        Value::Array(records) => (records, Vec::new()),
+        Value::Object(mut map) => {
+            let records = match map.remove("records") {
+                Some(Value::Array(r)) => r,
+                _ => return Err("expected an array of records, or an object with `records`".into()),
+            };
+            let aliases = match map.remove("aliases") {
+                Some(Value::Object(a)) => a
+                    .into_iter()
+                    .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            (records, aliases)
+        }
+        _ => return Err("expected an array of records, or an object with `records`".into()),
+    };
+    let schema = match &def.schema {
+        SchemaRef::Component(name) => api
+            .schemas
+            .component(name)
+            .cloned()
+            .ok_or_else(|| format!("schema `{name}` is not in the spec's components"))?,
+        SchemaRef::Inline(map) => api.schemas.convert(&Value::Object(map.clone())),
+    };
+    let checker = api.schemas.compile(&schema)?;
+    for (i, record) in records.iter().enumerate() {
+        if let Some(finding) = checker.findings(record, 1).into_iter().next() {
+            return Err(format!(
+                "record {i} breaks schema {}: at /records/{i}{}: {} (rule {})",
+                match &def.schema {
+                    SchemaRef::Component(n) => n.as_str(),
+                    SchemaRef::Inline(_) => "(inline)",
+                },
+                finding.pointer,
+                finding.message,
+                finding.rule
+            ));
+        }
+    }
+    Collection::new(&def.name, records, &def.key, &aliases)
+}
+
+fn compile_binding(
+    api: &Api,
+    store: &Store,
+    op_id: &str,
+    binding: &Binding,
+    placeholders: &[String],
+) -> Result<CompiledBinding, String> {
+    let op = api.operation(op_id).ok_or_else(|| format!("the spec has no operation `{op_id}`"))?;
+    let declared = |param: &str, what: &str| {
+        op.param(param)
+            .map(|_| ())
+            .ok_or_else(|| format!("{what} parameter `{param}` is not declared by {op_id}"))
+    };
+    for f in &binding.filters {
+        declared(&f.param, "filter")?;
+    }
+    if let Some(p) = &binding.lookup {
+        declared(p, "lookup")?;
+    }
+    match &binding.paging {
+        Some(Paging::PageNumber { page, size }) => {
+            declared(page, "paging")?;
+            declared(size, "paging")?;
+        }
+        Some(Paging::Offset { offset, limit, .. }) => {
+            declared(offset, "paging")?;
+            declared(limit, "paging")?;
+        }
+        None => {}
+    }
+    let query = Query::compile(binding, store)?;
+    if let Some(sort) = &binding.sort {
+        if let Some(field_param) = &sort.field_param {
+            declared(field_param, "sort")?;
+            let mut values = enum_values(&op.param(field_param).unwrap().schema);
+            values.sort();
+            if values != query.sort_keys() {
+                return Err(format!(
+                    "sort keys {:?} differ from the values {field_param} takes in the spec, {values:?}",
+                    query.sort_keys()
+                ));
+            }
+        }
+        if let Some(p) = &sort.direction_param {
+            declared(p, "sort direction")?;
+        }
+    }
+    if let Some(fields) = &binding.fields {
+        declared(&fields.param, "fields")?;
+    }
+    let component_shape = |name: &str, views: Option<&crate::behaviour::Views>| -> Result<Shape, String> {
+        let schema = api.schemas.component(name).ok_or_else(|| format!("schema `{name}` is not in the spec"))?;
+        Ok(Shape {
+            name: name.to_string(),
+            props: Some(api.schemas.property_names(schema)),
+            type_field: views.and_then(|v| v.type_field.clone()),
+            explicit_nulls: views.is_some_and(|v| v.explicit_nulls),
+        })
+    };
+    let mut shapes = Vec::new();
+    let mut default_view = 0;
+    let mut view_param = None;
+    if let Some(views) = &binding.views {
+        declared(&views.param, "view")?;
+        let param = op.param(&views.param).unwrap();
+        for name in enum_values(&param.schema) {
+            shapes.push(component_shape(&name, Some(views))?);
+        }
+        if shapes.is_empty() {
+            return Err(format!("view parameter `{}` declares no enum of schema names", views.param));
+        }
+        if let Some(Value::String(d)) = &param.default {
+            default_view = shapes.iter().position(|s| &s.name == d).unwrap_or(0);
+        }
+        view_param = Some((views.param.clone(), views.aliases.clone()));
+    } else {
+        let schema = match &binding.body {
+            Body::Single { schema } | Body::List { schema, .. } | Body::Map { schema, .. } => schema.clone(),
+        };
+        shapes.push(match schema {
+            Some(name) => component_shape(&name, None)?,
+            None => Shape { name: String::new(), props: None, type_field: None, explicit_nulls: false },
+        });
+    }
+    let views = shapes
+        .into_iter()
+        .map(|shape| {
+            let bytes = query.collection.records.iter().map(|r| Template::new(&shape.apply(r), placeholders)).collect();
+            (shape, bytes)
+        })
+        .collect();
+    Ok(CompiledBinding {
+        query,
+        lookup: binding.lookup.clone(),
+        views,
+        view_param,
+        default_view,
+        fields: binding.fields.clone(),
+        body: binding.body.clone(),
+        not_found: binding.not_found.clone().unwrap_or_else(|| "{id} wasn't found".to_string()),
+    })
+}
+
+fn enum_values(schema: &Value) -> Vec<String> {
+    schema
+        .get("enum")
+        .and_then(Value::as_array)
+        .map(|e| e.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default()
+}

@@ -1,0 +1,273 @@
+//! The axum router: one route per spec path, and the layers every request passes through:
+//! request id and CORS for all; then, per operation, scenario (Prefer), authentication,
+//! parameter validation and authorisation before the thin answering handler.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Path, Request};
+use axum::handler::Handler;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{MethodFilter, MethodRouter};
+use axum::{Extension, Router};
+use serde_json::Value;
+use tower::ServiceBuilder;
+use tower_http::cors::{Any, CorsLayer};
+
+use crate::answer::{answer, base_url, example_response, json_bytes};
+use crate::auth::{authorize, Identity};
+use crate::params::{extract, ParamValues};
+use crate::runtime::ApiRuntime;
+use crate::scenario::Prefer;
+use crate::spec::Operation;
+
+/// The header carrying each request's id, both ways.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The id of the request being served.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub Arc<str>);
+
+/// The operation a route serves, and its API.
+#[derive(Clone)]
+struct Target {
+    api: Arc<ApiRuntime>,
+    op: usize,
+}
+
+impl Target {
+    fn op(&self) -> &Operation {
+        &self.api.api.operations[self.op]
+    }
+}
+
+/// The tenant record a request addresses, when the API has tenants.
+#[derive(Clone)]
+struct Tenant(Option<Value>);
+
+/// Builds the router for a set of loaded APIs.
+pub fn router(apis: Vec<Arc<ApiRuntime>>) -> Router {
+    let mut routes: BTreeMap<String, (Arc<ApiRuntime>, Vec<(Method, usize)>)> = BTreeMap::new();
+    for api in &apis {
+        for (i, op) in api.api.operations.iter().enumerate() {
+            let Ok(method) = Method::from_bytes(op.method.as_bytes()) else { continue };
+            routes.entry(op.route.clone()).or_insert_with(|| (api.clone(), Vec::new())).1.push((method, i));
+        }
+    }
+    let mut router = Router::new();
+    for (route, (api, ops)) in routes {
+        let allow = ops.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>().join(", ");
+        let mut methods: MethodRouter = MethodRouter::new();
+        for (method, op) in ops {
+            let Ok(filter) = MethodFilter::try_from(method) else { continue };
+            let stack = ServiceBuilder::new()
+                .layer(Extension(Target { api: api.clone(), op }))
+                .layer(middleware::from_fn(scenario))
+                .layer(middleware::from_fn(authenticate))
+                .layer(middleware::from_fn(validate))
+                .layer(middleware::from_fn(authorise));
+            methods = methods.on(filter, handle.layer(stack));
+        }
+        let fallback_api = api.clone();
+        methods = methods.fallback(move |Extension(rid): Extension<RequestId>, req: Request| {
+            let api = fallback_api.clone();
+            let allow = allow.clone();
+            async move {
+                let message = format!("{} is not allowed on {}; allowed: {allow}", req.method(), req.uri().path());
+                let mut response = error(&api, 405, &message, &rid);
+                if let Ok(v) = HeaderValue::from_str(&allow) {
+                    response.headers_mut().insert(header::ALLOW, v);
+                }
+                response
+            }
+        });
+        router = router.route(&route, methods);
+    }
+    let fallback_apis = apis.clone();
+    router
+        .fallback(move |Extension(rid): Extension<RequestId>, req: Request| {
+            let apis = fallback_apis.clone();
+            async move { not_found(&apis, req.uri().path(), &rid) }
+        })
+        .layer(middleware::from_fn(request_id))
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods(Any)
+                .allow_headers(Any)
+                .expose_headers(Any),
+        )
+}
+
+fn not_found(apis: &[Arc<ApiRuntime>], path: &str, rid: &RequestId) -> Response {
+    let message = format!("no route matches {path}");
+    match apis.iter().filter(|a| path.starts_with(&a.api.prefix)).max_by_key(|a| a.api.prefix.len()) {
+        Some(api) => error(api, 404, &message, rid),
+        None => json_bytes(
+            StatusCode::NOT_FOUND,
+            serde_json::to_vec(&serde_json::json!({"error": message, "requestId": &*rid.0})).unwrap(),
+        ),
+    }
+}
+
+/// An error response in the API's own envelope.
+fn error(api: &ApiRuntime, status: u16, message: &str, rid: &RequestId) -> Response {
+    let body = api.envelope.body(status, message, &rid.0);
+    json_bytes(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        serde_json::to_vec(&body).expect("a JSON value serialises"),
+    )
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Gives every request an id (the caller's `X-Request-Id`, or a new one) and echoes it.
+async fn request_id(mut req: Request, next: Next) -> Response {
+    let id: Arc<str> = match req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
+        Some(given) if !given.is_empty() && given.len() <= 200 => given.into(),
+        _ => {
+            let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+            uuid::Uuid::from_u64_pair(0x5eec_0000_0000_4000 | (std::process::id() as u64) << 16, 0x8000_0000_0000_0000 | n)
+                .to_string()
+                .into()
+        }
+    };
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.run(req).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, v);
+    }
+    response
+}
+
+/// `Prefer: code=N`, `example=NAME` and `delay=MS`.
+async fn scenario(Extension(t): Extension<Target>, Extension(rid): Extension<RequestId>, req: Request, next: Next) -> Response {
+    let prefer = match Prefer::parse(req.headers().get_all("prefer").iter().filter_map(|v| v.to_str().ok())) {
+        Ok(p) => p,
+        Err(message) => return error(&t.api, 400, &message, &rid),
+    };
+    if let Some(delay) = prefer.delay {
+        tokio::time::sleep(delay).await;
+    }
+    match forced(&t, &prefer, req.headers(), &rid) {
+        Some(response) => response,
+        None => next.run(req).await,
+    }
+}
+
+fn forced(t: &Target, prefer: &Prefer, headers: &HeaderMap, rid: &RequestId) -> Option<Response> {
+    let op = t.op();
+    let api = &t.api;
+    let declared = || op.responses.keys().map(u16::to_string).collect::<Vec<_>>().join(", ");
+    if let Some(name) = &prefer.example {
+        let found = op
+            .responses
+            .values()
+            .filter(|r| prefer.code.is_none_or(|c| c == r.status))
+            .find_map(|r| r.examples.iter().find(|(n, _)| n == name).map(|(_, v)| (r.status, v)));
+        return Some(match found {
+            Some((status, value)) => {
+                let mut value = value.clone();
+                if status >= 400 {
+                    api.envelope.refresh_request_id(&mut value, &rid.0);
+                }
+                example_response(api, status, &value, &base_url(api, headers))
+            }
+            None => {
+                let names: Vec<&str> = op
+                    .responses
+                    .values()
+                    .flat_map(|r| r.examples.iter().map(|(n, _)| n.as_str()))
+                    .collect();
+                error(api, 400, &format!("Prefer: example={name} is not an example of {}; expected one of: {}", op.id, names.join(", ")), rid)
+            }
+        });
+    }
+    let code = prefer.code?;
+    let Some(response) = op.responses.get(&code) else {
+        return Some(error(api, 400, &format!("Prefer: code={code} is not declared by {}; declared: {}", op.id, declared()), rid));
+    };
+    if (200..300).contains(&code) && api.bindings.contains_key(&op.id) {
+        return None;
+    }
+    Some(match response.examples.first() {
+        Some((_, value)) => {
+            let mut value = value.clone();
+            if code >= 400 {
+                api.envelope.refresh_request_id(&mut value, &rid.0);
+            }
+            example_response(api, code, &value, &base_url(api, headers))
+        }
+        None => error(api, code, &response.description, rid),
+    })
+}
+
+/// Who is calling: a missing or unknown token is refused before anything else is checked.
+async fn authenticate(Extension(t): Extension<Target>, Extension(rid): Extension<RequestId>, mut req: Request, next: Next) -> Response {
+    if let (true, Some(rules)) = (t.op().secured, &t.api.auth) {
+        let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        match t.api.identities.authenticate(rules, header) {
+            Ok(identity) => {
+                let identity = identity.clone();
+                req.extensions_mut().insert(identity);
+            }
+            Err(refusal) => return error(&t.api, refusal.status, &refusal.message, &rid),
+        }
+    }
+    next.run(req).await
+}
+
+/// Parameters read and checked against the spec; a bad one is a 400 naming it.
+async fn validate(Extension(t): Extension<Target>, Extension(rid): Extension<RequestId>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let path: Vec<(String, String)> = match <Path<Vec<(String, String)>> as FromRequestParts<()>>::from_request_parts(&mut parts, &()).await {
+        Ok(Path(pairs)) => pairs,
+        Err(rejection) => {
+            return error(&t.api, 400, &format!("the path could not be read: {}", rejection.body_text()), &rid);
+        }
+    };
+    let aliases: Vec<(String, String)> = t
+        .api
+        .bindings
+        .get(&t.op().id)
+        .and_then(|b| b.view_param.as_ref())
+        .map(|(name, aliases)| aliases.iter().map(|a| (a.clone(), name.clone())).collect())
+        .unwrap_or_default();
+    match extract(t.op(), &path, parts.uri.query(), &parts.headers, &aliases) {
+        Ok(values) => {
+            parts.extensions.insert(Arc::new(values));
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Err(e) => error(&t.api, 400, &e.message, &rid),
+    }
+}
+
+/// Tenant and permission checks, which need validated parameters.
+async fn authorise(Extension(t): Extension<Target>, Extension(rid): Extension<RequestId>, mut req: Request, next: Next) -> Response {
+    let mut tenant = None;
+    if let (Some(rules), Some(identity)) = (&t.api.auth, req.extensions().get::<Identity>()) {
+        let params = req.extensions().get::<Arc<ParamValues>>().cloned().unwrap_or_default();
+        match authorize(rules, identity, &params, &t.api.store) {
+            Ok(found) => tenant = found.cloned(),
+            Err(refusal) => return error(&t.api, refusal.status, &refusal.message, &rid),
+        }
+    }
+    req.extensions_mut().insert(Tenant(tenant));
+    next.run(req).await
+}
+
+async fn handle(
+    Extension(t): Extension<Target>,
+    Extension(rid): Extension<RequestId>,
+    Extension(params): Extension<Arc<ParamValues>>,
+    Extension(tenant): Extension<Tenant>,
+    headers: HeaderMap,
+) -> Response {
+    match answer(&t.api, t.op(), &params, tenant.0.as_ref(), &headers) {
+        Ok(response) => response,
+        Err(refused) => error(&t.api, refused.status, &refused.message, &rid),
+    }
+}

@@ -1,0 +1,139 @@
+//! The in-memory fixture store: named collections of records, each addressable by key and alias.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+/// Records of one kind, in file order.
+#[derive(Debug, Default)]
+pub struct Collection {
+    /// The collection's name.
+    pub name: String,
+    /// The records as loaded.
+    pub records: Vec<Value>,
+    /// Record index by key and by alias.
+    pub keys: HashMap<String, u32>,
+    /// Each record's own key, by index.
+    pub key_of: Vec<String>,
+}
+
+impl Collection {
+    /// Builds a collection; fails on a record without a key or a key used twice.
+    pub fn new(name: &str, records: Vec<Value>, key: &str, aliases: &[(String, String)]) -> Result<Self, String> {
+        let mut keys = HashMap::with_capacity(records.len() + aliases.len());
+        let mut key_of = Vec::with_capacity(records.len());
+        for (i, record) in records.iter().enumerate() {
+            let k = record
+                .pointer(key)
+                .map(text_of)
+                .ok_or_else(|| format!("/records/{i}: no key at {key}"))?;
+            if keys.insert(k.clone(), i as u32).is_some() {
+                return Err(format!("/records/{i}{key}: key {k:?} is used by an earlier record"));
+            }
+            key_of.push(k);
+        }
+        for (alias, target) in aliases {
+            let i = *keys
+                .get(target)
+                .ok_or_else(|| format!("/aliases/{alias}: no record has the key {target:?}"))?;
+            if keys.insert(alias.clone(), i).is_some() {
+                return Err(format!("/aliases/{alias}: the alias is already a key"));
+            }
+        }
+        Ok(Collection { name: name.to_string(), records, keys, key_of })
+    }
+
+    /// The record with this key or alias.
+    pub fn get(&self, key: &str) -> Option<(u32, &Value)> {
+        self.keys.get(key).map(|&i| (i, &self.records[i as usize]))
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// True when there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+}
+
+/// Every collection of one API.
+#[derive(Debug, Default)]
+pub struct Store {
+    collections: HashMap<String, Arc<Collection>>,
+}
+
+impl Store {
+    /// Adds a collection, replacing one of the same name.
+    pub fn insert(&mut self, collection: Collection) {
+        self.collections.insert(collection.name.clone(), Arc::new(collection));
+    }
+
+    /// The collection called `name`.
+    pub fn collection(&self, name: &str) -> Option<&Arc<Collection>> {
+        self.collections.get(name)
+    }
+}
+
+/// A scalar as the text filters and keys compare: strings as they are, other scalars in JSON.
+pub fn text_of(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Every value at a JSON pointer whose `*` segments walk all elements of an array.
+pub fn values_at<'v>(value: &'v Value, pointer: &str) -> Vec<&'v Value> {
+    let mut current = vec![value];
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        let mut next = Vec::new();
+        for v in current {
+            match (v, segment.as_str()) {
+                (Value::Array(items), "*") => next.extend(items.iter()),
+                (Value::Array(items), index) => next.extend(index.parse::<usize>().ok().and_then(|i| items.get(i))),
+                (Value::Object(map), name) => next.extend(map.get(name)),
+                _ => {}
+            }
+        }
+        current = next;
+    }
+    current.into_iter().filter(|v| !v.is_null()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keys_and_aliases_find_the_same_record() {
+        let c = Collection::new(
+            "a",
+            vec![json!({"id": "0.0.0.1+-account+1"}), json!({"id": "x"})],
+            "/id",
+            &[("account+1".into(), "0.0.0.1+-account+1".into())],
+        )
+        .unwrap();
+        assert_eq!(c.get("account+1").unwrap().0, 0);
+        assert_eq!(c.get("x").unwrap().0, 1);
+        assert!(c.get("nope").is_none());
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_with_a_pointer() {
+        let err = Collection::new("a", vec![json!({"id": 1}), json!({"id": 1})], "/id", &[]).unwrap_err();
+        assert_eq!(err, "/records/1/id: key \"1\" is used by an earlier record");
+    }
+
+    #[test]
+    fn star_walks_arrays() {
+        let v = json!({"bucket": [{"id": "a"}, {"id": "b"}, {"id": null}]});
+        let found: Vec<_> = values_at(&v, "/bucket/*/id").into_iter().map(text_of).collect();
+        assert_eq!(found, vec!["a", "b"]);
+    }
+}
