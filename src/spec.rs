@@ -152,7 +152,7 @@ impl Api {
     pub fn from_text(name: &str, source_name: &str, text: &str) -> Result<Api, SpecError> {
         let err = |message: String| SpecError { source_name: source_name.to_string(), message };
         let document: Value = serde_saphyr::from_str(text).map_err(|e| err(format!("not YAML or JSON: {e}")))?;
-        let version = document.get("openapi").and_then(Value::as_str).unwrap_or_default();
+        let version = document.get("openapi").map(crate::store::text_of).unwrap_or_default();
         let dialect = if version.starts_with("3.0.") {
             // The typed model checks the document's structure before we walk it.
             serde_json::from_value::<openapiv3::OpenAPI>(document.clone())
