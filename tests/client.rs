@@ -1,0 +1,117 @@
+//! Contract tests through the progenitor clients generated from spec/: every operation, over TCP.
+
+use specmock::client::{oes_partners as oes, prepay_balance as brm};
+use specmock::MockServer;
+
+const DEMO: &str = "7a72d96a-03b1-4f1f-a16f-5d13f5c04757";
+
+fn http(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+    reqwest::Client::builder().default_headers(headers).build().unwrap()
+}
+
+#[tokio::test]
+async fn oes_operations_round_trip_through_the_typed_client() {
+    let server = MockServer::start().await;
+    let client = oes::Client::new_with_client(&server.uri(), http("demo-token"));
+    let enterprise: uuid::Uuid = DEMO.parse().unwrap();
+
+    let balances = client.v1_partner_balances_get_route().enterprise_id(enterprise).page_size(std::num::NonZeroU64::new(5).unwrap()).send().await.unwrap();
+    assert_eq!(balances.status(), 200);
+    let balances = balances.into_inner();
+    assert_eq!(balances.network_balances.len(), 5);
+    assert!(balances.balances.as_ref().unwrap().contains_key("BTC"));
+    let partner = balances.network_balances.values().next().unwrap().partner_id;
+
+    let page = client
+        .v1_partner_allocations_get_route()
+        .enterprise_id(enterprise)
+        .partner_ids(vec![partner])
+        .types(vec![oes::types::AllocationType::Allocation])
+        .statuses(vec![oes::types::AllocationStatus::Cleared, oes::types::AllocationStatus::Reserved])
+        .sort_field(oes::types::V1PartnerAllocationsGetRouteSortField::Quantity)
+        .sort_direction(oes::types::V1PartnerAllocationsGetRouteSortDirection::Desc)
+        .page_size(std::num::NonZeroU64::new(50).unwrap())
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.allocations.len(), 50);
+    for a in &page.allocations {
+        assert_eq!(a.type_, oes::types::AllocationType::Allocation);
+        assert_ne!(a.status, oes::types::AllocationStatus::Released);
+        assert_eq!(a.reason.is_none(), a.status == oes::types::AllocationStatus::Cleared);
+    }
+
+    // Errors decode into the BitGo envelope type.
+    let unknown = client.v1_partner_allocations_get_route().enterprise_id(uuid::Uuid::nil()).send().await.unwrap_err();
+    match unknown {
+        oes::Error::ErrorResponse(e) => {
+            assert_eq!(e.status(), 404);
+            assert_eq!(e.name.as_deref(), Some("NotFoundError"));
+            assert!(e.request_id.is_some());
+        }
+        other => panic!("expected a documented error, got {other:?}"),
+    }
+    let denied = oes::Client::new_with_client(&server.uri(), http("demo-no-permission"));
+    match denied.v1_partner_balances_get_route().enterprise_id(enterprise).send().await.unwrap_err() {
+        oes::Error::ErrorResponse(e) => assert_eq!(e.status(), 403),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn brm_operations_round_trip_through_the_typed_client() {
+    let server = MockServer::start().await;
+    let base = format!("{}/brm/prepayBalanceManagement/v4", server.uri());
+    let client = brm::Client::new_with_client(&base, http("demo-token"));
+
+    for id in ["0.0.0.1+-account+102879", "account+12345", "account+30001"] {
+        let balance = client.retrieve_accumulated_balance().id(id).send().await.unwrap().into_inner();
+        assert!(balance.total_balance.is_some(), "{id}");
+        assert!(!balance.bucket.is_empty());
+    }
+    let extended = client
+        .retrieve_accumulated_balance()
+        .id("account+30001")
+        .type_(brm::types::RetrieveAccumulatedBalanceType::AccumulatedBalanceOracle)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(extended.type_.as_deref(), Some("AccumulatedBalanceOracle"));
+    assert!(extended.billing_cycle_specification.is_some());
+
+    let transfer = client
+        .retrieve_transfer_balance()
+        .id("0.0.0.1+-event-audit-transfer_balance+332070103776495457")
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(transfer.status.as_deref(), Some("CONFIRMED"));
+    assert_eq!(transfer.impacted_bucket.as_ref().map(Vec::len), Some(6));
+    assert!(transfer.href.unwrap().starts_with(&base));
+
+    let listed = client.list_accumulated_balance().limit(std::num::NonZeroU64::new(3).unwrap()).send().await.unwrap();
+    assert_eq!(listed.headers().get("x-total-count").unwrap(), "202");
+    assert_eq!(listed.into_inner().len(), 3);
+    let transfers = client.list_transfer_balance().usage_type(brm::types::ListTransferBalanceUsageType::Monetary).send().await.unwrap().into_inner();
+    assert!(!transfers.is_empty());
+    assert!(transfers.iter().all(|t| t.usage_type.as_deref() == Some("monetary")));
+    let buckets = client.list_bucket().offset(10).limit(std::num::NonZeroU64::new(4).unwrap()).send().await.unwrap().into_inner();
+    assert_eq!(buckets.len(), 4);
+    let bucket_id = buckets[0].id.clone().unwrap();
+    let bucket = client.retrieve_bucket().id(bucket_id.as_str()).send().await.unwrap().into_inner();
+    assert_eq!(bucket.id.as_deref(), Some(bucket_id.as_str()));
+
+    match client.retrieve_bucket().id("nope").send().await.unwrap_err() {
+        brm::Error::ErrorResponse(e) => {
+            assert_eq!(e.status(), 404);
+            assert_eq!(e.code, "404");
+            assert_eq!(e.type_.as_deref(), Some("Error"));
+        }
+        other => panic!("expected a TMF error, got {other:?}"),
+    }
+}

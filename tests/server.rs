@@ -1,0 +1,161 @@
+//! Cross-cutting behaviour: routing errors, CORS, request ids, serving your own spec, the CLI.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn unknown_paths_get_404_in_the_nearest_api_envelope() {
+    let oes = get(&format!("{OES}/{DEMO}/partners/settlements")).await;
+    assert_eq!(oes.status, 404);
+    assert_eq!(oes.body["name"], "NotFoundError");
+    let brm = get(&format!("{BRM}/topupBalance")).await;
+    assert_eq!(brm.status, 404);
+    assert_eq!(brm.body["@type"], "Error");
+    let elsewhere = get("/nothing/here").await;
+    assert_eq!(elsewhere.status, 404);
+    assert_eq!(elsewhere.body["error"], "no route matches /nothing/here");
+}
+
+#[tokio::test]
+async fn wrong_methods_get_405_with_allow() {
+    for method in ["POST", "PUT", "DELETE", "PATCH"] {
+        let reply = send(method, &format!("{OES}/{DEMO}/partners/allocations"), &[]).await;
+        assert_eq!(reply.status, 405, "{method}");
+        assert_eq!(reply.header("allow"), Some("GET"));
+        assert_eq!(reply.body["name"], "MethodNotAllowedError");
+    }
+}
+
+#[tokio::test]
+async fn cors_lets_browser_frontends_call() {
+    let preflight = send(
+        "OPTIONS",
+        &format!("{BRM}/bucket"),
+        &[("origin", "http://localhost:3000"), ("access-control-request-method", "GET"), ("access-control-request-headers", "authorization")],
+    )
+    .await;
+    assert_eq!(preflight.status, 200);
+    assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
+    let simple = send("GET", &format!("{BRM}/bucket?limit=1"), &[("origin", "http://localhost:3000"), ("authorization", "Bearer demo-token")]).await;
+    assert_eq!(simple.header("access-control-allow-origin"), Some("*"));
+    assert!(simple.header("access-control-expose-headers").is_some(), "X-Total-Count must be readable");
+}
+
+#[tokio::test]
+async fn request_ids_are_echoed_or_made() {
+    let given = send("GET", &balances("pageSize=1"), &[("authorization", "Bearer demo-token"), ("x-request-id", "trace-123")]).await;
+    assert_eq!(given.header("x-request-id"), Some("trace-123"));
+    let error = send("GET", &balances("pageSize=0"), &[("authorization", "Bearer demo-token"), ("x-request-id", "trace-456")]).await;
+    assert_eq!(error.body["requestId"], "trace-456");
+    let a = get(&balances("pageSize=1")).await;
+    let b = get(&balances("pageSize=1")).await;
+    assert_ne!(a.header("x-request-id"), b.header("x-request-id"));
+}
+
+#[tokio::test]
+async fn delays_are_honoured_and_bad_preferences_refused() {
+    let started = std::time::Instant::now();
+    let slow = send("GET", &balances("pageSize=1"), &[("authorization", "Bearer demo-token"), ("prefer", "delay=120")]).await;
+    assert_eq!(slow.status, 200);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(120));
+    let bad = send("GET", &balances(""), &[("prefer", "delay=soon")]).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body["error"].as_str().unwrap().contains("delay=\"soon\""));
+}
+
+#[tokio::test]
+async fn hostile_input_never_panics_or_500s() {
+    let nasty = [
+        format!("{OES}/%FF%FE/partners/balances"),
+        format!("{OES}/{DEMO}/partners/allocations?pageSize=%00"),
+        format!("{OES}/{DEMO}/partners/allocations?statuses=%E2%80%8B"),
+        format!("{OES}/{DEMO}/partners/allocations?sortField=quantity&sortField=id"),
+        format!("{OES}/{DEMO}/partners/allocations?pageNumber=99999999999999999999999"),
+        format!("{BRM}/accumulatedBalance/%2e%2e%2f%2e%2e?fields=,,,"),
+        format!("{BRM}/accumulatedBalance?limit=1&offset=18446744073709551615"),
+        format!("{BRM}/transferBalance?fields=none,id"),
+    ];
+    for uri in nasty {
+        let reply = get(&uri).await;
+        assert!(reply.status < 500, "{uri}: {}", reply.status);
+    }
+}
+
+#[tokio::test]
+async fn your_own_spec_answers_from_its_examples() {
+    let dir = std::env::temp_dir().join(format!("specmock-own-spec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("pets.yaml");
+    std::fs::write(
+        &spec,
+        r#"openapi: 3.0.3
+info: { title: Pets, version: "1" }
+servers: [{ url: "https://pets.example/v1" }]
+paths:
+  /pets/{id}:
+    get:
+      operationId: getPet
+      parameters:
+        - { name: id, in: path, required: true, schema: { type: integer, minimum: 1 } }
+      responses:
+        "200":
+          description: A pet
+          content:
+            application/json:
+              schema: { type: object, required: [name], properties: { name: { type: string } } }
+              examples:
+                rex: { value: { name: Rex } }
+        "404":
+          description: No such pet
+"#,
+    )
+    .unwrap();
+    let apis = specmock::mock_server::load_files(&[spec], None).unwrap();
+    let server = specmock::MockServer::serve(apis, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let http = reqwest::Client::new();
+    let ok = http.get(format!("{}/v1/pets/7", server.uri())).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.json::<serde_json::Value>().await.unwrap(), json!({"name": "Rex"}));
+    let bad = http.get(format!("{}/v1/pets/0", server.uri())).send().await.unwrap();
+    assert_eq!(bad.status(), 400);
+    let body = bad.json::<serde_json::Value>().await.unwrap();
+    assert_eq!(body["error"], "id: got 0; expected an integer of at least 1");
+    let forced = http.get(format!("{}/v1/pets/7", server.uri())).header("prefer", "code=404").send().await.unwrap();
+    assert_eq!(forced.status(), 404);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_cli_checks_bundled_data_and_explains_bad_flags() {
+    let bin = env!("CARGO_BIN_EXE_specmock");
+    let check = std::process::Command::new(bin).arg("check").output().unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    let out = String::from_utf8_lossy(&check.stdout);
+    assert!(out.contains("ok  oes-partners") && out.contains("ok  prepay-balance"), "{out}");
+    let missing = std::process::Command::new(bin).args(["check", "--spec", "/no/such.yaml"]).output().unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/no/such.yaml"));
+    let bad_api = std::process::Command::new(bin).args(["fixtures", "generate", "--api", "nope"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&bad_api.stderr).contains("possible values: oes-partners, prepay-balance"));
+}
+
+#[test]
+fn serve_prints_the_base_url_and_a_curl_line_per_route() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_specmock"))
+        .args(["serve", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("specmock listening on http://127.0.0.1:"), "{first}");
+    let port: u16 = first.rsplit(':').next().unwrap().parse().unwrap();
+    assert_ne!(port, 0);
+    let curls: Vec<String> = lines.map_while(Result::ok).take_while(|_| true).filter(|l| l.contains("curl -s")).take(8).collect();
+    child.kill().ok();
+    assert_eq!(curls.len(), 8, "one per operation");
+    assert!(curls[0].contains("Authorization: Bearer demo-token"));
+}
