@@ -159,3 +159,31 @@ fn serve_prints_the_base_url_and_a_curl_line_per_route() {
     assert_eq!(curls.len(), 8, "one per operation");
     assert!(curls[0].contains("Authorization: Bearer demo-token"));
 }
+
+#[tokio::test]
+async fn an_openapi_3_1_spec_loads_with_json_schema_types() {
+    let text = r#"openapi: 3.1.0
+info: { title: Notes, version: "1" }
+paths:
+  /notes:
+    get:
+      operationId: listNotes
+      parameters:
+        - { name: tag, in: query, schema: { type: [string, "null"], enum: [work, home] } }
+      responses:
+        "200":
+          description: Notes
+          content:
+            application/json:
+              schema: { type: array, items: { type: string } }
+              example: [buy milk]
+"#;
+    let api = specmock::runtime::ApiRuntime::load("notes", "notes.yaml", text, None, Default::default()).unwrap();
+    let server = specmock::MockServer::serve(vec![std::sync::Arc::new(api)], "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let http = reqwest::Client::new();
+    let ok = http.get(format!("{}/notes?tag=work", server.uri())).send().await.unwrap();
+    assert_eq!(ok.json::<serde_json::Value>().await.unwrap(), json!(["buy milk"]));
+    let bad = http.get(format!("{}/notes?tag=gym", server.uri())).send().await.unwrap();
+    assert_eq!(bad.status(), 400);
+    assert_eq!(bad.json::<serde_json::Value>().await.unwrap()["error"], "tag: got \"gym\"; expected one of work, home");
+}
