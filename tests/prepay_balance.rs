@@ -98,7 +98,7 @@ async fn at_type_picks_the_base_or_extended_object() {
     assert_eq!(seed["billStructure"], Value::Null);
     let bad = get(&url("@type=Balance")).await;
     assert_eq!(bad.status, 400);
-    assert_eq!(bad.body["message"], "@type: got \"Balance\"; expected one of AccumulatedBalance, AccumulatedBalanceOracle");
+    assert_eq!(bad.body["reason"], "@type: got \"Balance\"; expected one of AccumulatedBalance, AccumulatedBalanceOracle");
     common::snapshots().bind(|| insta::assert_json_snapshot!("brm_accumulated_balance_oracle_200", extended));
 }
 
@@ -113,10 +113,10 @@ async fn fields_selects_first_level_attributes() {
     assert_eq!(none.as_object().unwrap().keys().cloned().collect::<HashSet<_>>(), ["id", "href", "@type"].map(String::from).into());
     let unknown = get(&url("fields=amount,colour")).await;
     assert_eq!(unknown.status, 400);
-    assert!(unknown.body["message"].as_str().unwrap().starts_with("fields: unknown attribute 'colour'; expected"));
+    assert!(unknown.body["reason"].as_str().unwrap().starts_with("fields: unknown attribute 'colour'; expected"));
     let extension = get(&format!("{BRM}/accumulatedBalance/{POID}?fields=billStructure")).await;
     assert_eq!(extension.status, 400);
-    assert!(extension.body["message"].as_str().unwrap().contains("@type=AccumulatedBalanceOracle"));
+    assert!(extension.body["reason"].as_str().unwrap().contains("@type=AccumulatedBalanceOracle"));
     let allowed = get(&format!("{BRM}/accumulatedBalance/{POID}?fields=billStructure&@type=AccumulatedBalanceOracle")).await;
     assert_eq!(allowed.status, 200);
     assert_eq!(allowed.body["billStructure"], Value::Null);
@@ -134,7 +134,8 @@ async fn tmf_errors_for_every_status() {
     assert_eq!(unknown.status, 404);
     assert_eq!(
         unknown.body,
-        json!({"code": "404", "reason": "Not Found", "message": "The accumulated balance for account 0.0.0.1+-account+999 wasn't found.",
+        json!({"code": "404", "reason": "The accumulated balance for account 0.0.0.1+-account+999 wasn't found.",
+               "message": "Not Found: check the id, or list the collection to find one.",
                "status": "404", "referenceError": null, "@baseType": "Error", "@schemaLocation": null, "@type": "Error"})
     );
     let missing = get_as(&format!("{BRM}/bucket"), None).await;
