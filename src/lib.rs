@@ -3,10 +3,12 @@
 //! The bundled APIs (BitGo Go Network OES partner, Oracle BRM prepay balance TMF654) are served
 //! from `spec/` and `fixtures/`, compiled into the binary. See [`MockServer`] to embed it in tests.
 
+pub mod admin;
 pub mod answer;
 pub mod auth;
 pub mod behaviour;
 pub mod client;
+pub mod conformance;
 pub mod envelope;
 pub mod params;
 pub mod query;
@@ -17,7 +19,9 @@ pub mod schema;
 pub mod server;
 pub mod spec;
 pub mod store;
+pub mod verify;
 pub mod mock_server;
 
 pub use mock_server::MockServer;
 pub mod generate;
+pub mod journal;

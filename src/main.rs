@@ -26,6 +26,27 @@ enum Command {
     /// Generate fixture data, or the JSON Schemas of the fixture formats.
     #[command(subcommand)]
     Fixtures(Fixtures),
+    /// Contract-test a running provider against a spec: every operation, every response checked.
+    Verify(Verify),
+}
+
+#[derive(Args)]
+struct Verify {
+    /// The OpenAPI document to check against.
+    #[arg(long, value_name = "FILE")]
+    spec: PathBuf,
+    /// The provider's base URL, e.g. https://staging.example.com (the spec's server path is added).
+    #[arg(long, value_name = "URL")]
+    base_url: String,
+    /// Bearer token sent with every request.
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
+    /// Also write the results as JUnit XML here.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Also send invalid requests (bad UUID, unknown enum, bad paging) and expect a declared 4xx.
+    #[arg(long)]
+    negative: bool,
 }
 
 #[derive(Args)]
@@ -52,6 +73,40 @@ struct Serve {
     /// Log filter, e.g. `info`, `specmock=debug` (RUST_LOG works too).
     #[arg(long, default_value = "warn")]
     log: String,
+    /// Check every response against the spec; a violation becomes a 500 carrying the report.
+    #[arg(long)]
+    strict: bool,
+    /// Delay every response by this many milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    delay_ms: u64,
+    /// Add a random delay of up to this many milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    delay_jitter_ms: u64,
+    /// Answer this share of requests (0.0 to 1.0) with the operation's documented 500.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = share)]
+    fail_rate: f64,
+    /// Seed for jitter and failures, so a run repeats.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// How many requests the journal at /__admin/requests keeps.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    journal_size: usize,
+    /// Do not serve /__admin.
+    #[arg(long)]
+    no_admin: bool,
+    /// Require 'Authorization: Bearer TOKEN' on /__admin (health excepted).
+    #[arg(long, value_name = "TOKEN")]
+    admin_token: Option<String>,
+    /// Reload specs and fixtures when their files change (with --spec); a bad change keeps the last good state.
+    #[arg(long, requires = "specs")]
+    watch: bool,
+}
+
+fn share(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("{raw:?} is not a share; expected a number from 0.0 to 1.0, e.g. 0.05")),
+    }
 }
 
 #[derive(Subcommand)]
@@ -106,6 +161,7 @@ fn main() -> ExitCode {
                 Err(e) => fail(&format!("{}: {e}", dir.display())),
             }
         }
+        Command::Verify(v) => run_verify(v),
         Command::Fixtures(Fixtures::Schema { out }) => {
             let writes = [
                 ("behaviour.schema.json", specmock::behaviour::Behaviour::json_schema()),
@@ -120,6 +176,28 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+fn run_verify(v: Verify) -> ExitCode {
+    let text = match std::fs::read_to_string(&v.spec) {
+        Ok(t) => t,
+        Err(e) => return fail(&format!("{}: {e}", v.spec.display())),
+    };
+    let name = v.spec.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let api = match specmock::spec::Api::from_text(&name, &v.spec.display().to_string(), &text) {
+        Ok(a) => a,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
+    let config = specmock::verify::Config { base_url: v.base_url, token: v.token, negative: v.negative };
+    let report = runtime.block_on(specmock::verify::run(&api, &config));
+    print!("{}", report.text());
+    if let Some(path) = v.junit {
+        if let Err(e) = std::fs::write(&path, report.junit(&name)) {
+            return fail(&format!("{}: {e}", path.display()));
+        }
+    }
+    if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
 fn load(sources: &Sources) -> Result<Vec<std::sync::Arc<specmock::runtime::ApiRuntime>>, specmock::runtime::LoadError> {
@@ -139,18 +217,43 @@ fn run_serve(serve: Serve) -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&serve.log));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-    let apis = match load(&serve.sources) {
-        Ok(apis) => apis,
+    use specmock::mock_server::{App, Settings, Sources as Origin};
+    let origin = if serve.sources.specs.is_empty() {
+        Origin::Bundled
+    } else {
+        Origin::Files { specs: serve.sources.specs.clone(), fixtures: serve.sources.fixtures.clone() }
+    };
+    let settings = Settings {
+        options: specmock::server::ServeOptions {
+            strict: serve.strict,
+            faults: specmock::scenario::Faults::new(
+                std::time::Duration::from_millis(serve.delay_ms),
+                std::time::Duration::from_millis(serve.delay_jitter_ms),
+                serve.fail_rate,
+                serve.seed,
+            ),
+        },
+        journal_size: serve.journal_size,
+        admin: !serve.no_admin,
+        admin_token: serve.admin_token.clone(),
+    };
+    let app = match App::new(origin, settings) {
+        Ok(app) => app,
         Err(e) => return fail(&e.to_string()),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
     runtime.block_on(async move {
         let address = SocketAddr::new(serve.host, serve.port);
-        let server = match specmock::MockServer::serve(apis.clone(), address).await {
+        let server = match specmock::MockServer::run(app.clone(), address).await {
             Ok(s) => s,
             Err(e) => return fail(&format!("cannot listen on {address}: {e} (try --port 0 for a free port)")),
         };
-        print!("{}", specmock::mock_server::banner(&server.uri(), &apis));
+        if serve.watch {
+            app.watch(std::time::Duration::from_millis(500));
+        }
+        print!("{}", specmock::mock_server::banner(&server.uri(), &app.apis(), !serve.no_admin));
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
         let _ = tokio::signal::ctrl_c().await;
         drop(server);
         ExitCode::SUCCESS

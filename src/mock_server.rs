@@ -1,13 +1,21 @@
-//! Loading API sets and running the server, from the CLI or inside a test.
+//! The running server: where its APIs come from, the swappable router, the journal and admin API,
+//! and [`MockServer`] for embedding in tests.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
 
+use axum::Router;
+use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use tower::ServiceExt;
 
+use crate::journal::Journal;
 use crate::runtime::{load_identities, ApiRuntime, Files, LoadError, BUNDLED_FIXTURES, BUNDLED_SPECS};
+use crate::scenario::Faults;
+use crate::server::ServeOptions;
 
 /// Loads the APIs compiled into the binary: every spec in `spec/` with its fixtures.
 pub fn load_bundled() -> Result<Vec<Arc<ApiRuntime>>, LoadError> {
@@ -47,6 +55,171 @@ fn api_name(path: &Path) -> String {
     path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
+/// Where a server's APIs come from, so that a reload reads them again.
+#[derive(Clone)]
+pub enum Sources {
+    /// The specs and fixtures compiled into the binary.
+    Bundled,
+    /// Spec files, and optionally a fixtures folder, on disk.
+    Files {
+        /// OpenAPI documents.
+        specs: Vec<PathBuf>,
+        /// Folder with `<spec stem>/behaviour.yaml`, fixtures and `identities.json`.
+        fixtures: Option<PathBuf>,
+    },
+    /// APIs loaded by the caller; a reload keeps them.
+    Loaded(Vec<Arc<ApiRuntime>>),
+}
+
+impl Sources {
+    /// Loads every API.
+    pub fn load(&self) -> Result<Vec<Arc<ApiRuntime>>, LoadError> {
+        match self {
+            Sources::Bundled => load_bundled(),
+            Sources::Files { specs, fixtures } => load_files(specs, fixtures.as_deref()),
+            Sources::Loaded(apis) => Ok(apis.clone()),
+        }
+    }
+
+    /// Files to watch for changes (none for bundled or preloaded APIs).
+    pub fn watched(&self) -> Vec<PathBuf> {
+        match self {
+            Sources::Files { specs, fixtures } => specs.iter().cloned().chain(fixtures.iter().cloned()).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Everything a server is set up with.
+pub struct Settings {
+    /// Server-wide behaviour: strict validation and faults.
+    pub options: ServeOptions,
+    /// How many requests the journal keeps.
+    pub journal_size: usize,
+    /// Whether `/__admin` is served.
+    pub admin: bool,
+    /// Bearer token `/__admin` requires, if any.
+    pub admin_token: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { options: ServeOptions::default(), journal_size: 1000, admin: true, admin_token: None }
+    }
+}
+
+/// A server's state: the APIs it serves now, and what survives a reload.
+pub struct App {
+    sources: Sources,
+    options: Arc<ServeOptions>,
+    /// The request journal.
+    pub journal: Arc<Journal>,
+    /// Bearer token `/__admin` requires.
+    pub admin_token: Option<String>,
+    admin: bool,
+    current: RwLock<(Router, Vec<Arc<ApiRuntime>>)>,
+}
+
+impl App {
+    /// Loads the sources; fails with the first fault found.
+    pub fn new(sources: Sources, settings: Settings) -> Result<Arc<App>, LoadError> {
+        let apis = sources.load()?;
+        let options = Arc::new(settings.options);
+        let router = crate::server::router(apis.clone(), options.clone());
+        Ok(Arc::new(App {
+            sources,
+            options,
+            journal: Arc::new(Journal::new(settings.journal_size)),
+            admin_token: settings.admin_token,
+            admin: settings.admin,
+            current: RwLock::new((router, apis)),
+        }))
+    }
+
+    /// Loads the sources again and swaps them in; on failure the last good state keeps serving.
+    /// Requests in flight finish on the state they started with.
+    pub fn reload(&self) -> Result<(), LoadError> {
+        let apis = self.sources.load()?;
+        let router = crate::server::router(apis.clone(), self.options.clone());
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = (router, apis);
+        Ok(())
+    }
+
+    /// The APIs served now.
+    pub fn apis(&self) -> Vec<Arc<ApiRuntime>> {
+        self.current.read().unwrap_or_else(|e| e.into_inner()).1.clone()
+    }
+
+    /// What `/__admin/health` says.
+    pub fn health(&self) -> Value {
+        let apis: Vec<Value> = self
+            .apis()
+            .iter()
+            .map(|a| {
+                let records: usize = a.bindings.values().map(|b| b.query.collection.len()).sum();
+                json!({"name": a.api.name, "title": a.api.title, "operations": a.api.operations.len(), "records": records})
+            })
+            .collect();
+        json!({"status": "ok", "apis": apis})
+    }
+
+    /// The whole service: admin routes, then the current APIs, all journalled.
+    pub fn service(self: &Arc<Self>) -> Router {
+        let app = self.clone();
+        let apis = Router::new().fallback_service(tower::service_fn(move |req: axum::extract::Request| {
+            let router = app.current.read().unwrap_or_else(|e| e.into_inner()).0.clone();
+            async move { router.oneshot(req).await }
+        }));
+        let routes = if self.admin { crate::admin::routes(self.clone()).merge(apis) } else { apis };
+        routes.layer(axum::middleware::from_fn_with_state(self.journal.clone(), crate::journal::record))
+    }
+
+    /// Reloads whenever a watched file changes, checking every `period`.
+    pub fn watch(self: &Arc<Self>, period: Duration) {
+        let paths = self.sources.watched();
+        if paths.is_empty() {
+            return;
+        }
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut last = fingerprint(&paths);
+            loop {
+                tokio::time::sleep(period).await;
+                let now = fingerprint(&paths);
+                if now == last {
+                    continue;
+                }
+                last = now;
+                let app = app.clone();
+                match tokio::task::spawn_blocking(move || app.reload()).await {
+                    Ok(Ok(())) => tracing::warn!("reloaded specs and fixtures"),
+                    Ok(Err(e)) => tracing::error!("reload refused, the last good state keeps serving: {e}"),
+                    Err(e) => tracing::error!("reload failed: {e}"),
+                }
+            }
+        });
+    }
+}
+
+/// Modification times and sizes of every file under `paths`.
+fn fingerprint(paths: &[PathBuf]) -> Vec<(PathBuf, Option<SystemTime>, u64)> {
+    let mut out = Vec::new();
+    let mut stack: Vec<PathBuf> = paths.to_vec();
+    while let Some(path) = stack.pop() {
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_dir() => {
+                if let Ok(entries) = std::fs::read_dir(&path) {
+                    stack.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
+                }
+            }
+            Ok(meta) => out.push((path, meta.modified().ok(), meta.len())),
+            Err(_) => out.push((path, None, 0)),
+        }
+    }
+    out.sort();
+    out
+}
+
 /// A running specmock, for a test suite: it stops when dropped.
 ///
 /// ```no_run
@@ -59,32 +232,42 @@ fn api_name(path: &Path) -> String {
 /// ```
 pub struct MockServer {
     address: SocketAddr,
+    app: Arc<App>,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
 impl MockServer {
-    /// Starts the bundled APIs on a free loopback port.
+    /// Starts the bundled APIs on a free loopback port, in strict mode: a response that breaks the
+    /// spec becomes a 500 that says why.
     ///
     /// Panics if the bundled data does not load, which the test suite rules out.
     pub async fn start() -> MockServer {
-        let apis = load_bundled().expect("the bundled APIs load");
-        MockServer::serve(apis, "127.0.0.1:0".parse().unwrap()).await.expect("a loopback port is free")
+        let settings = Settings { options: ServeOptions { strict: true, faults: Faults::default() }, ..Settings::default() };
+        let app = App::new(Sources::Bundled, settings).expect("the bundled APIs load");
+        MockServer::run(app, "127.0.0.1:0".parse().unwrap()).await.expect("a loopback port is free")
     }
 
-    /// Serves already loaded APIs on `address` (port 0 picks a free port).
+    /// Serves already loaded APIs on `address` (port 0 picks a free port), in strict mode.
     pub async fn serve(apis: Vec<Arc<ApiRuntime>>, address: SocketAddr) -> std::io::Result<MockServer> {
+        let settings = Settings { options: ServeOptions { strict: true, faults: Faults::default() }, ..Settings::default() };
+        let app = App::new(Sources::Loaded(apis), settings).map_err(std::io::Error::other)?;
+        MockServer::run(app, address).await
+    }
+
+    /// Serves an app on `address` until dropped.
+    pub async fn run(app: Arc<App>, address: SocketAddr) -> std::io::Result<MockServer> {
         let listener = TcpListener::bind(address).await?;
         let address = listener.local_addr()?;
         let (tx, rx) = oneshot::channel();
-        let app = crate::server::router(apis);
+        let service = app.service();
         tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
+            let _ = axum::serve(listener, service)
                 .with_graceful_shutdown(async {
                     let _ = rx.await;
                 })
                 .await;
         });
-        Ok(MockServer { address, shutdown: Some(tx) })
+        Ok(MockServer { address, app, shutdown: Some(tx) })
     }
 
     /// The base URL, e.g. `http://127.0.0.1:41234`.
@@ -95,6 +278,11 @@ impl MockServer {
     /// The socket address it listens on.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// The server's state: journal, reload.
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
     }
 }
 
@@ -107,7 +295,7 @@ impl Drop for MockServer {
 }
 
 /// What `serve` prints: the base URL and a ready curl line for each route.
-pub fn banner(base: &str, apis: &[Arc<ApiRuntime>]) -> String {
+pub fn banner(base: &str, apis: &[Arc<ApiRuntime>], admin: bool) -> String {
     let mut out = format!("specmock listening on {base}\n");
     for api in apis {
         out.push_str(&format!("\n{} ({} operations)\n", api.api.title, api.api.operations.len()));
@@ -123,6 +311,9 @@ pub fn banner(base: &str, apis: &[Arc<ApiRuntime>]) -> String {
             let auth = token.as_ref().map(|t| format!(" -H 'Authorization: Bearer {t}'")).unwrap_or_default();
             out.push_str(&format!("  {:<6} {}\n         curl -s{auth} '{base}{path}'\n", op.method, op.summary));
         }
+    }
+    if admin {
+        out.push_str(&format!("\nadmin: {base}/__admin/health  {base}/__admin/requests  {base}/__admin/openapi.json\n"));
     }
     out
 }

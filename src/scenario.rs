@@ -61,3 +61,46 @@ mod tests {
         assert_eq!(Prefer::parse(["return=minimal"].into_iter()).unwrap(), Prefer::default());
     }
 }
+
+/// Server-wide latency and failure injection, seeded so a test run repeats.
+#[derive(Debug)]
+pub struct Faults {
+    /// Added to every response.
+    pub delay: Duration,
+    /// A further uniformly drawn delay in `[0, jitter]`.
+    pub jitter: Duration,
+    /// Share of requests, 0.0 to 1.0, answered with the operation's documented 500.
+    pub fail_rate: f64,
+    rng: std::sync::Mutex<rand_chacha::ChaCha8Rng>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults::new(Duration::ZERO, Duration::ZERO, 0.0, 0)
+    }
+}
+
+impl Faults {
+    /// Faults drawn from `seed`.
+    pub fn new(delay: Duration, jitter: Duration, fail_rate: f64, seed: u64) -> Faults {
+        use rand::SeedableRng;
+        Faults { delay, jitter, fail_rate: fail_rate.clamp(0.0, 1.0), rng: std::sync::Mutex::new(rand_chacha::ChaCha8Rng::seed_from_u64(seed)) }
+    }
+
+    /// True when nothing is injected.
+    pub fn is_quiet(&self) -> bool {
+        self.delay.is_zero() && self.jitter.is_zero() && self.fail_rate == 0.0
+    }
+
+    /// This request's injected delay, and whether it fails.
+    pub fn draw(&self) -> (Duration, bool) {
+        use rand::Rng;
+        if self.is_quiet() {
+            return (Duration::ZERO, false);
+        }
+        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        let jitter = if self.jitter.is_zero() { Duration::ZERO } else { self.jitter.mul_f64(rng.random::<f64>()) };
+        let fail = self.fail_rate > 0.0 && rng.random::<f64>() < self.fail_rate;
+        (self.delay + jitter, fail)
+    }
+}

@@ -21,7 +21,8 @@ use crate::answer::{answer, base_url, example_response, json_bytes};
 use crate::auth::{authorize, Identity};
 use crate::params::{extract, ParamValues};
 use crate::runtime::ApiRuntime;
-use crate::scenario::Prefer;
+use crate::journal::{Findings, Matched};
+use crate::scenario::{Faults, Prefer};
 use crate::spec::Operation;
 
 /// The header carrying each request's id, both ways.
@@ -48,8 +49,17 @@ impl Target {
 #[derive(Clone)]
 struct Tenant(Option<Value>);
 
+/// How the server behaves beyond the specs.
+#[derive(Debug, Default)]
+pub struct ServeOptions {
+    /// Check every response against its operation; a violation becomes a 500 carrying the report.
+    pub strict: bool,
+    /// Latency and failure injection.
+    pub faults: Faults,
+}
+
 /// Builds the router for a set of loaded APIs.
-pub fn router(apis: Vec<Arc<ApiRuntime>>) -> Router {
+pub fn router(apis: Vec<Arc<ApiRuntime>>, options: Arc<ServeOptions>) -> Router {
     let mut routes: BTreeMap<String, (Arc<ApiRuntime>, Vec<(Method, usize)>)> = BTreeMap::new();
     for api in &apis {
         for (i, op) in api.api.operations.iter().enumerate() {
@@ -65,6 +75,8 @@ pub fn router(apis: Vec<Arc<ApiRuntime>>) -> Router {
             let Ok(filter) = MethodFilter::try_from(method) else { continue };
             let stack = ServiceBuilder::new()
                 .layer(Extension(Target { api: api.clone(), op }))
+                .layer(Extension(options.clone()))
+                .layer(middleware::from_fn(conform))
                 .layer(middleware::from_fn(scenario))
                 .layer(middleware::from_fn(authenticate))
                 .layer(middleware::from_fn(validate))
@@ -143,14 +155,42 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     response
 }
 
-/// `Prefer: code=N`, `example=NAME` and `delay=MS`.
-async fn scenario(Extension(t): Extension<Target>, Extension(rid): Extension<RequestId>, req: Request, next: Next) -> Response {
-    let prefer = match Prefer::parse(req.headers().get_all("prefer").iter().filter_map(|v| v.to_str().ok())) {
+/// Names the operation on the response and, in strict mode, checks the response against it.
+async fn conform(Extension(t): Extension<Target>, Extension(options): Extension<Arc<ServeOptions>>, Extension(rid): Extension<RequestId>, req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let op = t.op();
+    if options.strict {
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+        let findings = crate::conformance::check(op, parts.status.as_u16(), &parts.headers, &bytes);
+        response = if findings.is_empty() {
+            Response::from_parts(parts, axum::body::Body::from(bytes))
+        } else {
+            let report = crate::conformance::describe(op, parts.status.as_u16(), &findings);
+            tracing::error!(operation = %op.id, "strict: {report}");
+            let mut failed = error(&t.api, 500, &format!("strict mode: {report}"), &rid);
+            failed.extensions_mut().insert(Findings(findings));
+            failed
+        };
+    }
+    response.extensions_mut().insert(Matched(op.id.as_str().into()));
+    response
+}
+
+/// `Prefer: code=N`, `example=NAME` and `delay=MS`, and the server-wide faults.
+async fn scenario(Extension(t): Extension<Target>, Extension(options): Extension<Arc<ServeOptions>>, Extension(rid): Extension<RequestId>, req: Request, next: Next) -> Response {
+    let mut prefer = match Prefer::parse(req.headers().get_all("prefer").iter().filter_map(|v| v.to_str().ok())) {
         Ok(p) => p,
         Err(message) => return error(&t.api, 400, &message, &rid),
     };
-    if let Some(delay) = prefer.delay {
+    let (delay, fail) = options.faults.draw();
+    let delay = delay + prefer.delay.unwrap_or_default();
+    if !delay.is_zero() {
         tokio::time::sleep(delay).await;
+    }
+    if fail && t.op().responses.contains_key(&500) {
+        prefer.code = Some(500);
+        prefer.example = None;
     }
     match forced(&t, &prefer, req.headers(), &rid) {
         Some(response) => response,

@@ -105,6 +105,12 @@ pub struct ResponseSpec {
     pub examples: Vec<(String, Value)>,
     /// Declared response header names, lower-cased.
     pub headers: Vec<String>,
+    /// Declared headers marked `required: true`, lower-cased.
+    pub required_headers: Vec<String>,
+    /// Validators of declared header schemas, by lower-cased name.
+    pub header_checkers: Vec<(String, Checker)>,
+    /// `x-additional-headers: false`: no undeclared header may appear.
+    pub closed_headers: bool,
 }
 
 /// One compiled operation.
@@ -331,11 +337,23 @@ impl<'a> Compiler<'a> {
         } else if let Some(value) = media.and_then(|m| m.get("example")) {
             examples.push(("default".to_string(), value.clone()));
         }
-        let headers = raw
-            .get("headers")
-            .and_then(Value::as_object)
-            .map(|h| h.keys().map(|k| k.to_ascii_lowercase()).collect())
-            .unwrap_or_default();
+        let mut headers = Vec::new();
+        let mut required_headers = Vec::new();
+        let mut header_checkers = Vec::new();
+        if let Some(declared) = raw.get("headers").and_then(Value::as_object) {
+            for (name, header) in declared {
+                let header = self.deref(header)?;
+                let name = name.to_ascii_lowercase();
+                if header.get("required").and_then(Value::as_bool) == Some(true) {
+                    required_headers.push(name.clone());
+                }
+                if let Some(schema) = header.get("schema") {
+                    let checker = self.schemas.compile(&self.schemas.convert(schema)).map_err(|e| format!("header {name}: {e}"))?;
+                    header_checkers.push((name.clone(), checker));
+                }
+                headers.push(name);
+            }
+        }
         Ok(ResponseSpec {
             status,
             description: raw.get("description").and_then(Value::as_str).unwrap_or_default().to_string(),
@@ -344,6 +362,9 @@ impl<'a> Compiler<'a> {
             checker,
             examples,
             headers,
+            required_headers,
+            header_checkers,
+            closed_headers: raw.get("x-additional-headers").and_then(Value::as_bool) == Some(false),
         })
     }
 }

@@ -32,7 +32,11 @@ impl Reply {
 pub fn router() -> axum::Router {
     static ROUTER: OnceLock<axum::Router> = OnceLock::new();
     ROUTER
-        .get_or_init(|| specmock::server::router(specmock::mock_server::load_bundled().expect("bundled APIs load")))
+        .get_or_init(|| {
+            // Strict, as every test runs: a response that breaks the spec fails loudly.
+            let options = specmock::server::ServeOptions { strict: true, ..Default::default() };
+            specmock::server::router(specmock::mock_server::load_bundled().expect("bundled APIs load"), std::sync::Arc::new(options))
+        })
         .clone()
 }
 

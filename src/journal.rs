@@ -1,0 +1,122 @@
+//! The bounded request journal: what came in, what went out, which operation answered, and what
+//! strict validation found. Memory stays flat: the oldest entry leaves when a new one comes.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::schema::Finding;
+
+/// The operation that answered a request, set on the response by the server.
+#[derive(Clone, Debug)]
+pub struct Matched(pub Arc<str>);
+
+/// What strict validation found in a response, set on the response by the server.
+#[derive(Clone, Debug, Default)]
+pub struct Findings(pub Vec<Finding>);
+
+/// One journal entry.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    /// Sequence number, from 1.
+    pub seq: u64,
+    /// When the request arrived (RFC 3339, UTC).
+    pub time: String,
+    /// HTTP method.
+    pub method: String,
+    /// Path and query.
+    pub url: String,
+    /// Response status.
+    pub status: u16,
+    /// The caller's User-Agent.
+    pub user_agent: Option<String>,
+    /// Time to the response head, in milliseconds.
+    pub duration_ms: f64,
+    /// The operationId that answered, if a route matched.
+    pub operation: Option<String>,
+    /// Strict-mode validation findings.
+    pub findings: Vec<Finding>,
+    #[serde(skip)]
+    at: DateTime<Utc>,
+}
+
+/// A bounded, shared request journal.
+#[derive(Debug)]
+pub struct Journal {
+    capacity: usize,
+    inner: Mutex<(u64, VecDeque<Entry>)>,
+}
+
+impl Journal {
+    /// A journal keeping the last `capacity` requests (0 keeps none).
+    pub fn new(capacity: usize) -> Journal {
+        Journal { capacity, inner: Mutex::new((0, VecDeque::with_capacity(capacity.min(4096)))) }
+    }
+
+    fn push(&self, mut entry: Entry) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        guard.0 += 1;
+        entry.seq = guard.0;
+        if guard.1.len() == self.capacity {
+            guard.1.pop_front();
+        }
+        guard.1.push_back(entry);
+    }
+
+    /// Newest first: at most `limit` entries that arrived at or after `since`.
+    pub fn recent(&self, limit: usize, since: Option<DateTime<Utc>>) -> Vec<Entry> {
+        let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        guard.1.iter().rev().filter(|e| since.is_none_or(|s| e.at >= s)).take(limit).cloned().collect()
+    }
+
+    /// Forgets every entry.
+    pub fn clear(&self) {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).1.clear();
+    }
+
+    /// How many entries it holds.
+    pub fn len(&self) -> usize {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).1.len()
+    }
+
+    /// True when it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Middleware recording every request outside `/__admin`.
+pub async fn record(State(journal): State<Arc<Journal>>, req: Request, next: Next) -> Response {
+    if journal.capacity == 0 || req.uri().path().starts_with("/__admin") {
+        return next.run(req).await;
+    }
+    let at = Utc::now();
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let url = req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
+    let user_agent = req.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let response = next.run(req).await;
+    journal.push(Entry {
+        seq: 0,
+        time: at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        method,
+        url,
+        status: response.status().as_u16(),
+        user_agent,
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        operation: response.extensions().get::<Matched>().map(|m| m.0.to_string()),
+        findings: response.extensions().get::<Findings>().map(|f| f.0.clone()).unwrap_or_default(),
+        at,
+    });
+    response
+}
