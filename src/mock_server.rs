@@ -181,8 +181,9 @@ impl App {
             return;
         }
         let app = self.clone();
+        // Taken now, so a change made right after this call is seen.
+        let mut last = fingerprint(&paths);
         tokio::spawn(async move {
-            let mut last = fingerprint(&paths);
             loop {
                 tokio::time::sleep(period).await;
                 let now = fingerprint(&paths);

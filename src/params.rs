@@ -113,7 +113,8 @@ fn typed(param: &Param, raws: &[&str]) -> Result<Value, ParamError> {
     match param.array_of {
         Some(item) => {
             let mut items = Vec::new();
-            for raw in raws {
+            // `x=` is how form style writes an empty array.
+            for raw in raws.iter().filter(|r| !r.is_empty()) {
                 for part in raw.split(',') {
                     items.push(scalar(param, item, part.trim())?);
                 }

@@ -159,7 +159,8 @@ impl Query {
     fn candidates(&self, params: &ParamValues) -> Option<Vec<u32>> {
         let mut result: Option<Vec<u32>> = None;
         for filter in &self.filters {
-            let Some(wanted) = params.texts(&filter.param) else { continue };
+            // An absent or empty list does not narrow.
+            let Some(wanted) = params.texts(&filter.param).filter(|w| !w.is_empty()) else { continue };
             let mut union: Vec<u32> = Vec::new();
             for value in &wanted {
                 if let Some(list) = filter.postings.get(value) {

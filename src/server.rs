@@ -125,13 +125,19 @@ fn not_found(apis: &[Arc<ApiRuntime>], path: &str, rid: &RequestId) -> Response 
     }
 }
 
+/// Marks a response specmock made to refuse a request, rather than one the spec's data produced.
+#[derive(Clone, Copy)]
+struct Refusal;
+
 /// An error response in the API's own envelope.
 fn error(api: &ApiRuntime, status: u16, message: &str, rid: &RequestId) -> Response {
     let body = api.envelope.body(status, message, &rid.0);
-    json_bytes(
+    let mut response = json_bytes(
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         serde_json::to_vec(&body).expect("a JSON value serialises"),
-    )
+    );
+    response.extensions_mut().insert(Refusal);
+    response
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -159,7 +165,18 @@ async fn request_id(mut req: Request, next: Next) -> Response {
 async fn conform(Extension(t): Extension<Target>, Extension(options): Extension<Arc<ServeOptions>>, Extension(rid): Extension<RequestId>, req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
     let op = t.op();
-    if options.strict {
+    // A refusal with a status the spec does not declare (a 400 for a spec without one) is the
+    // spec's gap, not a fixture bug: it is journalled, not turned into a 500.
+    let undeclared_refusal = response.extensions().get::<Refusal>().is_some() && !op.responses.contains_key(&response.status().as_u16());
+    if options.strict && undeclared_refusal {
+        let finding = crate::schema::Finding {
+            pointer: String::new(),
+            rule: format!("{} {} responses", op.method, op.path),
+            message: format!("specmock refused the request with {}, which {} does not declare", response.status().as_u16(), op.id),
+        };
+        tracing::warn!(operation = %op.id, "{}", finding.message);
+        response.extensions_mut().insert(Findings(vec![finding]));
+    } else if options.strict {
         let (parts, body) = response.into_parts();
         let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
         let findings = crate::conformance::check(op, parts.status.as_u16(), &parts.headers, &bytes);

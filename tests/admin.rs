@@ -1,0 +1,209 @@
+//! The journal and /__admin, strict mode, faults and hot reload, over real HTTP.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use specmock::mock_server::{App, Settings, Sources};
+use specmock::scenario::Faults;
+use specmock::server::ServeOptions;
+use specmock::MockServer;
+
+const ALLOCATIONS: &str = "/api/network/v1/enterprises/7a72d96a-03b1-4f1f-a16f-5d13f5c04757/partners/allocations";
+
+async fn start(sources: Sources, settings: Settings) -> MockServer {
+    MockServer::run(App::new(sources, settings).unwrap(), "127.0.0.1:0".parse().unwrap()).await.unwrap()
+}
+
+async fn json_get(http: &reqwest::Client, url: String) -> (u16, Value) {
+    let r = http.get(url).bearer_auth("demo-token").send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_journal_lists_recent_requests_newest_first() {
+    let server = MockServer::start().await;
+    let http = reqwest::Client::new();
+    let before = chrono::Utc::now();
+    for size in [1, 2, 0] {
+        http.get(format!("{}{ALLOCATIONS}?pageSize={size}", server.uri())).bearer_auth("demo-token").header("user-agent", "journal-test/1").send().await.unwrap();
+    }
+    let (status, body) = json_get(&http, format!("{}/__admin/requests?limit=2", server.uri())).await;
+    assert_eq!(status, 200);
+    let entries = body["requests"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["url"], format!("{ALLOCATIONS}?pageSize=0"));
+    assert_eq!(entries[0]["status"], 400);
+    assert_eq!(entries[1]["url"], format!("{ALLOCATIONS}?pageSize=2"));
+    assert_eq!(entries[0]["operation"], "v1PartnerAllocationsGetRoute");
+    assert_eq!(entries[0]["userAgent"], "journal-test/1");
+    assert_eq!(entries[0]["method"], "GET");
+    assert!(entries[0]["durationMs"].as_f64().unwrap() >= 0.0);
+    assert!(entries[0]["findings"].as_array().unwrap().is_empty());
+    let since = (before - chrono::Duration::seconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (_, all) = json_get(&http, format!("{}/__admin/requests?since={since}", server.uri())).await;
+    assert_eq!(all["requests"].as_array().unwrap().len(), 3, "admin calls are not journalled");
+    let (_, later) = json_get(&http, format!("{}/__admin/requests?since=2999-01-01T00:00:00Z", server.uri())).await;
+    assert_eq!(later["requests"], json!([]));
+    let (bad, problem) = json_get(&http, format!("{}/__admin/requests?limit=0", server.uri())).await;
+    assert_eq!(bad, 400);
+    assert!(problem["error"].as_str().unwrap().starts_with("limit: got 0"));
+    let cleared = http.delete(format!("{}/__admin/requests", server.uri())).send().await.unwrap();
+    assert_eq!(cleared.status(), 204);
+    assert!(server.app().journal.is_empty());
+}
+
+#[tokio::test]
+async fn the_journal_is_bounded() {
+    let settings = Settings { journal_size: 5, ..Settings::default() };
+    let server = start(Sources::Bundled, settings).await;
+    let http = reqwest::Client::new();
+    for _ in 0..12 {
+        http.get(format!("{}{ALLOCATIONS}?pageSize=1", server.uri())).bearer_auth("demo-token").send().await.unwrap();
+    }
+    assert_eq!(server.app().journal.len(), 5);
+    let newest = server.app().journal.recent(1, None);
+    assert_eq!(newest[0].seq, 12);
+}
+
+#[tokio::test]
+async fn health_openapi_token_and_no_admin() {
+    let settings = Settings { admin_token: Some("s3cret".into()), ..Settings::default() };
+    let server = start(Sources::Bundled, settings).await;
+    let http = reqwest::Client::new();
+    let health: Value = http.get(format!("{}/__admin/health", server.uri())).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["apis"].as_array().unwrap().len(), 2);
+    let doc: Value = http.get(format!("{}/__admin/openapi.json", server.uri())).send().await.unwrap().json().await.unwrap();
+    assert_eq!(doc["info"]["title"], "specmock admin API");
+    assert!(doc["paths"]["/requests"]["get"].is_object());
+    let denied = http.get(format!("{}/__admin/requests", server.uri())).send().await.unwrap();
+    assert_eq!(denied.status(), 401);
+    let allowed = http.get(format!("{}/__admin/requests", server.uri())).bearer_auth("s3cret").send().await.unwrap();
+    assert_eq!(allowed.status(), 200);
+
+    let hidden = start(Sources::Bundled, Settings { admin: false, ..Settings::default() }).await;
+    let gone = http.get(format!("{}/__admin/health", hidden.uri())).send().await.unwrap();
+    assert_eq!(gone.status(), 404);
+}
+
+#[tokio::test]
+async fn fail_rate_answers_the_documented_500_and_repeats_with_its_seed() {
+    let run = |seed| async move {
+        let faults = Faults::new(Duration::ZERO, Duration::ZERO, 0.5, seed);
+        let settings = Settings { options: ServeOptions { strict: true, faults }, ..Settings::default() };
+        let server = start(Sources::Bundled, settings).await;
+        let http = reqwest::Client::new();
+        let mut statuses = Vec::new();
+        for _ in 0..40 {
+            let r = http.get(format!("{}{ALLOCATIONS}?pageSize=1", server.uri())).bearer_auth("demo-token").send().await.unwrap();
+            let status = r.status().as_u16();
+            if status == 500 {
+                let body: Value = r.json().await.unwrap();
+                assert_eq!(body["name"], "InternalServerError");
+            }
+            statuses.push(status);
+        }
+        statuses
+    };
+    let first = run(7).await;
+    assert_eq!(first, run(7).await, "the same seed fails the same requests");
+    let failures = first.iter().filter(|s| **s == 500).count();
+    assert!((8..=32).contains(&failures), "{failures} of 40 at 0.5");
+    assert!(first.iter().all(|s| *s == 200 || *s == 500));
+}
+
+#[tokio::test]
+async fn global_delay_and_jitter_slow_every_response() {
+    let faults = Faults::new(Duration::from_millis(60), Duration::from_millis(40), 0.0, 1);
+    let server = start(Sources::Bundled, Settings { options: ServeOptions { strict: false, faults }, ..Settings::default() }).await;
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let r = http.get(format!("{}{ALLOCATIONS}?pageSize=1", server.uri())).bearer_auth("demo-token").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(60), "{took:?}");
+}
+
+#[tokio::test]
+async fn strict_mode_turns_a_response_that_breaks_the_spec_into_a_500_with_the_report() {
+    let dir = scratch("strict");
+    let spec = dir.join("things.yaml");
+    std::fs::write(
+        &spec,
+        "openapi: 3.0.3\ninfo: {title: Things, version: '1'}\npaths:\n  /things:\n    get:\n      operationId: listThings\n      responses:\n        '200':\n          description: things\n          content:\n            application/json:\n              schema: {type: object, required: [things]}\n",
+    )
+    .unwrap();
+    let settings = Settings { options: ServeOptions { strict: true, faults: Faults::default() }, ..Settings::default() };
+    let server = start(Sources::Files { specs: vec![spec], fixtures: None }, settings).await;
+    let http = reqwest::Client::new();
+    let r = http.get(format!("{}/things", server.uri())).send().await.unwrap();
+    assert_eq!(r.status(), 500);
+    let body: Value = r.json().await.unwrap();
+    let message = body["error"].as_str().unwrap();
+    assert!(message.starts_with("strict mode: listThings /things answered 200 against its spec:"), "{message}");
+    assert!(message.contains("\"things\" is a required property"), "{message}");
+    let journal = server.app().journal.recent(1, None);
+    assert_eq!(journal[0].findings.len(), 1);
+    assert_eq!(journal[0].findings[0].pointer, "");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("specmock-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn reset_and_watch_reload_and_a_bad_reload_keeps_the_last_good_state() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = scratch("reload");
+    copy_dir(&root.join("fixtures"), &dir.join("fixtures"));
+    let spec = root.join("spec/oes-partners.yaml");
+    let app = App::new(Sources::Files { specs: vec![spec], fixtures: Some(dir.join("fixtures")) }, Settings::default()).unwrap();
+    let server = MockServer::run(app.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let http = reqwest::Client::new();
+    let enterprises = dir.join("fixtures/oes-partners/enterprises.json");
+    let original = std::fs::read_to_string(&enterprises).unwrap();
+    let url = format!("{}/api/network/v1/enterprises/5b875f84-aab1-4bd8-b27a-a567e1e4bbab/partners/balances", server.uri());
+    assert_eq!(json_get(&http, url.clone()).await.0, 403, "unlicensed at first");
+
+    // POST /__admin/reset picks up a licence.
+    std::fs::write(&enterprises, original.replace("\"oesLicensed\":false", "\"oesLicensed\":true")).unwrap();
+    let reset = http.post(format!("{}/__admin/reset", server.uri())).send().await.unwrap();
+    assert_eq!(reset.status(), 200);
+    assert_eq!(json_get(&http, url.clone()).await.0, 200);
+
+    // A broken file is refused; the last good state keeps serving.
+    std::fs::write(&enterprises, original.replace("\"oesLicensed\":false", "\"oesLicensed\":\"maybe\"")).unwrap();
+    let refused = http.post(format!("{}/__admin/reset", server.uri())).send().await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let problem: Value = refused.json().await.unwrap();
+    let message = problem["error"].as_str().unwrap();
+    assert!(message.contains("enterprises.json") && message.contains("/records/1/oesLicensed"), "{message}");
+    assert_eq!(json_get(&http, url.clone()).await.0, 200);
+
+    // --watch: a good change is picked up without a call.
+    Arc::clone(&app).watch(Duration::from_millis(50));
+    std::fs::write(&enterprises, &original).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while json_get(&http, url.clone()).await.0 != 403 {
+        assert!(Instant::now() < deadline, "the watcher did not reload");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
