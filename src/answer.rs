@@ -69,8 +69,13 @@ pub fn answer(api: &ApiRuntime, op: &Operation, params: &ParamValues, tenant: Op
             }
         }
     };
-    let mut out = Vec::with_capacity(4096);
+    let mut out = Vec::new();
     let mut extra_headers = Vec::new();
+    let (_, templates) = &binding.views[view];
+    let reserve = |out: &mut Vec<u8>, ids: &[u32]| {
+        let size: usize = ids.iter().map(|&i| templates[i as usize].size_with(base.len()) + 48).sum();
+        out.reserve(size + 64);
+    };
     match &binding.body {
         Body::Single { .. } => {
             let param = binding.lookup.as_deref().unwrap_or("id");
@@ -78,10 +83,12 @@ pub fn answer(api: &ApiRuntime, op: &Operation, params: &ParamValues, tenant: Op
             let Some((index, _)) = binding.query.collection.get(id) else {
                 return Err(Refused { status: 404, message: binding.not_found.replace("{id}", id) });
             };
+            reserve(&mut out, &[index]);
             render(index, &mut out);
         }
         Body::List { property, .. } => {
             let page = binding.query.run(params);
+            reserve(&mut out, &page.ids);
             if let Some(p) = property {
                 out.extend_from_slice(b"{\"");
                 out.extend_from_slice(&json_escaped(p));
@@ -109,6 +116,7 @@ pub fn answer(api: &ApiRuntime, op: &Operation, params: &ParamValues, tenant: Op
         }
         Body::Map { property, from_tenant, .. } => {
             let page = binding.query.run(params);
+            reserve(&mut out, &page.ids);
             out.push(b'{');
             for (name, pointer) in from_tenant {
                 if let Some(value) = tenant.and_then(|t| t.pointer(pointer)) {

@@ -51,7 +51,8 @@ pub struct Refusal {
 
 impl Identities {
     /// Step one: who is calling. `authorization` is the raw header.
-    pub fn authenticate(&self, rules: &AuthRules, authorization: Option<&str>) -> Result<&Identity, Refusal> {
+    /// Returns the caller's index in `identities`.
+    pub fn authenticate(&self, rules: &AuthRules, authorization: Option<&str>) -> Result<usize, Refusal> {
         let refuse = |message: &str| Refusal { status: 401, message: message.to_string() };
         let header = authorization.ok_or_else(|| refuse(&rules.messages.missing_token))?;
         let token = header
@@ -59,27 +60,21 @@ impl Identities {
             .or_else(|| header.strip_prefix("bearer "))
             .map(str::trim)
             .ok_or_else(|| refuse(&rules.messages.missing_token))?;
-        self.identities.iter().find(|i| i.token == token).ok_or_else(|| refuse(&rules.messages.unknown_token))
+        self.identities.iter().position(|i| i.token == token).ok_or_else(|| refuse(&rules.messages.unknown_token))
     }
 }
 
-/// Step two, after validation: may this identity use this tenant? Returns the tenant record.
-pub fn authorize<'s>(
-    rules: &AuthRules,
-    identity: &Identity,
-    params: &ParamValues,
-    store: &'s Store,
-) -> Result<Option<&'s Value>, Refusal> {
+/// Step two, after validation: may this identity use this tenant? Returns the tenant record's index.
+pub fn authorize(rules: &AuthRules, identity: &Identity, params: &ParamValues, store: &Store) -> Result<Option<u32>, Refusal> {
     let message = |template: &Option<String>, fallback: &str, tenant: &str| {
         template.as_deref().unwrap_or(fallback).replace("{tenant}", tenant)
     };
     let mut tenant_record = None;
     if let Some(tenant) = &rules.tenant {
         let id = params.str(&tenant.param).unwrap_or_default();
-        let record = store
+        let (index, record) = store
             .collection(&tenant.collection)
             .and_then(|c| c.get(id))
-            .map(|(_, r)| r)
             .ok_or_else(|| Refusal { status: 404, message: message(&rules.messages.unknown_tenant, "{tenant} not found", id) })?;
         if !identity.tenants.iter().any(|t| t == id) {
             return Err(Refusal { status: 401, message: message(&rules.messages.not_member, "not a member of {tenant}", id) });
@@ -89,7 +84,7 @@ pub fn authorize<'s>(
                 return Err(Refusal { status: 403, message: message(&rules.messages.no_licence, "{tenant} is not licensed", id) });
             }
         }
-        tenant_record = Some(record);
+        tenant_record = Some(index);
     }
     if !identity.permissions.contains(&rules.permission) {
         return Err(Refusal { status: 403, message: rules.messages.no_permission.clone() });

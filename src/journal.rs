@@ -28,7 +28,8 @@ pub struct Entry {
     /// Sequence number, from 1.
     pub seq: u64,
     /// When the request arrived (RFC 3339, UTC).
-    pub time: String,
+    #[serde(serialize_with = "rfc3339")]
+    pub time: DateTime<Utc>,
     /// HTTP method.
     pub method: String,
     /// Path and query.
@@ -43,8 +44,10 @@ pub struct Entry {
     pub operation: Option<String>,
     /// Strict-mode validation findings.
     pub findings: Vec<Finding>,
-    #[serde(skip)]
-    at: DateTime<Utc>,
+}
+
+fn rfc3339<S: serde::Serializer>(time: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&time.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 
 /// A bounded, shared request journal.
@@ -76,7 +79,7 @@ impl Journal {
     /// Newest first: at most `limit` entries that arrived at or after `since`.
     pub fn recent(&self, limit: usize, since: Option<DateTime<Utc>>) -> Vec<Entry> {
         let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        guard.1.iter().rev().filter(|e| since.is_none_or(|s| e.at >= s)).take(limit).cloned().collect()
+        guard.1.iter().rev().filter(|e| since.is_none_or(|s| e.time >= s)).take(limit).cloned().collect()
     }
 
     /// Forgets every entry.
@@ -108,7 +111,7 @@ pub async fn record(State(journal): State<Arc<Journal>>, req: Request, next: Nex
     let response = next.run(req).await;
     journal.push(Entry {
         seq: 0,
-        time: at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        time: at,
         method,
         url,
         status: response.status().as_u16(),
@@ -116,7 +119,6 @@ pub async fn record(State(journal): State<Arc<Journal>>, req: Request, next: Nex
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         operation: response.extensions().get::<Matched>().map(|m| m.0.to_string()),
         findings: response.extensions().get::<Findings>().map(|f| f.0.clone()).unwrap_or_default(),
-        at,
     });
     response
 }

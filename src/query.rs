@@ -157,26 +157,36 @@ impl Query {
 
     /// Record indexes matching every given filter, ascending; None when no filter was given.
     fn candidates(&self, params: &ParamValues) -> Option<Vec<u32>> {
-        let mut result: Option<Vec<u32>> = None;
+        let everything = self.collection.len();
+        let mut lists: Vec<std::borrow::Cow<'_, [u32]>> = Vec::new();
         for filter in &self.filters {
             // An absent or empty list does not narrow.
             let Some(wanted) = params.texts(&filter.param).filter(|w| !w.is_empty()) else { continue };
-            let mut union: Vec<u32> = Vec::new();
-            for value in &wanted {
-                if let Some(list) = filter.postings.get(value) {
-                    union.extend_from_slice(list);
+            let found: Vec<&Vec<u32>> = wanted.iter().filter_map(|v| filter.postings.get(v)).collect();
+            let list: std::borrow::Cow<'_, [u32]> = match found.as_slice() {
+                [] => return Some(Vec::new()),
+                [one] => std::borrow::Cow::Borrowed(one.as_slice()),
+                many => {
+                    let mut union: Vec<u32> = many.iter().flat_map(|l| l.iter().copied()).collect();
+                    union.sort_unstable();
+                    union.dedup();
+                    std::borrow::Cow::Owned(union)
                 }
+            };
+            // A value every record holds (the one tenant, say) narrows nothing.
+            if list.len() < everything {
+                lists.push(list);
             }
-            if wanted.len() > 1 {
-                union.sort_unstable();
-                union.dedup();
-            }
-            result = Some(match result {
-                None => union,
-                Some(prev) => intersect(&prev, &union),
-            });
         }
-        result
+        if lists.is_empty() {
+            return None;
+        }
+        lists.sort_by_key(|l| l.len());
+        let mut result = lists[0].to_vec();
+        for list in &lists[1..] {
+            result = intersect(&result, list);
+        }
+        Some(result)
     }
 }
 

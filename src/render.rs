@@ -51,7 +51,12 @@ impl Template {
         }
     }
 
-    /// Upper bound of the written size without holes.
+    /// The written size with `base` in each hole.
+    pub fn size_with(&self, base: usize) -> usize {
+        self.len() + base * self.parts.len().saturating_sub(1)
+    }
+
+    /// The size of the bytes, holes left out.
     pub fn len(&self) -> usize {
         self.parts.iter().map(Bytes::len).sum()
     }

@@ -73,6 +73,8 @@ pub struct CompiledBinding {
     pub view_param: Option<(String, Vec<String>)>,
     /// The view used when the parameter is absent.
     pub default_view: usize,
+    /// Other wire spellings of declared parameters: (alias, declared name).
+    pub param_aliases: Vec<(String, String)>,
     /// Attribute selection.
     pub fields: Option<FieldSelection>,
     /// The body's shape.
@@ -321,7 +323,12 @@ fn compile_binding(
             (shape, bytes)
         })
         .collect();
+    let param_aliases = view_param
+        .as_ref()
+        .map(|(name, aliases): &(String, Vec<String>)| aliases.iter().map(|a| (a.clone(), name.clone())).collect())
+        .unwrap_or_default();
     Ok(CompiledBinding {
+        param_aliases,
         query,
         lookup: binding.lookup.clone(),
         views,

@@ -13,12 +13,11 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter};
 use axum::{Extension, Router};
-use serde_json::Value;
 use tower::ServiceBuilder;
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::answer::{answer, base_url, example_response, json_bytes};
-use crate::auth::{authorize, Identity};
+use crate::auth::authorize;
 use crate::params::{extract, ParamValues};
 use crate::runtime::ApiRuntime;
 use crate::journal::{Findings, Matched};
@@ -45,9 +44,13 @@ impl Target {
     }
 }
 
-/// The tenant record a request addresses, when the API has tenants.
-#[derive(Clone)]
-struct Tenant(Option<Value>);
+/// The caller: an index into the API's identities.
+#[derive(Clone, Copy)]
+struct Caller(usize);
+
+/// The tenant record a request addresses (its index), when the API has tenants.
+#[derive(Clone, Copy)]
+struct Tenant(Option<u32>);
 
 /// How the server behaves beyond the specs.
 #[derive(Debug, Default)]
@@ -147,8 +150,10 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     let id: Arc<str> = match req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
         Some(given) if !given.is_empty() && given.len() <= 200 => given.into(),
         _ => {
+            static PID: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+            let pid = *PID.get_or_init(|| std::process::id() as u64);
             let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-            uuid::Uuid::from_u64_pair(0x5eec_0000_0000_4000 | (std::process::id() as u64) << 16, 0x8000_0000_0000_0000 | n)
+            uuid::Uuid::from_u64_pair(0x5eec_0000_0000_4000 | pid << 16, 0x8000_0000_0000_0000 | n)
                 .to_string()
                 .into()
         }
@@ -267,9 +272,8 @@ async fn authenticate(Extension(t): Extension<Target>, Extension(rid): Extension
     if let (true, Some(rules)) = (t.op().secured, &t.api.auth) {
         let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         match t.api.identities.authenticate(rules, header) {
-            Ok(identity) => {
-                let identity = identity.clone();
-                req.extensions_mut().insert(identity);
+            Ok(index) => {
+                req.extensions_mut().insert(Caller(index));
             }
             Err(refusal) => return error(&t.api, refusal.status, &refusal.message, &rid),
         }
@@ -286,14 +290,8 @@ async fn validate(Extension(t): Extension<Target>, Extension(rid): Extension<Req
             return error(&t.api, 400, &format!("the path could not be read: {}", rejection.body_text()), &rid);
         }
     };
-    let aliases: Vec<(String, String)> = t
-        .api
-        .bindings
-        .get(&t.op().id)
-        .and_then(|b| b.view_param.as_ref())
-        .map(|(name, aliases)| aliases.iter().map(|a| (a.clone(), name.clone())).collect())
-        .unwrap_or_default();
-    match extract(t.op(), &path, parts.uri.query(), &parts.headers, &aliases) {
+    let aliases = t.api.bindings.get(&t.op().id).map_or(&[][..], |b| b.param_aliases.as_slice());
+    match extract(t.op(), &path, parts.uri.query(), &parts.headers, aliases) {
         Ok(values) => {
             parts.extensions.insert(Arc::new(values));
             next.run(Request::from_parts(parts, body)).await
@@ -305,10 +303,10 @@ async fn validate(Extension(t): Extension<Target>, Extension(rid): Extension<Req
 /// Tenant and permission checks, which need validated parameters.
 async fn authorise(Extension(t): Extension<Target>, Extension(rid): Extension<RequestId>, mut req: Request, next: Next) -> Response {
     let mut tenant = None;
-    if let (Some(rules), Some(identity)) = (&t.api.auth, req.extensions().get::<Identity>()) {
+    if let (Some(rules), Some(&Caller(index))) = (&t.api.auth, req.extensions().get::<Caller>()) {
         let params = req.extensions().get::<Arc<ParamValues>>().cloned().unwrap_or_default();
-        match authorize(rules, identity, &params, &t.api.store) {
-            Ok(found) => tenant = found.cloned(),
+        match authorize(rules, &t.api.identities.identities[index], &params, &t.api.store) {
+            Ok(found) => tenant = found,
             Err(refusal) => return error(&t.api, refusal.status, &refusal.message, &rid),
         }
     }
@@ -323,7 +321,10 @@ async fn handle(
     Extension(tenant): Extension<Tenant>,
     headers: HeaderMap,
 ) -> Response {
-    match answer(&t.api, t.op(), &params, tenant.0.as_ref(), &headers) {
+    let tenant = tenant.0.zip(t.api.auth.as_ref().and_then(|a| a.tenant.as_ref())).and_then(|(index, rule)| {
+        t.api.store.collection(&rule.collection).map(|c| &c.records[index as usize])
+    });
+    match answer(&t.api, t.op(), &params, tenant, &headers) {
         Ok(response) => response,
         Err(refused) => error(&t.api, refused.status, &refused.message, &rid),
     }
