@@ -60,12 +60,15 @@ pub fn answer(api: &ApiRuntime, op: &Operation, params: &ParamValues, tenant: Op
     let view = choose_view(binding, params);
     let fields = selected_fields(binding, view, params)?;
     let render = |id: u32, out: &mut Vec<u8>| {
-        let (shape, templates) = &binding.views[view];
+        let (_, templates) = &binding.views[view];
         match &fields {
             None => templates[id as usize].write(out, &base),
             Some(keep) => {
-                let record = &binding.query.collection.records[id as usize];
-                Template::new(&select(&shape.apply(record), keep), &api.placeholders).write(out, &base);
+                // Selection reads the view's own bytes back, so parsed records need not stay in memory.
+                let mut whole = Vec::new();
+                templates[id as usize].write(&mut whole, &base);
+                let value: Value = serde_json::from_slice(&whole).expect("pre-serialised bytes are JSON");
+                out.extend_from_slice(&serde_json::to_vec(&select(&value, keep)).expect("a JSON value serialises"));
             }
         }
     };
@@ -80,7 +83,7 @@ pub fn answer(api: &ApiRuntime, op: &Operation, params: &ParamValues, tenant: Op
         Body::Single { .. } => {
             let param = binding.lookup.as_deref().unwrap_or("id");
             let id = params.str(param).unwrap_or_default();
-            let Some((index, _)) = binding.query.collection.get(id) else {
+            let Some(index) = binding.query.index.find(id) else {
                 return Err(Refused { status: 404, message: binding.not_found.replace("{id}", id) });
             };
             reserve(&mut out, &[index]);
@@ -135,7 +138,7 @@ pub fn answer(api: &ApiRuntime, op: &Operation, params: &ParamValues, tenant: Op
                     out.push(b',');
                 }
                 out.push(b'"');
-                out.extend_from_slice(&json_escaped(&binding.query.collection.key_of[id as usize]));
+                out.extend_from_slice(&json_escaped(&binding.query.index.key_of[id as usize]));
                 out.extend_from_slice(b"\":");
                 render(id, &mut out);
             }
@@ -173,13 +176,16 @@ fn selected_fields(binding: &CompiledBinding, view: usize, params: &ParamValues)
     let shape = &binding.views[view].0;
     let known: Vec<String> = match &shape.props {
         Some(props) => props.clone(),
-        None => binding
-            .query
-            .collection
-            .records
+        // Without a view schema, the first record's attributes are the known ones.
+        None => binding.views[view]
+            .1
             .first()
-            .and_then(Value::as_object)
-            .map(|m| m.keys().cloned().collect())
+            .and_then(|t| {
+                let mut bytes = Vec::new();
+                t.write(&mut bytes, b"");
+                serde_json::from_slice::<Value>(&bytes).ok()
+            })
+            .and_then(|v| v.as_object().map(|m| m.keys().cloned().collect()))
             .unwrap_or_default(),
     };
     for name in names {

@@ -10,6 +10,7 @@ pub mod behaviour;
 pub mod client;
 pub mod conformance;
 pub mod envelope;
+pub mod fixture_file;
 pub mod params;
 pub mod query;
 pub mod render;

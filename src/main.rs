@@ -141,7 +141,7 @@ fn main() -> ExitCode {
         Command::Check(sources) => match load(&sources) {
             Ok(apis) => {
                 for api in &apis {
-                    let records: usize = api.bindings.values().map(|b| b.query.collection.len()).sum();
+                    let records: usize = api.bindings.values().map(|b| b.query.index.len()).sum();
                     println!("ok  {} ({} operations, {} bound records)", api.api.name, api.api.operations.len(), records);
                 }
                 ExitCode::SUCCESS

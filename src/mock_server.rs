@@ -156,7 +156,7 @@ impl App {
             .apis()
             .iter()
             .map(|a| {
-                let records: usize = a.bindings.values().map(|b| b.query.collection.len()).sum();
+                let records: usize = a.bindings.values().map(|b| b.query.index.len()).sum();
                 json!({"name": a.api.name, "title": a.api.title, "operations": a.api.operations.len(), "records": records})
             })
             .collect();

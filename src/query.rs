@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::behaviour::{Binding, Compare, Paging, SortKey};
 use crate::params::ParamValues;
-use crate::store::{text_of, values_at, Collection, Store};
+use crate::store::{text_of, values_at, KeyIndex, Store};
 
 /// One filter: parameter values to the records whose field holds them.
 #[derive(Debug)]
@@ -31,8 +31,8 @@ type OrderKey = (Option<String>, bool);
 /// A compiled binding's query side.
 #[derive(Debug)]
 pub struct Query {
-    /// The collection read.
-    pub collection: Arc<Collection>,
+    /// Keys of the collection read.
+    pub index: Arc<KeyIndex>,
     filters: Vec<FilterIndex>,
     orders: HashMap<OrderKey, Order>,
     sort_param: Option<String>,
@@ -51,69 +51,110 @@ pub struct Page {
     pub total: usize,
 }
 
-impl Query {
-    /// Compiles a binding; `Err` names what in the behaviour file is wrong.
-    pub fn compile(binding: &Binding, store: &Store) -> Result<Query, String> {
-        let collection = store
-            .collection(&binding.collection)
-            .ok_or_else(|| format!("collection `{}` is not declared", binding.collection))?
-            .clone();
+/// Builds a [`Query`] from records fed one at a time, so a large collection never has to be
+/// held parsed in memory all at once.
+pub struct QueryBuilder {
+    filters: Vec<(FilterIndex, String, Option<(Arc<crate::store::Collection>, String)>)>,
+    tie_break: Vec<SortKey>,
+    keys: Vec<(String, SortKey)>,
+    tie_values: Vec<Vec<SortValue>>,
+    primaries: Vec<Vec<SortValue>>,
+    sort_param: Option<String>,
+    direction_param: Option<String>,
+    descending: Option<String>,
+    paging: Option<Paging>,
+}
+
+impl QueryBuilder {
+    /// Prepares a binding; joined collections must already be in `store`.
+    pub fn new(binding: &Binding, store: &Store) -> Result<QueryBuilder, String> {
         let mut filters = Vec::new();
         for filter in &binding.filters {
             let joined = match &filter.via {
                 Some(join) => Some((
                     store
                         .collection(&join.collection)
-                        .ok_or_else(|| format!("filter `{}`: collection `{}` is not declared", filter.param, join.collection))?,
-                    join.key.as_str(),
+                        .ok_or_else(|| {
+                            format!("filter `{}`: collection `{}` must be declared before `{}`", filter.param, join.collection, binding.collection)
+                        })?
+                        .clone(),
+                    join.key.clone(),
                 )),
                 None => None,
             };
-            let mut postings: HashMap<String, Vec<u32>> = HashMap::new();
-            for (i, record) in collection.records.iter().enumerate() {
-                let source = match joined {
-                    Some((other, key)) => match record.pointer(key).map(text_of).and_then(|k| other.get(&k)) {
-                        Some((_, r)) => r,
-                        None => continue,
-                    },
-                    None => record,
-                };
-                for value in values_at(source, &filter.field) {
-                    let list = postings.entry(text_of(value)).or_default();
-                    if list.last() != Some(&(i as u32)) {
-                        list.push(i as u32);
-                    }
-                }
-            }
-            filters.push(FilterIndex { param: filter.param.clone(), postings });
-        }
-        let mut orders = HashMap::new();
-        let (tie_break, keys) = match &binding.sort {
-            Some(sort) => (sort.tie_break.clone(), sort.keys.clone()),
-            None => (Vec::new(), Default::default()),
-        };
-        let tie_values: Vec<Vec<SortValue>> = collection
-            .records
-            .iter()
-            .map(|r| tie_break.iter().map(|k| SortValue::of(r, k)).collect())
-            .collect();
-        orders.insert((None, false), build_order(&tie_values, None, false));
-        for (name, key) in &keys {
-            let primary: Vec<SortValue> = collection.records.iter().map(|r| SortValue::of(r, key)).collect();
-            for desc in [false, true] {
-                orders.insert((Some(name.clone()), desc), build_order(&tie_values, Some(&primary), desc));
-            }
+            filters.push((FilterIndex { param: filter.param.clone(), postings: HashMap::new() }, filter.field.clone(), joined));
         }
         let sort = binding.sort.as_ref();
-        Ok(Query {
-            collection,
+        let keys: Vec<(String, SortKey)> = sort.map(|s| s.keys.clone().into_iter().collect()).unwrap_or_default();
+        Ok(QueryBuilder {
             filters,
-            orders,
+            tie_break: sort.map(|s| s.tie_break.clone()).unwrap_or_default(),
+            primaries: vec![Vec::new(); keys.len()],
+            keys,
+            tie_values: Vec::new(),
             sort_param: sort.and_then(|s| s.field_param.clone()),
             direction_param: sort.and_then(|s| s.direction_param.clone()),
             descending: sort.and_then(|s| s.descending.clone()),
             paging: binding.paging.clone(),
         })
+    }
+
+    /// Takes in the next record (its index is the number taken so far).
+    pub fn ingest(&mut self, record: &Value) {
+        let i = self.tie_values.len() as u32;
+        for (filter, field, joined) in &mut self.filters {
+            let source = match joined {
+                Some((other, key)) => match record.pointer(key).map(text_of).and_then(|k| other.get(&k)) {
+                    Some((_, r)) => r,
+                    None => continue,
+                },
+                None => record,
+            };
+            for value in values_at(source, field) {
+                let list = filter.postings.entry(text_of(value)).or_default();
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
+        }
+        self.tie_values.push(self.tie_break.iter().map(|k| SortValue::of(record, k)).collect());
+        for ((_, key), values) in self.keys.iter().zip(self.primaries.iter_mut()) {
+            values.push(SortValue::of(record, key));
+        }
+    }
+
+    /// Sorts every order once and returns the query.
+    pub fn finish(self, index: Arc<KeyIndex>) -> Query {
+        let mut orders = HashMap::new();
+        orders.insert((None, false), build_order(&self.tie_values, None, false));
+        for ((name, _), primary) in self.keys.iter().zip(&self.primaries) {
+            for desc in [false, true] {
+                orders.insert((Some(name.clone()), desc), build_order(&self.tie_values, Some(primary), desc));
+            }
+        }
+        Query {
+            index,
+            filters: self.filters.into_iter().map(|(f, _, _)| f).collect(),
+            orders,
+            sort_param: self.sort_param,
+            direction_param: self.direction_param,
+            descending: self.descending,
+            paging: self.paging,
+        }
+    }
+}
+
+impl Query {
+    /// Compiles a binding over a loaded collection; `Err` names what in the behaviour file is wrong.
+    pub fn compile(binding: &Binding, store: &Store) -> Result<Query, String> {
+        let collection = store
+            .collection(&binding.collection)
+            .ok_or_else(|| format!("collection `{}` is not declared", binding.collection))?;
+        let mut builder = QueryBuilder::new(binding, store)?;
+        for record in &collection.records {
+            builder.ingest(record);
+        }
+        Ok(builder.finish(collection.index.clone()))
     }
 
     /// The sort keys this query knows, for checking against the spec's enum.
@@ -157,7 +198,7 @@ impl Query {
 
     /// Record indexes matching every given filter, ascending; None when no filter was given.
     fn candidates(&self, params: &ParamValues) -> Option<Vec<u32>> {
-        let everything = self.collection.len();
+        let everything = self.index.len();
         let mut lists: Vec<std::borrow::Cow<'_, [u32]>> = Vec::new();
         for filter in &self.filters {
             // An absent or empty list does not narrow.

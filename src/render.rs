@@ -21,10 +21,16 @@ impl Template {
 
     /// Cuts serialised JSON at every placeholder prefix.
     pub fn from_bytes(text: Vec<u8>, placeholders: &[String]) -> Template {
+        let firsts: Vec<u8> = placeholders.iter().filter_map(|p| p.as_bytes().first().copied()).collect();
         let mut parts = Vec::new();
         let mut start = 0;
         let mut i = 0;
         while i < text.len() {
+            // Only a placeholder's first byte can start one.
+            if !firsts.contains(&text[i]) {
+                i += 1;
+                continue;
+            }
             match placeholders.iter().find(|p| text[i..].starts_with(p.as_bytes())) {
                 Some(p) => {
                     parts.push(Bytes::copy_from_slice(&text[start..i]));

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::auth::Identities;
 use crate::behaviour::{AuthRules, Behaviour, Binding, Body, FieldSelection, Paging, SchemaRef};
 use crate::envelope::Envelope;
-use crate::query::Query;
+use crate::query::{Query, QueryBuilder};
 use crate::render::{Shape, Template};
 use crate::spec::Api;
 use crate::store::{Collection, Store};
@@ -140,31 +140,57 @@ impl ApiRuntime {
         } else {
             Envelope::new(behaviour.errors.clone())
         };
+        let mut placeholders = behaviour.href_placeholders.clone();
+        placeholders.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        let mut plans = Vec::new();
+        for (op_id, binding) in &behaviour.operations {
+            let plan = plan_binding(&api, op_id, binding).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
+            plans.push((op_id.clone(), binding, plan));
+        }
+        let tenant = behaviour.auth.as_ref().and_then(|a| a.tenant.as_ref()).map(|t| t.collection.clone());
+        if let Some(t) = &tenant {
+            if !behaviour.collections.iter().any(|c| &c.name == t) {
+                return Err(at("/auth/tenant/collection", format!("collection `{t}` is not declared")));
+            }
+        }
+        // Records stay parsed only where a request reads them: tenants, and join targets while loading.
+        let joined: Vec<&str> = behaviour.operations.values().flat_map(|b| b.filters.iter()).filter_map(|f| f.via.as_ref()).map(|j| j.collection.as_str()).collect();
         let mut store = Store::default();
+        let mut bindings = HashMap::new();
         for (i, def) in behaviour.collections.iter().enumerate() {
             let files = files.expect("a behaviour file comes with its fixtures");
             let rel = format!("{name}/{}", def.file);
             let text = files
                 .read(&rel)?
                 .ok_or_else(|| at(&format!("/collections/{i}/file"), format!("{} does not exist", files.display(&rel))))?;
-            let collection = load_collection(&api, def, &text).map_err(|e| LoadError(format!("{}: {e}", files.display(&rel))))?;
+            let mut builders = Vec::new();
+            for (op_id, binding, plan) in plans.iter().filter(|(_, b, _)| b.collection == def.name) {
+                let query = QueryBuilder::new(binding, &store).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
+                let views: Vec<(Shape, Vec<Template>)> = plan.shapes.iter().map(|s| (s.clone(), Vec::new())).collect();
+                builders.push((op_id, binding, plan, query, views));
+            }
+            let retain = tenant.as_deref() == Some(def.name.as_str()) || joined.contains(&def.name.as_str());
+            let collection = load_collection(&api, def, &text, retain, |record| {
+                for (_, _, _, query, views) in builders.iter_mut() {
+                    query.ingest(record);
+                    for (shape, templates) in views.iter_mut() {
+                        templates.push(Template::new(&shape.apply(record), &placeholders));
+                    }
+                }
+            })
+            .map_err(|e| LoadError(format!("{}: {e}", files.display(&rel))))?;
+            for (op_id, binding, plan, query, views) in builders {
+                let query = query.finish(collection.index.clone());
+                let compiled = finish_binding(&api, op_id, binding, plan, query, views).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
+                bindings.insert(op_id.clone(), compiled);
+            }
             store.insert(collection);
         }
-        let mut placeholders = behaviour.href_placeholders.clone();
-        placeholders.sort_by_key(|p| std::cmp::Reverse(p.len()));
-        let mut bindings = HashMap::new();
-        for (op_id, binding) in &behaviour.operations {
-            let pointer = format!("/operations/{op_id}");
-            let compiled = compile_binding(&api, &store, op_id, binding, &placeholders).map_err(|e| at(&pointer, e))?;
-            bindings.insert(op_id.clone(), compiled);
+        if let Some((op_id, binding, _)) = plans.iter().find(|(op_id, _, _)| !bindings.contains_key(op_id)) {
+            return Err(at(&format!("/operations/{op_id}/collection"), format!("collection `{}` is not declared", binding.collection)));
         }
-        if let Some(auth) = &behaviour.auth {
-            if let Some(tenant) = &auth.tenant {
-                if store.collection(&tenant.collection).is_none() {
-                    return Err(at("/auth/tenant/collection", format!("collection `{}` is not declared", tenant.collection)));
-                }
-            }
-        }
+        let keep: Vec<&str> = tenant.iter().map(String::as_str).collect();
+        store.release(&keep);
         Ok(ApiRuntime { api, envelope, auth: behaviour.auth, identities, store, bindings, placeholders })
     }
 }
@@ -186,26 +212,13 @@ fn check_examples(api: &Api, source: &str) -> Result<(), LoadError> {
     Ok(())
 }
 
-fn load_collection(api: &Api, def: &crate::behaviour::CollectionDef, text: &str) -> Result<Collection, String> {
-    let parsed: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    let (records, aliases) = match parsed {
-        Value::Array(records) => (records, Vec::new()),
-        Value::Object(mut map) => {
-            let records = match map.remove("records") {
-                Some(Value::Array(r)) => r,
-                _ => return Err("expected an array of records, or an object with `records`".into()),
-            };
-            let aliases = match map.remove("aliases") {
-                Some(Value::Object(a)) => a
-                    .into_iter()
-                    .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            (records, aliases)
-        }
-        _ => return Err("expected an array of records, or an object with `records`".into()),
-    };
+fn load_collection(
+    api: &Api,
+    def: &crate::behaviour::CollectionDef,
+    text: &str,
+    retain: bool,
+    mut ingest: impl FnMut(&Value),
+) -> Result<Collection, String> {
     let schema = match &def.schema {
         SchemaRef::Component(name) => api
             .schemas
@@ -214,31 +227,49 @@ fn load_collection(api: &Api, def: &crate::behaviour::CollectionDef, text: &str)
             .ok_or_else(|| format!("schema `{name}` is not in the spec's components"))?,
         SchemaRef::Inline(map) => api.schemas.convert(&Value::Object(map.clone())),
     };
+    let schema_name = match &def.schema {
+        SchemaRef::Component(n) => n.as_str(),
+        SchemaRef::Inline(_) => "(inline)",
+    };
     let checker = api.schemas.compile(&schema)?;
-    for (i, record) in records.iter().enumerate() {
-        if let Some(finding) = checker.findings(record, 1).into_iter().next() {
-            return Err(format!(
-                "record {i} breaks schema {}: at /records/{i}{}: {} (rule {})",
-                match &def.schema {
-                    SchemaRef::Component(n) => n.as_str(),
-                    SchemaRef::Inline(_) => "(inline)",
-                },
-                finding.pointer,
-                finding.message,
-                finding.rule
+    let mut records = Vec::new();
+    let mut keys = Vec::new();
+    let mut fault = None;
+    let aliases = crate::fixture_file::for_each_record(text, |i, record| {
+        if let Some(finding) = checker.findings(&record, 1).into_iter().next() {
+            fault = Some(format!(
+                "record {i} breaks schema {schema_name}: at /records/{i}{}: {} (rule {})",
+                finding.pointer, finding.message, finding.rule
             ));
+            return false;
         }
+        match record.pointer(&def.key) {
+            Some(k) => keys.push(crate::store::text_of(k)),
+            None => {
+                fault = Some(format!("/records/{i}: no key at {}", def.key));
+                return false;
+            }
+        }
+        ingest(&record);
+        if retain {
+            records.push(record);
+        }
+        true
+    })?;
+    if let Some(fault) = fault {
+        return Err(fault);
     }
-    Collection::new(&def.name, records, &def.key, &aliases)
+    Collection::from_keys(&def.name, records, keys, &def.key, &aliases)
 }
 
-fn compile_binding(
-    api: &Api,
-    store: &Store,
-    op_id: &str,
-    binding: &Binding,
-    placeholders: &[String],
-) -> Result<CompiledBinding, String> {
+/// What a binding needs before its records arrive: checks against the spec, and its views.
+struct Plan {
+    shapes: Vec<Shape>,
+    view_param: Option<(String, Vec<String>)>,
+    default_view: usize,
+}
+
+fn plan_binding(api: &Api, op_id: &str, binding: &Binding) -> Result<Plan, String> {
     let op = api.operation(op_id).ok_or_else(|| format!("the spec has no operation `{op_id}`"))?;
     let declared = |param: &str, what: &str| {
         op.param(param)
@@ -262,17 +293,14 @@ fn compile_binding(
         }
         None => {}
     }
-    let query = Query::compile(binding, store)?;
     if let Some(sort) = &binding.sort {
         if let Some(field_param) = &sort.field_param {
             declared(field_param, "sort")?;
             let mut values = enum_values(&op.param(field_param).unwrap().schema);
             values.sort();
-            if values != query.sort_keys() {
-                return Err(format!(
-                    "sort keys {:?} differ from the values {field_param} takes in the spec, {values:?}",
-                    query.sort_keys()
-                ));
+            let keys: Vec<String> = sort.keys.keys().cloned().collect();
+            if values != keys {
+                return Err(format!("sort keys {keys:?} differ from the values {field_param} takes in the spec, {values:?}"));
             }
         }
         if let Some(p) = &sort.direction_param {
@@ -316,24 +344,29 @@ fn compile_binding(
             None => Shape { name: String::new(), props: None, type_field: None, explicit_nulls: false },
         });
     }
-    let views = shapes
-        .into_iter()
-        .map(|shape| {
-            let bytes = query.collection.records.iter().map(|r| Template::new(&shape.apply(r), placeholders)).collect();
-            (shape, bytes)
-        })
-        .collect();
-    let param_aliases = view_param
+    Ok(Plan { shapes, view_param, default_view })
+}
+
+fn finish_binding(
+    _api: &Api,
+    _op_id: &str,
+    binding: &Binding,
+    plan: &Plan,
+    query: Query,
+    views: Vec<(Shape, Vec<Template>)>,
+) -> Result<CompiledBinding, String> {
+    let param_aliases = plan
+        .view_param
         .as_ref()
-        .map(|(name, aliases): &(String, Vec<String>)| aliases.iter().map(|a| (a.clone(), name.clone())).collect())
+        .map(|(name, aliases)| aliases.iter().map(|a| (a.clone(), name.clone())).collect())
         .unwrap_or_default();
     Ok(CompiledBinding {
         param_aliases,
         query,
         lookup: binding.lookup.clone(),
         views,
-        view_param,
-        default_view,
+        view_param: plan.view_param.clone(),
+        default_view: plan.default_view,
         fields: binding.fields.clone(),
         body: binding.body.clone(),
         not_found: binding.not_found.clone().unwrap_or_else(|| "{id} wasn't found".to_string()),

@@ -32,10 +32,12 @@ impl std::fmt::Display for Finding {
 }
 
 /// The component schemas of one document, converted to JSON Schema 2020-12 `$defs`.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct SchemaSet {
     defs: Map<String, Value>,
     dialect: Dialect,
+    /// Compiled checkers by schema text: many parameters and responses share one schema.
+    compiled: std::sync::Mutex<std::collections::HashMap<String, Checker>>,
 }
 
 /// A compiled schema that can check instances.
@@ -79,7 +81,7 @@ impl SchemaSet {
                 defs.insert(name.clone(), convert(schema, dialect));
             }
         }
-        SchemaSet { defs, dialect }
+        SchemaSet { defs, dialect, compiled: Default::default() }
     }
 
     /// Converts a schema written in this document's dialect.
@@ -92,17 +94,43 @@ impl SchemaSet {
         self.defs.get(name)
     }
 
-    /// Compiles an already converted schema against this set's `$defs`.
+    /// Compiles an already converted schema against the `$defs` it reaches; the same schema is
+    /// compiled once.
     pub fn compile(&self, converted: &Value) -> Result<Checker, String> {
+        let key = converted.to_string();
+        if let Some(found) = self.compiled.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(found.clone());
+        }
         let mut root = Map::new();
         root.insert("$schema".into(), json!("https://json-schema.org/draft/2020-12/schema"));
-        root.insert("$defs".into(), Value::Object(self.defs.clone()));
+        root.insert("$defs".into(), Value::Object(self.reachable(converted)));
         root.insert("allOf".into(), json!([converted]));
         let validator = jsonschema::options()
             .should_validate_formats(true)
             .build(&Value::Object(root))
             .map_err(|e| e.to_string())?;
-        Ok(Checker { validator: Arc::new(validator) })
+        let checker = Checker { validator: Arc::new(validator) };
+        self.compiled.lock().unwrap_or_else(|e| e.into_inner()).insert(key, checker.clone());
+        Ok(checker)
+    }
+
+    /// The `$defs` a schema refers to, directly or through other definitions.
+    fn reachable(&self, schema: &Value) -> Map<String, Value> {
+        let mut found = Map::new();
+        let mut pending = vec![schema];
+        while let Some(next) = pending.pop() {
+            let mut refs = Vec::new();
+            collect_refs(next, &mut refs);
+            for name in refs {
+                if !found.contains_key(&name) {
+                    if let Some(def) = self.defs.get(&name) {
+                        found.insert(name, def.clone());
+                        pending.push(def);
+                    }
+                }
+            }
+        }
+        found
     }
 
     /// Follows `$ref`s (and single-entry `allOf` wrappers used for nullable refs) to a concrete schema.
@@ -167,6 +195,22 @@ impl SchemaSet {
             .get("allOf")
             .and_then(Value::as_array)
             .and_then(|parts| parts.iter().find_map(|part| self.property_schema(part, name)))
+    }
+}
+
+fn collect_refs(schema: &Value, out: &mut Vec<String>) {
+    match schema {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("$ref", Value::String(r)) => out.extend(r.strip_prefix("#/$defs/").map(str::to_string)),
+                    ("enum" | "const" | "default" | "examples", _) => {}
+                    _ => collect_refs(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
     }
 }
 

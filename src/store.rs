@@ -10,28 +10,55 @@ use serde_json::Value;
 pub struct Collection {
     /// The collection's name.
     pub name: String,
-    /// The records as loaded.
+    /// The records as loaded; emptied by [`Store::release`] once bindings no longer need them.
     pub records: Vec<Value>,
+    /// Keys and aliases.
+    pub index: Arc<KeyIndex>,
+}
+
+/// Record positions by key and alias, and each record's own key.
+#[derive(Debug, Default)]
+pub struct KeyIndex {
     /// Record index by key and by alias.
     pub keys: HashMap<String, u32>,
     /// Each record's own key, by index.
     pub key_of: Vec<String>,
 }
 
+impl KeyIndex {
+    /// The index of the record with this key or alias.
+    pub fn find(&self, key: &str) -> Option<u32> {
+        self.keys.get(key).copied()
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.key_of.len()
+    }
+
+    /// True when there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.key_of.is_empty()
+    }
+}
+
 impl Collection {
     /// Builds a collection; fails on a record without a key or a key used twice.
     pub fn new(name: &str, records: Vec<Value>, key: &str, aliases: &[(String, String)]) -> Result<Self, String> {
-        let mut keys = HashMap::with_capacity(records.len() + aliases.len());
         let mut key_of = Vec::with_capacity(records.len());
         for (i, record) in records.iter().enumerate() {
-            let k = record
-                .pointer(key)
-                .map(text_of)
-                .ok_or_else(|| format!("/records/{i}: no key at {key}"))?;
+            key_of.push(record.pointer(key).map(text_of).ok_or_else(|| format!("/records/{i}: no key at {key}"))?);
+        }
+        Collection::from_keys(name, records, key_of, key, aliases)
+    }
+
+    /// Builds a collection from each record's key (records may be empty when not retained).
+    pub fn from_keys(name: &str, records: Vec<Value>, key_of: Vec<String>, key: &str, aliases: &[(String, String)]) -> Result<Self, String> {
+        let mut keys = HashMap::with_capacity(key_of.len() + aliases.len());
+        for (i, k) in key_of.iter().enumerate() {
             if keys.insert(k.clone(), i as u32).is_some() {
                 return Err(format!("/records/{i}{key}: key {k:?} is used by an earlier record"));
             }
-            key_of.push(k);
         }
         for (alias, target) in aliases {
             let i = *keys
@@ -41,22 +68,22 @@ impl Collection {
                 return Err(format!("/aliases/{alias}: the alias is already a key"));
             }
         }
-        Ok(Collection { name: name.to_string(), records, keys, key_of })
+        Ok(Collection { name: name.to_string(), records, index: Arc::new(KeyIndex { keys, key_of }) })
     }
 
-    /// The record with this key or alias.
+    /// The record with this key or alias (None once released).
     pub fn get(&self, key: &str) -> Option<(u32, &Value)> {
-        self.keys.get(key).map(|&i| (i, &self.records[i as usize]))
+        self.index.find(key).and_then(|i| self.records.get(i as usize).map(|r| (i, r)))
     }
 
     /// Number of records.
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.index.len()
     }
 
     /// True when there are no records.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.index.is_empty()
     }
 }
 
@@ -75,6 +102,16 @@ impl Store {
     /// The collection called `name`.
     pub fn collection(&self, name: &str) -> Option<&Arc<Collection>> {
         self.collections.get(name)
+    }
+
+    /// Drops the parsed records of every collection but `keep`: once bindings hold their
+    /// pre-serialised bytes and indexes, only tenant lookups read records at request time.
+    pub fn release(&mut self, keep: &[&str]) {
+        for (name, collection) in self.collections.iter_mut() {
+            if !keep.contains(&name.as_str()) {
+                *collection = Arc::new(Collection { name: name.clone(), records: Vec::new(), index: collection.index.clone() });
+            }
+        }
     }
 }
 
