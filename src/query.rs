@@ -9,13 +9,15 @@ use serde_json::Value;
 
 use crate::behaviour::{Binding, Compare, Paging, SortKey};
 use crate::params::ParamValues;
-use crate::store::{text_of, values_at, KeyIndex, Store};
+use crate::store::{text_of, KeyIndex, Path, Store};
 
 /// One filter: parameter values to the records whose field holds them.
 #[derive(Debug)]
 struct FilterIndex {
     param: String,
     postings: HashMap<String, Vec<u32>>,
+    /// The filter matches the collection's own key: the key index answers, no postings kept.
+    on_key: bool,
 }
 
 /// Records in one order, and each record's position in it.
@@ -54,7 +56,7 @@ pub struct Page {
 /// Builds a [`Query`] from records fed one at a time, so a large collection never has to be
 /// held parsed in memory all at once.
 pub struct QueryBuilder {
-    filters: Vec<(FilterIndex, String, Option<(Arc<crate::store::Collection>, String)>)>,
+    filters: Vec<(FilterIndex, Path, Option<(Arc<crate::store::Collection>, Path)>)>,
     tie_break: Vec<SortKey>,
     keys: Vec<(String, SortKey)>,
     tie_values: Vec<Vec<SortValue>>,
@@ -67,7 +69,8 @@ pub struct QueryBuilder {
 
 impl QueryBuilder {
     /// Prepares a binding; joined collections must already be in `store`.
-    pub fn new(binding: &Binding, store: &Store) -> Result<QueryBuilder, String> {
+    /// `key` is the JSON pointer of the collection's record key.
+    pub fn new(binding: &Binding, store: &Store, key: &str) -> Result<QueryBuilder, String> {
         let mut filters = Vec::new();
         for filter in &binding.filters {
             let joined = match &filter.via {
@@ -78,11 +81,12 @@ impl QueryBuilder {
                             format!("filter `{}`: collection `{}` must be declared before `{}`", filter.param, join.collection, binding.collection)
                         })?
                         .clone(),
-                    join.key.clone(),
+                    Path::new(&join.key),
                 )),
                 None => None,
             };
-            filters.push((FilterIndex { param: filter.param.clone(), postings: HashMap::new() }, filter.field.clone(), joined));
+            let on_key = joined.is_none() && filter.field == key;
+            filters.push((FilterIndex { param: filter.param.clone(), postings: HashMap::new(), on_key }, Path::new(&filter.field), joined));
         }
         let sort = binding.sort.as_ref();
         let keys: Vec<(String, SortKey)> = sort.map(|s| s.keys.clone().into_iter().collect()).unwrap_or_default();
@@ -103,17 +107,33 @@ impl QueryBuilder {
     pub fn ingest(&mut self, record: &Value) {
         let i = self.tie_values.len() as u32;
         for (filter, field, joined) in &mut self.filters {
+            if filter.on_key {
+                continue;
+            }
             let source = match joined {
-                Some((other, key)) => match record.pointer(key).map(text_of).and_then(|k| other.get(&k)) {
-                    Some((_, r)) => r,
-                    None => continue,
-                },
+                Some((other, key)) => {
+                    let found = key.values(record).first().and_then(|k| match k {
+                        Value::String(k) => other.get(k),
+                        k => other.get(&text_of(k)),
+                    });
+                    match found {
+                        Some((_, r)) => r,
+                        None => continue,
+                    }
+                }
                 None => record,
             };
-            for value in values_at(source, field) {
-                let list = filter.postings.entry(text_of(value)).or_default();
-                if list.last() != Some(&i) {
-                    list.push(i);
+            for value in field.values(source) {
+                let key: std::borrow::Cow<'_, str> = match value {
+                    Value::String(s) => std::borrow::Cow::Borrowed(s),
+                    other => std::borrow::Cow::Owned(text_of(other)),
+                };
+                match filter.postings.get_mut(key.as_ref()) {
+                    Some(list) if list.last() == Some(&i) => {}
+                    Some(list) => list.push(i),
+                    None => {
+                        filter.postings.insert(key.into_owned(), vec![i]);
+                    }
                 }
             }
         }
@@ -124,12 +144,38 @@ impl QueryBuilder {
     }
 
     /// Sorts every order once and returns the query.
+    ///
+    /// Each column is ranked once with a comparison sort; every order is then a sort of packed
+    /// integer keys, so a million records take one string sort per column, not one per order.
     pub fn finish(self, index: Arc<KeyIndex>) -> Query {
+        let n = self.tie_values.len();
+        let tie_columns: Vec<Vec<u32>> = (0..self.tie_break.len())
+            .map(|c| ranks(&self.tie_values.iter().map(|row| row[c].clone()).collect::<Vec<_>>()))
+            .collect();
+        // The tie-break order, with the record index last, makes each record's tie rank unique.
+        let mut tie_order: Vec<u32> = (0..n as u32).collect();
+        tie_order.sort_unstable_by(|&a, &b| {
+            tie_columns.iter().map(|c| c[a as usize].cmp(&c[b as usize])).find(|o| o.is_ne()).unwrap_or(a.cmp(&b))
+        });
+        let mut tie_rank = vec![0u32; n];
+        for (position, &id) in tie_order.iter().enumerate() {
+            tie_rank[id as usize] = position as u32;
+        }
         let mut orders = HashMap::new();
-        orders.insert((None, false), build_order(&self.tie_values, None, false));
+        orders.insert((None, false), order_from(tie_order));
         for ((name, _), primary) in self.keys.iter().zip(&self.primaries) {
+            let primary = ranks(primary);
+            let top = primary.iter().copied().max().unwrap_or(0) as u64;
             for desc in [false, true] {
-                orders.insert((Some(name.clone()), desc), build_order(&self.tie_values, Some(primary), desc));
+                let mut keyed: Vec<(u64, u32)> = (0..n)
+                    .map(|i| {
+                        let p = primary[i] as u64;
+                        let p = if desc { top - p } else { p };
+                        ((p << 32) | tie_rank[i] as u64, i as u32)
+                    })
+                    .collect();
+                keyed.sort_unstable();
+                orders.insert((Some(name.clone()), desc), order_from(keyed.into_iter().map(|(_, i)| i).collect()));
             }
         }
         Query {
@@ -150,7 +196,7 @@ impl Query {
         let collection = store
             .collection(&binding.collection)
             .ok_or_else(|| format!("collection `{}` is not declared", binding.collection))?;
-        let mut builder = QueryBuilder::new(binding, store)?;
+        let mut builder = QueryBuilder::new(binding, store, "")?;
         for record in &collection.records {
             builder.ingest(record);
         }
@@ -178,7 +224,11 @@ impl Query {
             .get(&(key, desc))
             .unwrap_or_else(|| &self.orders[&(None, false)]);
         let (skip, take) = self.window(params);
-        select(candidates, order, skip, take)
+        match candidates {
+            Some(Matches::Bits(bits)) => select_bits(&bits, order, skip, take),
+            Some(Matches::List(ids)) => select(Some(ids), order, skip, take),
+            None => select(None, order, skip, take),
+        }
     }
 
     fn window(&self, params: &ParamValues) -> (usize, usize) {
@@ -196,16 +246,26 @@ impl Query {
         }
     }
 
-    /// Record indexes matching every given filter, ascending; None when no filter was given.
-    fn candidates(&self, params: &ParamValues) -> Option<Vec<u32>> {
+    /// The records matching every given filter; None when no filter narrows.
+    ///
+    /// Few matches stay a sorted list and are ranked directly. Many matches become a bitmap,
+    /// and the page is a walk along the precomputed order: either way no sort of the matches.
+    fn candidates(&self, params: &ParamValues) -> Option<Matches> {
         let everything = self.index.len();
         let mut lists: Vec<std::borrow::Cow<'_, [u32]>> = Vec::new();
         for filter in &self.filters {
             // An absent or empty list does not narrow.
             let Some(wanted) = params.texts(&filter.param).filter(|w| !w.is_empty()) else { continue };
+            if filter.on_key {
+                let mut ids: Vec<u32> = wanted.iter().filter_map(|v| self.index.keys.get(v).copied()).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                lists.push(std::borrow::Cow::Owned(ids));
+                continue;
+            }
             let found: Vec<&Vec<u32>> = wanted.iter().filter_map(|v| filter.postings.get(v)).collect();
             let list: std::borrow::Cow<'_, [u32]> = match found.as_slice() {
-                [] => return Some(Vec::new()),
+                [] => return Some(Matches::List(Vec::new())),
                 [one] => std::borrow::Cow::Borrowed(one.as_slice()),
                 many => {
                     let mut union: Vec<u32> = many.iter().flat_map(|l| l.iter().copied()).collect();
@@ -223,12 +283,57 @@ impl Query {
             return None;
         }
         lists.sort_by_key(|l| l.len());
-        let mut result = lists[0].to_vec();
-        for list in &lists[1..] {
-            result = intersect(&result, list);
+        if lists[0].len() * 16 < everything {
+            let mut result = lists[0].to_vec();
+            for list in &lists[1..] {
+                result = intersect(&result, list);
+            }
+            return Some(Matches::List(result));
         }
-        Some(result)
+        let words = everything.div_ceil(64);
+        let mut bits = vec![0u64; words];
+        for &id in lists[0].iter() {
+            bits[id as usize / 64] |= 1 << (id % 64);
+        }
+        let mut other = vec![0u64; words];
+        for list in &lists[1..] {
+            other.iter_mut().for_each(|w| *w = 0);
+            for &id in list.iter() {
+                other[id as usize / 64] |= 1 << (id % 64);
+            }
+            bits.iter_mut().zip(&other).for_each(|(a, b)| *a &= b);
+        }
+        Some(Matches::Bits(bits))
     }
+}
+
+/// Records that matched the filters.
+enum Matches {
+    /// Sorted record indexes.
+    List(Vec<u32>),
+    /// One bit per record.
+    Bits(Vec<u64>),
+}
+
+/// A page from a bitmap of matches: walk the order, counting matches until the page is full.
+fn select_bits(bits: &[u64], order: &Order, skip: usize, take: usize) -> Page {
+    let total = bits.iter().map(|w| w.count_ones() as usize).sum();
+    let mut ids = Vec::new();
+    if skip < total && take > 0 {
+        let mut seen = 0usize;
+        for &id in &order.ids {
+            if bits[id as usize / 64] & (1 << (id % 64)) != 0 {
+                if seen >= skip {
+                    ids.push(id);
+                    if ids.len() == take {
+                        break;
+                    }
+                }
+                seen += 1;
+            }
+        }
+    }
+    Page { ids, total }
 }
 
 fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
@@ -277,6 +382,30 @@ fn select(candidates: Option<Vec<u32>>, order: &Order, skip: usize, take: usize)
     }
 }
 
+/// Dense ranks of a column: equal values share a rank.
+fn ranks(column: &[SortValue]) -> Vec<u32> {
+    let mut by_value: Vec<u32> = (0..column.len() as u32).collect();
+    by_value.sort_unstable_by(|&a, &b| column[a as usize].cmp(&column[b as usize]));
+    let mut rank = vec![0u32; column.len()];
+    let mut current = 0;
+    for w in 0..by_value.len() {
+        if w > 0 && column[by_value[w] as usize] != column[by_value[w - 1] as usize] {
+            current += 1;
+        }
+        rank[by_value[w] as usize] = current;
+    }
+    rank
+}
+
+fn order_from(ids: Vec<u32>) -> Order {
+    let mut rank = vec![0u32; ids.len()];
+    for (position, &id) in ids.iter().enumerate() {
+        rank[id as usize] = position as u32;
+    }
+    Order { ids, rank }
+}
+
+#[cfg(test)]
 fn build_order(tie: &[Vec<SortValue>], primary: Option<&[SortValue]>, desc: bool) -> Order {
     let mut ids: Vec<u32> = (0..tie.len() as u32).collect();
     ids.sort_by(|&a, &b| {
@@ -405,5 +534,44 @@ mod tests {
         let page = select(Some(vec![0, 2, 4, 6, 8]), &order, 1, 2);
         assert_eq!(page, Page { ids: vec![6, 4], total: 5 });
         assert_eq!(select(Some(vec![1]), &order, 3, 2).ids, Vec::<u32>::new());
+    }
+}
+
+#[cfg(test)]
+mod rank_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ranked_orders_equal_a_plain_comparison_sort() {
+        let binding: Binding = serde_json::from_value(json!({
+            "collection": "c",
+            "sort": {
+                "field_param": "f",
+                "keys": {"q": {"field": "/q", "compare": "decimal"}, "t": {"field": "/t"}},
+                "tie_break": [{"field": "/at", "compare": "timestamp"}, {"field": "/id"}]
+            },
+            "body": {"shape": "list"}
+        }))
+        .unwrap();
+        let mut g = crate::generate::Gen::new(3);
+        let records: Vec<Value> = (0..500)
+            .map(|i| {
+                json!({"id": format!("r{}", g.below(0, 300)), "q": g.below(0, 40).to_string(), "t": *g.pick(&["a", "b", "c"]),
+                       "at": format!("2026-01-0{}T00:00:00Z", g.below(1, 4)), "i": i})
+            })
+            .collect();
+        let mut builder = QueryBuilder::new(&binding, &Store::default(), "/id").unwrap();
+        records.iter().for_each(|r| builder.ingest(r));
+        let query = builder.finish(Default::default());
+        let sort = binding.sort.unwrap();
+        let tie: Vec<Vec<SortValue>> = records.iter().map(|r| sort.tie_break.iter().map(|k| SortValue::of(r, k)).collect()).collect();
+        assert_eq!(query.orders[&(None, false)].ids, build_order(&tie, None, false).ids);
+        for (name, key) in &sort.keys {
+            let primary: Vec<SortValue> = records.iter().map(|r| SortValue::of(r, key)).collect();
+            for desc in [false, true] {
+                assert_eq!(query.orders[&(Some(name.clone()), desc)].ids, build_order(&tie, Some(&primary), desc).ids, "{name} {desc}");
+            }
+        }
     }
 }

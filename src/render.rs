@@ -88,9 +88,9 @@ pub struct Shape {
 
 impl Shape {
     /// The record as this view shows it.
-    pub fn apply(&self, record: &Value) -> Value {
-        let Some(props) = &self.props else { return record.clone() };
-        let Value::Object(map) = record else { return record.clone() };
+    pub fn apply<'r>(&self, record: &'r Value) -> std::borrow::Cow<'r, Value> {
+        let Some(props) = &self.props else { return std::borrow::Cow::Borrowed(record) };
+        let Value::Object(map) = record else { return std::borrow::Cow::Borrowed(record) };
         let mut out = Map::new();
         for (k, v) in map {
             if props.iter().any(|p| p == k) {
@@ -109,7 +109,7 @@ impl Shape {
                 out.insert(field.clone(), Value::String(self.name.clone()));
             }
         }
-        Value::Object(out)
+        std::borrow::Cow::Owned(Value::Object(out))
     }
 }
 
@@ -151,7 +151,7 @@ mod tests {
             type_field: Some("@type".into()),
             explicit_nulls: true,
         };
-        let shown = shape.apply(&json!({"id": "1", "drop": true, "@type": "Base"}));
+        let shown = shape.apply(&json!({"id": "1", "drop": true, "@type": "Base"})).into_owned();
         assert_eq!(shown, json!({"id": "1", "@type": "Ext", "extra": null}));
     }
 }

@@ -33,17 +33,25 @@ pub enum Files {
     Embedded(&'static Dir<'static>),
     /// A folder on disk.
     Disk(PathBuf),
+    /// Generated in memory (`--scale`), over the embedded files; each is handed out once, so a
+    /// large file is freed as soon as its collection is loaded.
+    Generated(Arc<std::sync::Mutex<HashMap<String, String>>>),
 }
 
 impl Files {
     /// The text of `rel`, None when it does not exist.
-    pub fn read(&self, rel: &str) -> Result<Option<String>, LoadError> {
+    pub fn read(&self, rel: &str) -> Result<Option<std::borrow::Cow<'_, str>>, LoadError> {
+        let embedded = |rel: &str| BUNDLED_FIXTURES.get_file(rel).map(|f| String::from_utf8_lossy(f.contents()));
         match self {
-            Files::Embedded(dir) => Ok(dir.get_file(rel).map(|f| String::from_utf8_lossy(f.contents()).into_owned())),
+            Files::Embedded(dir) => Ok(dir.get_file(rel).map(|f| String::from_utf8_lossy(f.contents()))),
+            Files::Generated(files) => {
+                let taken = files.lock().unwrap_or_else(|e| e.into_inner()).remove(rel);
+                Ok(taken.map(std::borrow::Cow::Owned).or_else(|| embedded(rel)))
+            }
             Files::Disk(root) => {
                 let path = root.join(rel);
                 match std::fs::read_to_string(&path) {
-                    Ok(text) => Ok(Some(text)),
+                    Ok(text) => Ok(Some(std::borrow::Cow::Owned(text))),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                     Err(e) => Err(LoadError(format!("{}: {e}", path.display()))),
                 }
@@ -54,7 +62,7 @@ impl Files {
     /// How to name `rel` in messages.
     pub fn display(&self, rel: &str) -> String {
         match self {
-            Files::Embedded(_) => format!("fixtures/{rel}"),
+            Files::Embedded(_) | Files::Generated(_) => format!("fixtures/{rel}"),
             Files::Disk(root) => root.join(rel).display().to_string(),
         }
     }
@@ -165,7 +173,7 @@ impl ApiRuntime {
                 .ok_or_else(|| at(&format!("/collections/{i}/file"), format!("{} does not exist", files.display(&rel))))?;
             let mut builders = Vec::new();
             for (op_id, binding, plan) in plans.iter().filter(|(_, b, _)| b.collection == def.name) {
-                let query = QueryBuilder::new(binding, &store).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
+                let query = QueryBuilder::new(binding, &store, &def.key).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
                 let views: Vec<(Shape, Vec<Template>)> = plan.shapes.iter().map(|s| (s.clone(), Vec::new())).collect();
                 builders.push((op_id, binding, plan, query, views));
             }

@@ -123,11 +123,47 @@ pub fn text_of(value: &Value) -> String {
     }
 }
 
+/// A JSON pointer split into unescaped segments once, where `*` walks every array element.
+#[derive(Clone, Debug)]
+pub struct Path(Vec<String>);
+
+impl Path {
+    /// Parses `/a/*/b`.
+    pub fn new(pointer: &str) -> Path {
+        Path(pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect())
+    }
+
+    /// Every non-null value it reaches.
+    pub fn values<'v>(&self, value: &'v Value) -> Vec<&'v Value> {
+        if !self.0.iter().any(|s| s == "*") {
+            let mut v = value;
+            for segment in &self.0 {
+                v = match v {
+                    Value::Object(map) => match map.get(segment) {
+                        Some(next) => next,
+                        None => return Vec::new(),
+                    },
+                    Value::Array(items) => match segment.parse::<usize>().ok().and_then(|i| items.get(i)) {
+                        Some(next) => next,
+                        None => return Vec::new(),
+                    },
+                    _ => return Vec::new(),
+                };
+            }
+            return if v.is_null() { Vec::new() } else { vec![v] };
+        }
+        walk(value, &self.0)
+    }
+}
+
 /// Every value at a JSON pointer whose `*` segments walk all elements of an array.
 pub fn values_at<'v>(value: &'v Value, pointer: &str) -> Vec<&'v Value> {
+    Path::new(pointer).values(value)
+}
+
+fn walk<'v>(value: &'v Value, segments: &[String]) -> Vec<&'v Value> {
     let mut current = vec![value];
-    for segment in pointer.split('/').skip(1) {
-        let segment = segment.replace("~1", "/").replace("~0", "~");
+    for segment in segments {
         let mut next = Vec::new();
         for v in current {
             match (v, segment.as_str()) {

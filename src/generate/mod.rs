@@ -14,14 +14,77 @@ use serde_json::Value;
 /// The APIs that have a generator.
 pub const APIS: [&str; 2] = ["oes-partners", "prepay-balance"];
 
-/// One generated file: its name under `fixtures/<api>/` and its records.
+/// One generated file, rendered: its name under `fixtures/<api>/` and its bytes.
 pub struct FixtureFile {
     /// File name, e.g. `allocations.json`.
     pub name: String,
-    /// The records, in order.
-    pub records: Vec<Value>,
-    /// Other keys that find a record: alias -> key.
-    pub aliases: Vec<(String, String)>,
+    /// The file's text, one record per line so diffs stay readable.
+    pub text: String,
+    /// How many records it holds.
+    pub records: usize,
+}
+
+impl FixtureFile {
+    /// The records, parsed back (for tests and small files).
+    pub fn parse(&self) -> Vec<Value> {
+        let parsed: Value = serde_json::from_str(&self.text).expect("generated files are JSON");
+        parsed["records"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// Writes a fixture file record by record, so a large one is never held as parsed values.
+pub struct FileWriter {
+    name: String,
+    text: String,
+    records: usize,
+    aliases: Vec<(String, String)>,
+}
+
+impl FileWriter {
+    /// An empty file called `name`.
+    pub fn new(name: &str) -> FileWriter {
+        FileWriter { name: name.into(), text: String::from("{\n  \"records\": [\n"), records: 0, aliases: Vec::new() }
+    }
+
+    /// A file holding `records`.
+    pub fn with(name: &str, records: &[Value]) -> FixtureFile {
+        let mut file = FileWriter::new(name);
+        for r in records {
+            file.push(r);
+        }
+        file.finish()
+    }
+
+    /// Appends one record.
+    pub fn push(&mut self, record: &Value) {
+        self.text.push_str(if self.records == 0 { "    " } else { ",\n    " });
+        self.text.push_str(&serde_json::to_string(record).expect("a JSON value serialises"));
+        self.records += 1;
+    }
+
+    /// Declares another key, `alias`, for the record keyed `key`.
+    pub fn alias(&mut self, alias: String, key: String) {
+        self.aliases.push((alias, key));
+    }
+
+    /// The finished file.
+    pub fn finish(mut self) -> FixtureFile {
+        self.text.push_str(if self.records == 0 { "  ]" } else { "\n  ]" });
+        if !self.aliases.is_empty() {
+            self.text.push_str(",\n  \"aliases\": {\n");
+            for (i, (alias, key)) in self.aliases.iter().enumerate() {
+                self.text.push_str(&format!(
+                    "    {}: {}{}",
+                    serde_json::to_string(alias).unwrap(),
+                    serde_json::to_string(key).unwrap(),
+                    if i + 1 < self.aliases.len() { ",\n" } else { "\n" }
+                ));
+            }
+            self.text.push_str("  }");
+        }
+        self.text.push_str("\n}\n");
+        FixtureFile { name: self.name, text: self.text, records: self.records }
+    }
 }
 
 /// Generates the fixture files of `api`; None for an API without a generator.
@@ -34,38 +97,13 @@ pub fn generate(api: &str, seed: u64, scale: u32) -> Option<Vec<FixtureFile>> {
     }
 }
 
-/// Writes generated files into `dir`, one record per line so diffs stay readable.
+/// Writes generated files into `dir`.
 pub fn write(dir: &Path, files: &[FixtureFile]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     for file in files {
-        std::fs::write(dir.join(&file.name), render(file))?;
+        std::fs::write(dir.join(&file.name), &file.text)?;
     }
     Ok(())
-}
-
-/// The bytes of one fixture file.
-pub fn render(file: &FixtureFile) -> String {
-    let mut out = String::from("{\n  \"records\": [\n");
-    for (i, record) in file.records.iter().enumerate() {
-        out.push_str("    ");
-        out.push_str(&serde_json::to_string(record).expect("a JSON value serialises"));
-        out.push_str(if i + 1 < file.records.len() { ",\n" } else { "\n" });
-    }
-    out.push_str("  ]");
-    if !file.aliases.is_empty() {
-        out.push_str(",\n  \"aliases\": {\n");
-        for (i, (alias, key)) in file.aliases.iter().enumerate() {
-            out.push_str(&format!(
-                "    {}: {}{}",
-                serde_json::to_string(alias).unwrap(),
-                serde_json::to_string(key).unwrap(),
-                if i + 1 < file.aliases.len() { ",\n" } else { "\n" }
-            ));
-        }
-        out.push_str("  }");
-    }
-    out.push_str("\n}\n");
-    out
 }
 
 /// A seeded source of realistic values.

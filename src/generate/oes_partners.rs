@@ -4,7 +4,7 @@
 use chrono::Duration;
 use serde_json::{json, Map, Value};
 
-use super::{iso_millis, utc_day, FixtureFile, Gen};
+use super::{iso_millis, utc_day, FileWriter, FixtureFile, Gen};
 
 /// The demo partner enterprise (licensed).
 pub const DEMO_ENTERPRISE: &str = "7a72d96a-03b1-4f1f-a16f-5d13f5c04757";
@@ -103,9 +103,9 @@ pub fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
     let initiators: Vec<String> = (0..8).map(|_| g.hex(24)).collect();
     let start = utc_day(2025, 12, 1);
     let year = Duration::days(365);
-    let mut allocations = Vec::with_capacity(2000 * scale);
+    let mut allocations = FileWriter::new("allocations.json");
     for i in 0..2000 * scale {
-        let connection = g.pick(&connections).clone();
+        let connection = g.pick(&connections);
         let currency = g.below(0, CURRENCIES.len() as u64) as usize;
         // Cycle the first six records through every type and status, then draw at random.
         let kind = if i < 6 { ["allocation", "deallocation"][i % 2] } else if g.chance(0.7) { "allocation" } else { "deallocation" };
@@ -152,14 +152,13 @@ pub fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
         if status == "reserved" && g.chance(0.2) {
             map.insert("pendingApprovalId".into(), json!(g.hex(24)));
         }
-        allocations.push(record);
+        allocations.push(&record);
     }
-    let file = |name: &str, records| FixtureFile { name: name.into(), records, aliases: Vec::new() };
     vec![
-        file("enterprises.json", enterprises),
-        file("partners.json", partners),
-        file("clients.json", clients),
-        file("connections.json", connections),
-        file("allocations.json", allocations),
+        FileWriter::with("enterprises.json", &enterprises),
+        FileWriter::with("partners.json", &partners),
+        FileWriter::with("clients.json", &clients),
+        FileWriter::with("connections.json", &connections),
+        allocations.finish(),
     ]
 }

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, FixedOffset};
 use serde_json::{json, Value};
 
-use super::{utc_day, FixtureFile, Gen};
+use super::{utc_day, FileWriter, FixtureFile, Gen};
 
 /// Where fixture hrefs point; the server replaces it with the request's own base URL.
 pub const HREF_BASE: &str = "http://host:port/brm/prepayBalanceManagement/v4";
@@ -132,10 +132,13 @@ fn seed_examples() -> (Vec<Value>, Vec<Value>) {
 
 /// Generates accounts, products, buckets, accumulated balances and transfers.
 pub fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
-    let (mut accumulated, mut transfers) = seed_examples();
+    let (seed_accumulated, seed_transfers) = seed_examples();
+    let mut accumulated = FileWriter::new("accumulated-balances.json");
+    seed_accumulated.iter().for_each(|r| accumulated.push(r));
+    let mut transfers = FileWriter::new("transfer-balances.json");
+    seed_transfers.iter().for_each(|r| transfers.push(r));
     let (mut account_records, mut product_records, mut buckets) = seed_support();
     let mut accounts: Vec<Account> = Vec::new();
-    let mut aliases = Vec::new();
     let mut next_product = 300_001u32;
     let mut next_group = 400_001u32;
     for i in 0..200 * scale {
@@ -150,7 +153,7 @@ pub fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
             product_records.push(json!({"id": pid, "name": pname, "accountId": id}));
             products.push((pid, pname.to_string()));
         }
-        aliases.push((format!("account+{}", 30_001 + i), id.clone()));
+        accumulated.alias(format!("account+{}", 30_001 + i), id.clone());
         account_records.push(json!({"id": id, "name": name, "status": "active"}));
         let mut account = Account {
             id,
@@ -184,7 +187,7 @@ pub fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
             }
         }
         let day = g.below(1, 29);
-        accumulated.push(json!({
+        accumulated.push(&json!({
             "id": account.id,
             "href": at(&account.id, "accumulatedBalance"),
             "description": null,
@@ -245,7 +248,7 @@ pub fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
             let (p, n) = &acct.products[0];
             product_ref(p, n)
         };
-        transfers.push(json!({
+        transfers.push(&json!({
             "@baseType": "TransferBalance", "@schemaLocation": null, "@type": "TransferBalance",
             "amount": quantity(moved + cost, units),
             "bucket": bucket_ref(from_bucket, None),
@@ -274,12 +277,11 @@ pub fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
             "usageType": if monetary { "monetary" } else { "other" }
         }));
     }
-    let file = |name: &str, records, aliases| FixtureFile { name: name.into(), records, aliases };
     vec![
-        file("accounts.json", account_records, Vec::new()),
-        file("products.json", product_records, Vec::new()),
-        file("buckets.json", buckets, Vec::new()),
-        file("accumulated-balances.json", accumulated, aliases),
-        file("transfer-balances.json", transfers, Vec::new()),
+        FileWriter::with("accounts.json", &account_records),
+        FileWriter::with("products.json", &product_records),
+        FileWriter::with("buckets.json", &buckets),
+        accumulated.finish(),
+        transfers.finish(),
     ]
 }
