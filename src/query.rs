@@ -252,55 +252,64 @@ impl Query {
     /// and the page is a walk along the precomputed order: either way no sort of the matches.
     fn candidates(&self, params: &ParamValues) -> Option<Matches> {
         let everything = self.index.len();
-        let mut lists: Vec<std::borrow::Cow<'_, [u32]>> = Vec::new();
+        // Each narrowing filter as the posting lists of its values (OR within, AND across).
+        let mut groups: Vec<Vec<&[u32]>> = Vec::new();
+        let mut key_hits = Vec::new();
         for filter in &self.filters {
             // An absent or empty list does not narrow.
             let Some(wanted) = params.texts(&filter.param).filter(|w| !w.is_empty()) else { continue };
             if filter.on_key {
-                let mut ids: Vec<u32> = wanted.iter().filter_map(|v| self.index.keys.get(v).copied()).collect();
-                ids.sort_unstable();
-                ids.dedup();
-                lists.push(std::borrow::Cow::Owned(ids));
+                key_hits = wanted.iter().filter_map(|v| self.index.keys.get(v).copied()).collect();
+                key_hits.sort_unstable();
+                key_hits.dedup();
                 continue;
             }
-            let found: Vec<&Vec<u32>> = wanted.iter().filter_map(|v| filter.postings.get(v)).collect();
-            let list: std::borrow::Cow<'_, [u32]> = match found.as_slice() {
-                [] => return Some(Matches::List(Vec::new())),
-                [one] => std::borrow::Cow::Borrowed(one.as_slice()),
-                many => {
-                    let mut union: Vec<u32> = many.iter().flat_map(|l| l.iter().copied()).collect();
-                    union.sort_unstable();
-                    union.dedup();
-                    std::borrow::Cow::Owned(union)
-                }
-            };
+            let found: Vec<&[u32]> = wanted.iter().filter_map(|v| filter.postings.get(v)).map(Vec::as_slice).collect();
+            if found.is_empty() {
+                return Some(Matches::List(Vec::new()));
+            }
             // A value every record holds (the one tenant, say) narrows nothing.
-            if list.len() < everything {
-                lists.push(list);
+            if found.iter().all(|l| l.len() < everything) {
+                groups.push(found);
             }
         }
-        if lists.is_empty() {
+        let size = |g: &Vec<&[u32]>| g.iter().map(|l| l.len()).sum::<usize>();
+        groups.sort_by_key(size);
+        let has_key = self.filters.iter().any(|f| f.on_key && params.texts(&f.param).is_some_and(|w| !w.is_empty()));
+        if groups.is_empty() && !has_key {
             return None;
         }
-        lists.sort_by_key(|l| l.len());
-        if lists[0].len() * 16 < everything {
-            let mut result = lists[0].to_vec();
-            for list in &lists[1..] {
-                result = intersect(&result, list);
+        let smallest = if has_key { key_hits.len() } else { size(&groups[0]) };
+        if has_key || smallest * 16 < everything {
+            let union = |g: &Vec<&[u32]>| -> Vec<u32> {
+                let mut u: Vec<u32> = g.iter().flat_map(|l| l.iter().copied()).collect();
+                if g.len() > 1 {
+                    u.sort_unstable();
+                    u.dedup();
+                }
+                u
+            };
+            let mut result = if has_key { key_hits } else { union(&groups[0]) };
+            for g in groups.iter().skip(usize::from(!has_key)) {
+                result = intersect(&result, &union(g));
             }
             return Some(Matches::List(result));
         }
+        // Dense: OR each filter's lists into a bitmap and AND the bitmaps, with no sorting.
         let words = everything.div_ceil(64);
-        let mut bits = vec![0u64; words];
-        for &id in lists[0].iter() {
-            bits[id as usize / 64] |= 1 << (id % 64);
-        }
-        let mut other = vec![0u64; words];
-        for list in &lists[1..] {
-            other.iter_mut().for_each(|w| *w = 0);
-            for &id in list.iter() {
-                other[id as usize / 64] |= 1 << (id % 64);
+        let set = |bits: &mut Vec<u64>, g: &Vec<&[u32]>| {
+            bits.iter_mut().for_each(|w| *w = 0);
+            for list in g {
+                for &id in list.iter() {
+                    bits[id as usize / 64] |= 1 << (id % 64);
+                }
             }
+        };
+        let mut bits = vec![0u64; words];
+        set(&mut bits, &groups[0]);
+        let mut other = vec![0u64; words];
+        for g in &groups[1..] {
+            set(&mut other, g);
             bits.iter_mut().zip(&other).for_each(|(a, b)| *a &= b);
         }
         Some(Matches::Bits(bits))
