@@ -191,26 +191,6 @@ impl QueryBuilder {
 }
 
 impl Query {
-    /// Compiles a binding over a loaded collection; `Err` names what in the behaviour file is wrong.
-    pub fn compile(binding: &Binding, store: &Store) -> Result<Query, String> {
-        let collection = store
-            .collection(&binding.collection)
-            .ok_or_else(|| format!("collection `{}` is not declared", binding.collection))?;
-        let mut builder = QueryBuilder::new(binding, store, "")?;
-        for record in &collection.records {
-            builder.ingest(record);
-        }
-        Ok(builder.finish(collection.index.clone()))
-    }
-
-    /// The sort keys this query knows, for checking against the spec's enum.
-    pub fn sort_keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self.orders.keys().filter_map(|(k, _)| k.clone()).collect();
-        keys.sort();
-        keys.dedup();
-        keys
-    }
-
     /// Runs the query for one request's parameters.
     pub fn run(&self, params: &ParamValues) -> Page {
         let candidates = self.candidates(params);
