@@ -189,7 +189,7 @@ impl ApiRuntime {
             .map_err(|e| LoadError(format!("{}: {e}", files.display(&rel))))?;
             for (op_id, binding, plan, query, views) in builders {
                 let query = query.finish(collection.index.clone());
-                let compiled = finish_binding(&api, op_id, binding, plan, query, views).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
+                let compiled = finish_binding(binding, plan, query, views).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
                 bindings.insert(op_id.clone(), compiled);
             }
             store.insert(collection);
@@ -356,8 +356,6 @@ fn plan_binding(api: &Api, op_id: &str, binding: &Binding) -> Result<Plan, Strin
 }
 
 fn finish_binding(
-    _api: &Api,
-    _op_id: &str,
     binding: &Binding,
     plan: &Plan,
     query: Query,

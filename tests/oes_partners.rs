@@ -50,7 +50,9 @@ async fn balance_filters_narrow_connections() {
     assert!(by_partner.values().all(|v| v["partnerId"] == partner));
 
     let by_client = get(&balances(&format!("clientIds={client}"))).await.body;
-    assert!(by_client["networkBalances"].as_object().unwrap().values().all(|v| v["clientId"] == client));
+    let by_client = by_client["networkBalances"].as_object().unwrap();
+    assert!(!by_client.is_empty());
+    assert!(by_client.values().all(|v| v["clientId"] == client));
 
     let one = get(&balances(&format!("connectionIds={conn}"))).await.body;
     assert_eq!(one["networkBalances"].as_object().unwrap().keys().collect::<Vec<_>>(), vec![conn]);
@@ -106,6 +108,7 @@ async fn currency_connection_and_id_filters_match_their_fields() {
     let first = &btc[0];
     let conn = first["connectionId"].as_str().unwrap();
     let on_conn = walk_allocations(&format!("connectionIds={conn}"), 100).await;
+    assert!(!on_conn.is_empty());
     assert!(on_conn.iter().all(|a| a["connectionId"] == conn));
     let one = walk_allocations(&format!("allocationIds={}", first["id"].as_str().unwrap()), 10).await;
     assert_eq!(ids(&one), vec![first["id"].as_str().unwrap().to_string()]);
@@ -126,6 +129,7 @@ async fn partner_and_client_filters_work_through_the_connection() {
     assert!(by_partner.iter().all(|a| partner_conns.contains(a["connectionId"].as_str().unwrap())));
     let client_conns = of("clientId", client);
     let by_client = walk_allocations(&format!("clientIds={client}"), 500).await;
+    assert!(!by_client.is_empty());
     assert!(by_client.iter().all(|a| client_conns.contains(a["connectionId"].as_str().unwrap())));
     let all = walk_allocations("", 500).await;
     let expected = all.iter().filter(|a| partner_conns.contains(a["connectionId"].as_str().unwrap())).count();
