@@ -5,8 +5,6 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
 use axum::response::Response;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -98,27 +96,43 @@ impl Journal {
     }
 }
 
-/// Middleware recording every request outside `/__admin`.
-pub async fn record(State(journal): State<Arc<Journal>>, req: Request, next: Next) -> Response {
-    if journal.capacity == 0 || req.uri().path().starts_with("/__admin") {
-        return next.run(req).await;
+/// A request seen but not yet answered: what the journal keeps of it.
+pub struct Pending {
+    at: DateTime<Utc>,
+    started: Instant,
+    method: String,
+    url: String,
+    user_agent: Option<String>,
+}
+
+impl Journal {
+    /// Notes a request as it arrives; None when the journal keeps nothing.
+    pub fn begin<B>(&self, req: &http::Request<B>) -> Option<Pending> {
+        if self.capacity == 0 {
+            return None;
+        }
+        Some(Pending {
+            at: Utc::now(),
+            started: Instant::now(),
+            method: req.method().as_str().to_string(),
+            url: req.uri().path_and_query().map_or_else(String::new, |p| p.as_str().to_string()),
+            user_agent: req.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
+        })
     }
-    let at = Utc::now();
-    let started = Instant::now();
-    let method = req.method().to_string();
-    let url = req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
-    let user_agent = req.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let response = next.run(req).await;
-    journal.push(Entry {
-        seq: 0,
-        time: at,
-        method,
-        url,
-        status: response.status().as_u16(),
-        user_agent,
-        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-        operation: response.extensions().get::<Matched>().map(|m| m.0.to_string()),
-        findings: response.extensions().get::<Findings>().map(|f| f.0.clone()).unwrap_or_default(),
-    });
-    response
+
+    /// Records the answer to a request noted by [`Journal::begin`], taking its findings.
+    pub fn end(&self, pending: Pending, response: &mut Response) {
+        let findings = response.extensions_mut().remove::<Findings>().map(|f| f.0).unwrap_or_default();
+        self.push(Entry {
+            seq: 0,
+            time: pending.at,
+            method: pending.method,
+            url: pending.url,
+            status: response.status().as_u16(),
+            user_agent: pending.user_agent,
+            duration_ms: pending.started.elapsed().as_secs_f64() * 1000.0,
+            operation: response.extensions().get::<Matched>().map(|m| m.0.to_string()),
+            findings,
+        });
+    }
 }

@@ -1,11 +1,17 @@
 //! The running server: where its APIs come from, the swappable router, the journal and admin API,
 //! and [`MockServer`] for embedding in tests.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
+use axum::extract::Request;
+use axum::response::Response;
 use axum::Router;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -15,7 +21,7 @@ use tower::ServiceExt;
 use crate::journal::Journal;
 use crate::runtime::{load_identities, ApiRuntime, Files, LoadError, BUNDLED_FIXTURES, BUNDLED_SPECS};
 use crate::scenario::Faults;
-use crate::server::ServeOptions;
+use crate::server::{Edge, ServeOptions};
 
 /// Loads the APIs compiled into the binary: every spec in `spec/` with its fixtures.
 pub fn load_bundled() -> Result<Vec<Arc<ApiRuntime>>, LoadError> {
@@ -142,7 +148,7 @@ impl App {
     pub fn new(sources: Sources, settings: Settings) -> Result<Arc<App>, LoadError> {
         let apis = sources.load()?;
         let options = Arc::new(settings.options);
-        let router = crate::server::router(apis.clone(), options.clone());
+        let router = crate::server::routes(apis.clone(), options.clone());
         Ok(Arc::new(App {
             sources,
             options,
@@ -157,7 +163,7 @@ impl App {
     /// Requests in flight finish on the state they started with.
     pub fn reload(&self) -> Result<(), LoadError> {
         let apis = self.sources.load()?;
-        let router = crate::server::router(apis.clone(), self.options.clone());
+        let router = crate::server::routes(apis.clone(), self.options.clone());
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = (router, apis);
         Ok(())
     }
@@ -180,15 +186,10 @@ impl App {
         json!({"status": "ok", "apis": apis})
     }
 
-    /// The whole service: admin routes, then the current APIs, all journalled.
-    pub fn service(self: &Arc<Self>) -> Router {
-        let app = self.clone();
-        let apis = Router::new().fallback_service(tower::service_fn(move |req: axum::extract::Request| {
-            let router = app.current.read().unwrap_or_else(|e| e.into_inner()).0.clone();
-            async move { router.oneshot(req).await }
-        }));
-        let routes = if self.admin { crate::admin::routes(self.clone()).merge(apis) } else { apis };
-        routes.layer(axum::middleware::from_fn_with_state(self.journal.clone(), crate::journal::record))
+    /// The whole service: CORS and request ids, then `/__admin` or the current APIs, journalled.
+    pub fn service(self: &Arc<Self>) -> Edge<Dispatch> {
+        let admin = self.admin.then(|| crate::admin::routes(self.clone()));
+        crate::server::edge(Dispatch { app: self.clone(), admin })
     }
 
     /// Reloads whenever a watched file changes, checking every `period`.
@@ -216,6 +217,42 @@ impl App {
                 }
             }
         });
+    }
+}
+
+/// Sends `/__admin` to the admin API and everything else to the APIs served now, journalling
+/// every request outside `/__admin`.
+#[derive(Clone)]
+pub struct Dispatch {
+    app: Arc<App>,
+    admin: Option<Router>,
+}
+
+impl tower::Service<Request> for Dispatch {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let is_admin = req.uri().path().starts_with("/__admin");
+        if let (true, Some(admin)) = (is_admin, &self.admin) {
+            return Box::pin(admin.clone().oneshot(req));
+        }
+        // Taken per request, so a reload applies to the next request and in-flight ones finish.
+        let router = self.app.current.read().unwrap_or_else(|e| e.into_inner()).0.clone();
+        let pending = if is_admin { None } else { self.app.journal.begin(&req) };
+        let journal = self.app.journal.clone();
+        Box::pin(async move {
+            let mut response = router.oneshot(req).await?;
+            if let Some(pending) = pending {
+                journal.end(pending, &mut response);
+            }
+            Ok(response)
+        })
     }
 }
 
@@ -277,7 +314,7 @@ impl MockServer {
         let listener = TcpListener::bind(address).await?;
         let address = listener.local_addr()?;
         let (tx, rx) = oneshot::channel();
-        let service = app.service();
+        let service = axum::ServiceExt::<Request>::into_make_service(app.service());
         tokio::spawn(async move {
             let _ = axum::serve(listener, service)
                 .with_graceful_shutdown(async {

@@ -62,7 +62,7 @@ impl ParamValues {
 /// `aliases` maps other wire spellings to a declared name (e.g. `type` -> `@type`).
 pub fn extract(
     op: &Operation,
-    path: &[(String, String)],
+    path: &[(&str, &str)],
     query: Option<&str>,
     headers: &http::HeaderMap,
     aliases: &[(String, String)],
@@ -80,7 +80,7 @@ pub fn extract(
     let mut out = ParamValues::default();
     for param in &op.params {
         let raws: Vec<&str> = match param.location {
-            Location::Path => path.iter().filter(|(k, _)| *k == param.name).map(|(_, v)| v.as_str()).collect(),
+            Location::Path => path.iter().filter(|(k, _)| *k == param.name).map(|(_, v)| *v).collect(),
             Location::Query => pairs.iter().filter(|(k, _)| *k == param.name).map(|(_, v)| v.as_str()).collect(),
             Location::Header => headers.get_all(param.name.as_str()).iter().filter_map(|v| v.to_str().ok()).collect(),
         };

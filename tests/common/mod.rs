@@ -29,8 +29,8 @@ impl Reply {
 }
 
 /// The bundled router, loaded once per test binary.
-pub fn router() -> axum::Router {
-    static ROUTER: OnceLock<axum::Router> = OnceLock::new();
+pub fn router() -> specmock::server::Edge<axum::Router> {
+    static ROUTER: OnceLock<specmock::server::Edge<axum::Router>> = OnceLock::new();
     ROUTER
         .get_or_init(|| {
             // Strict, as every test runs: a response that breaks the spec fails loudly.
