@@ -59,14 +59,14 @@ pub fn answer(api: &ApiRuntime, op: &Operation, params: &ParamValues, tenant: Op
     };
     let view = choose_view(binding, params);
     let fields = selected_fields(binding, view, params)?;
+    let rendered = &binding.views[view].1;
     let render = |id: u32, out: &mut Vec<u8>| {
-        let (_, templates) = &binding.views[view];
         match &fields {
-            None => templates[id as usize].write(out, &base),
+            None => rendered.write(id, out, &base),
             Some(keep) => {
                 // Selection reads the view's own bytes back, so parsed records need not stay in memory.
                 let mut whole = Vec::new();
-                templates[id as usize].write(&mut whole, &base);
+                rendered.write(id, &mut whole, &base);
                 let value: Value = serde_json::from_slice(&whole).expect("pre-serialised bytes are JSON");
                 out.extend_from_slice(&serde_json::to_vec(&select(&value, keep)).expect("a JSON value serialises"));
             }
@@ -74,9 +74,8 @@ pub fn answer(api: &ApiRuntime, op: &Operation, params: &ParamValues, tenant: Op
     };
     let mut out = Vec::new();
     let mut extra_headers = Vec::new();
-    let (_, templates) = &binding.views[view];
     let reserve = |out: &mut Vec<u8>, ids: &[u32]| {
-        let size: usize = ids.iter().map(|&i| templates[i as usize].size_with(base.len()) + 48).sum();
+        let size: usize = ids.iter().map(|&i| rendered.size_with(i, base.len()) + 48).sum();
         out.reserve(size + 64);
     };
     match &binding.body {
@@ -177,12 +176,11 @@ fn selected_fields(binding: &CompiledBinding, view: usize, params: &ParamValues)
     let known: Vec<String> = match &shape.props {
         Some(props) => props.clone(),
         // Without a view schema, the first record's attributes are the known ones.
-        None => binding.views[view]
-            .1
-            .first()
-            .and_then(|t| {
+        None => Some(&binding.views[view].1)
+            .filter(|r| !r.is_empty())
+            .and_then(|r| {
                 let mut bytes = Vec::new();
-                t.write(&mut bytes, b"");
+                r.write(0, &mut bytes, b"");
                 serde_json::from_slice::<Value>(&bytes).ok()
             })
             .and_then(|v| v.as_object().map(|m| m.keys().cloned().collect()))

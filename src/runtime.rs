@@ -12,7 +12,7 @@ use crate::auth::Identities;
 use crate::behaviour::{AuthRules, Behaviour, Binding, Body, FieldSelection, Paging, SchemaRef};
 use crate::envelope::Envelope;
 use crate::query::{Query, QueryBuilder};
-use crate::render::{Shape, Template};
+use crate::render::{Placeholders, Rendered, Shape};
 use crate::spec::Api;
 use crate::store::{Collection, Store};
 
@@ -76,7 +76,7 @@ pub struct CompiledBinding {
     /// The path parameter that finds one record.
     pub lookup: Option<String>,
     /// Views and each record's pre-serialised bytes in each.
-    pub views: Vec<(Shape, Vec<Template>)>,
+    pub views: Vec<(Shape, Arc<Rendered>)>,
     /// The parameter choosing the view, and its other spellings.
     pub view_param: Option<(String, Vec<String>)>,
     /// The view used when the parameter is absent.
@@ -107,7 +107,7 @@ pub struct ApiRuntime {
     /// Bindings by operationId.
     pub bindings: HashMap<String, CompiledBinding>,
     /// Placeholder URL prefixes replaced by the request's base URL.
-    pub placeholders: Vec<String>,
+    pub placeholders: Placeholders,
 }
 
 /// Reads `identities.json` from a fixtures root; no file means no identities.
@@ -148,8 +148,7 @@ impl ApiRuntime {
         } else {
             Envelope::new(behaviour.errors.clone())
         };
-        let mut placeholders = behaviour.href_placeholders.clone();
-        placeholders.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        let placeholders = Placeholders::new(&behaviour.href_placeholders);
         let mut plans = Vec::new();
         for (op_id, binding) in &behaviour.operations {
             let plan = plan_binding(&api, op_id, binding).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
@@ -172,23 +171,42 @@ impl ApiRuntime {
                 .read(&rel)?
                 .ok_or_else(|| at(&format!("/collections/{i}/file"), format!("{} does not exist", files.display(&rel))))?;
             let mut builders = Vec::new();
+            // Operations showing the collection in the same view share its rendered bytes.
+            let mut shapes: Vec<(Shape, Rendered)> = Vec::new();
             for (op_id, binding, plan) in plans.iter().filter(|(_, b, _)| b.collection == def.name) {
                 let query = QueryBuilder::new(binding, &store, &def.key).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
-                let views: Vec<(Shape, Vec<Template>)> = plan.shapes.iter().map(|s| (s.clone(), Vec::new())).collect();
+                let mut views = Vec::new();
+                for shape in &plan.shapes {
+                    views.push(match shapes.iter().position(|(s, _)| s == shape) {
+                        Some(i) => i,
+                        None => {
+                            shapes.push((shape.clone(), Rendered::default()));
+                            shapes.len() - 1
+                        }
+                    });
+                }
                 builders.push((op_id, binding, plan, query, views));
             }
             let retain = tenant.as_deref() == Some(def.name.as_str()) || joined.contains(&def.name.as_str());
             let collection = load_collection(&api, def, &text, retain, |record| {
-                for (_, _, _, query, views) in builders.iter_mut() {
+                for (_, _, _, query, _) in builders.iter_mut() {
                     query.ingest(record);
-                    for (shape, templates) in views.iter_mut() {
-                        templates.push(Template::new(&shape.apply(record), &placeholders));
-                    }
+                }
+                for (shape, rendered) in shapes.iter_mut() {
+                    rendered.push(shape, record, &placeholders);
                 }
             })
             .map_err(|e| LoadError(format!("{}: {e}", files.display(&rel))))?;
+            let shapes: Vec<(Shape, Arc<Rendered>)> = shapes
+                .into_iter()
+                .map(|(shape, mut rendered)| {
+                    rendered.shrink();
+                    (shape, Arc::new(rendered))
+                })
+                .collect();
             for (op_id, binding, plan, query, views) in builders {
                 let query = query.finish(collection.index.clone());
+                let views = views.into_iter().map(|i| shapes[i].clone()).collect();
                 let compiled = finish_binding(binding, plan, query, views).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
                 bindings.insert(op_id.clone(), compiled);
             }
@@ -359,7 +377,7 @@ fn finish_binding(
     binding: &Binding,
     plan: &Plan,
     query: Query,
-    views: Vec<(Shape, Vec<Template>)>,
+    views: Vec<(Shape, Arc<Rendered>)>,
 ) -> Result<CompiledBinding, String> {
     let param_aliases = plan
         .view_param
