@@ -59,6 +59,18 @@ impl Files {
         }
     }
 
+    /// Says `rel` has been read and is no longer needed in memory.
+    pub fn done(&self, rel: &str) {
+        let embedded = match self {
+            Files::Embedded(dir) => dir.get_file(rel),
+            Files::Generated(_) => BUNDLED_FIXTURES.get_file(rel),
+            Files::Disk(_) => None,
+        };
+        if let Some(file) = embedded {
+            release_pages(file.contents());
+        }
+    }
+
     /// How to name `rel` in messages.
     pub fn display(&self, rel: &str) -> String {
         match self {
@@ -108,6 +120,29 @@ pub struct ApiRuntime {
     pub bindings: HashMap<String, CompiledBinding>,
     /// Placeholder URL prefixes replaced by the request's base URL.
     pub placeholders: Placeholders,
+}
+
+/// Hands the pages of an embedded file back to the kernel once it is loaded.
+///
+/// Embedded files live in the binary's read-only data and are read only while loading; afterwards
+/// their pages would count towards the resident set for nothing. They are clean file-backed
+/// pages, so dropping them loses nothing: a reload faults them back in from the binary.
+fn release_pages(bytes: &'static [u8]) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sysconf has no preconditions.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096).max(1);
+        let start = (bytes.as_ptr() as usize).next_multiple_of(page);
+        let end = (bytes.as_ptr() as usize + bytes.len()) / page * page;
+        if end > start {
+            // SAFETY: [start, end) is whole pages inside one immutable static byte array that
+            // nothing writes; MADV_DONTNEED on those clean, private, file-backed pages only drops
+            // them, and the next read maps the binary's unchanged bytes again.
+            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = bytes;
 }
 
 /// Reads `identities.json` from a fixtures root; no file means no identities.
@@ -197,6 +232,8 @@ impl ApiRuntime {
                 }
             })
             .map_err(|e| LoadError(format!("{}: {e}", files.display(&rel))))?;
+            drop(text);
+            files.done(&rel);
             let shapes: Vec<(Shape, Arc<Rendered>)> = shapes
                 .into_iter()
                 .map(|(shape, mut rendered)| {
