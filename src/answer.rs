@@ -2,7 +2,7 @@
 //! from the spec's examples where no binding exists.
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::Value;
 
 use crate::behaviour::{Body, Paging};
@@ -27,13 +27,28 @@ pub fn base_url(api: &ApiRuntime, headers: &HeaderMap) -> Vec<u8> {
         .and_then(|h| h.to_str().ok())
         .filter(|s| *s == "https" || *s == "http")
         .unwrap_or("http");
-    json_escaped(&format!("{scheme}://{host}{}", api.api.base_path))
+    let mut out = Vec::with_capacity(scheme.len() + 3 + host.len() + api.base_path_json.len() + 4);
+    out.extend_from_slice(scheme.as_bytes());
+    out.extend_from_slice(b"://");
+    // A header value is visible ASCII: only a quote or a backslash needs escaping.
+    for &b in host.as_bytes() {
+        if b == b'"' || b == b'\\' {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    out.extend_from_slice(&api.base_path_json);
+    out
 }
 
 /// A JSON response from bytes.
 pub fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
-    let mut response = (status, body).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    // Room for the headers the layers add, so none of them regrows the map.
+    let mut headers = HeaderMap::with_capacity(8);
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let mut response = Response::new(axum::body::Body::from(body));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
     response
 }
 

@@ -1,15 +1,16 @@
 //! Turns a request's path, query and headers into typed values checked against the spec.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Number, Value};
 
 use crate::spec::{Location, Operation, Param, Scalar};
 
-/// Typed parameter values of one request, with defaults applied.
+/// Typed parameter values of one request, with defaults applied. A list, not a map: an
+/// operation has a handful of parameters, and a scan beats hashing them per request.
 #[derive(Clone, Debug, Default)]
 pub struct ParamValues {
-    values: HashMap<String, Value>,
+    values: Vec<(Arc<str>, Value)>,
 }
 
 /// A parameter that broke the spec.
@@ -30,22 +31,22 @@ impl std::fmt::Display for ParamError {
 impl ParamValues {
     /// The typed value of `name`, if given or defaulted.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.values.get(name)
+        self.values.iter().find(|(n, _)| &**n == name).map(|(_, v)| v)
     }
 
     /// The value of `name` as text.
     pub fn str(&self, name: &str) -> Option<&str> {
-        self.values.get(name).and_then(Value::as_str)
+        self.get(name).and_then(Value::as_str)
     }
 
     /// The value of `name` as a whole number.
     pub fn int(&self, name: &str) -> Option<i64> {
-        self.values.get(name).and_then(Value::as_i64)
+        self.get(name).and_then(Value::as_i64)
     }
 
     /// The values of `name` as texts: each element of an array, or the one scalar.
     pub fn texts(&self, name: &str) -> Option<Vec<String>> {
-        self.values.get(name).map(|v| match v {
+        self.get(name).map(|v| match v {
             Value::Array(items) => items.iter().map(crate::store::text_of).collect(),
             other => vec![crate::store::text_of(other)],
         })
@@ -53,7 +54,10 @@ impl ParamValues {
 
     /// Sets a value directly (used for aliases such as `type` for `@type`).
     pub fn insert(&mut self, name: &str, value: Value) {
-        self.values.insert(name.to_string(), value);
+        match self.values.iter_mut().find(|(n, _)| &**n == name) {
+            Some((_, slot)) => *slot = value,
+            None => self.values.push((name.into(), value)),
+        }
     }
 }
 
@@ -77,22 +81,22 @@ pub fn extract(
             }
         }
     }
-    let mut out = ParamValues::default();
+    let mut out = ParamValues { values: Vec::with_capacity(op.params.len()) };
     for param in &op.params {
         let raws: Vec<&str> = match param.location {
-            Location::Path => path.iter().filter(|(k, _)| *k == param.name).map(|(_, v)| *v).collect(),
-            Location::Query => pairs.iter().filter(|(k, _)| *k == param.name).map(|(_, v)| v.as_str()).collect(),
-            Location::Header => headers.get_all(param.name.as_str()).iter().filter_map(|v| v.to_str().ok()).collect(),
+            Location::Path => path.iter().filter(|(k, _)| **k == *param.name).map(|(_, v)| *v).collect(),
+            Location::Query => pairs.iter().filter(|(k, _)| **k == *param.name).map(|(_, v)| v.as_str()).collect(),
+            Location::Header => headers.get_all(&*param.name).iter().filter_map(|v| v.to_str().ok()).collect(),
         };
         if raws.is_empty() {
             if param.required {
                 return Err(ParamError {
-                    param: param.name.clone(),
+                    param: param.name.to_string(),
                     message: format!("{}: required; expected {}", param.name, param.expected),
                 });
             }
             if let Some(default) = &param.default {
-                out.values.insert(param.name.clone(), default.clone());
+                out.values.push((param.name.clone(), default.clone()));
             }
             continue;
         }
@@ -100,11 +104,11 @@ pub fn extract(
         if !param.checker.is_valid(&value) {
             let shown = if param.array_of.is_some() { offending_item(param, &value) } else { value.clone() };
             return Err(ParamError {
-                param: param.name.clone(),
+                param: param.name.to_string(),
                 message: format!("{}: got {}; expected {}", param.name, show(&shown), param.expected),
             });
         }
-        out.values.insert(param.name.clone(), value);
+        out.values.push((param.name.clone(), value));
     }
     Ok(out)
 }
@@ -122,7 +126,7 @@ fn typed(param: &Param, raws: &[&str]) -> Result<Value, ParamError> {
             Ok(Value::Array(items))
         }
         None if raws.len() > 1 => Err(ParamError {
-            param: param.name.clone(),
+            param: param.name.to_string(),
             message: format!("{}: given {} times; expected one value, {}", param.name, raws.len(), param.expected),
         }),
         None => scalar(param, param.scalar, raws[0]),
@@ -131,7 +135,7 @@ fn typed(param: &Param, raws: &[&str]) -> Result<Value, ParamError> {
 
 fn scalar(param: &Param, kind: Scalar, raw: &str) -> Result<Value, ParamError> {
     let bad = |what: &str| ParamError {
-        param: param.name.clone(),
+        param: param.name.to_string(),
         message: format!("{}: got {:?}, which is not {what}; expected {}", param.name, raw, param.expected),
     };
     Ok(match kind {

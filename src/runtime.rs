@@ -120,6 +120,8 @@ pub struct ApiRuntime {
     pub bindings: HashMap<String, CompiledBinding>,
     /// Placeholder URL prefixes replaced by the request's base URL.
     pub placeholders: Placeholders,
+    /// The spec's base path, JSON-escaped, for building base URLs.
+    pub base_path_json: Vec<u8>,
 }
 
 /// Hands the pages of an embedded file back to the kernel once it is loaded.
@@ -254,7 +256,8 @@ impl ApiRuntime {
         }
         let keep: Vec<&str> = tenant.iter().map(String::as_str).collect();
         store.release(&keep);
-        Ok(ApiRuntime { api, envelope, auth: behaviour.auth, identities, store, bindings, placeholders })
+        let base_path_json = crate::render::json_escaped(&api.base_path);
+        Ok(ApiRuntime { api, envelope, auth: behaviour.auth, identities, store, bindings, placeholders, base_path_json })
     }
 }
 

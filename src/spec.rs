@@ -66,8 +66,8 @@ pub enum Scalar {
 /// One declared parameter, compiled.
 #[derive(Clone, Debug)]
 pub struct Param {
-    /// The name as the spec spells it.
-    pub name: String,
+    /// The name as the spec spells it (shared, so each request's values name it without copying).
+    pub name: std::sync::Arc<str>,
     /// Where it travels.
     pub location: Location,
     /// Whether a request must carry it.
@@ -137,7 +137,7 @@ pub struct Operation {
 impl Operation {
     /// The declared parameter called `name`.
     pub fn param(&self, name: &str) -> Option<&Param> {
-        self.params.iter().find(|p| p.name == name)
+        self.params.iter().find(|p| &*p.name == name)
     }
 
     /// The lowest declared 2xx response.
@@ -310,7 +310,7 @@ impl<'a> Compiler<'a> {
             schema,
             checker,
             location,
-            name,
+            name: name.into(),
         })
     }
 

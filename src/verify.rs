@@ -158,7 +158,7 @@ fn build(api: &Api, op: &Operation, config: &Config, values: &[(&Param, String)]
             Location::Query => {
                 query.append_pair(&param.name, value);
             }
-            Location::Header => headers.push((param.name.clone(), value.clone())),
+            Location::Header => headers.push((param.name.to_string(), value.clone())),
         }
     }
     if let Some(token) = &config.token {
