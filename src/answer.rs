@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::behaviour::{Body, Paging};
 use crate::params::ParamValues;
-use crate::render::{json_escaped, select, Template};
+use crate::render::{select, Template};
 use crate::runtime::{ApiRuntime, CompiledBinding};
 use crate::spec::Operation;
 
@@ -60,7 +60,7 @@ pub fn example_response(api: &ApiRuntime, status: u16, value: &Value, base: &[u8
 }
 
 /// Answers a request whose parameters passed validation.
-pub fn answer(api: &ApiRuntime, op: &Operation, params: &ParamValues, tenant: Option<&Value>, headers: &HeaderMap) -> Result<Response, Refused> {
+pub fn answer(api: &ApiRuntime, op: &Operation, params: &ParamValues, tenant: Option<(u32, &Value)>, headers: &HeaderMap) -> Result<Response, Refused> {
     let base = base_url(api, headers);
     let Some(binding) = api.bindings.get(&op.id) else {
         let success = op.success();
@@ -107,9 +107,9 @@ pub fn answer(api: &ApiRuntime, op: &Operation, params: &ParamValues, tenant: Op
             let page = binding.query.run(params);
             reserve(&mut out, &page.ids);
             if let Some(p) = property {
-                out.extend_from_slice(b"{\"");
-                out.extend_from_slice(&json_escaped(p));
-                out.extend_from_slice(b"\":");
+                out.push(b'{');
+                write_json(&mut out, p);
+                out.push(b':');
             }
             out.push(b'[');
             for (i, &id) in page.ids.iter().enumerate() {
@@ -135,25 +135,28 @@ pub fn answer(api: &ApiRuntime, op: &Operation, params: &ParamValues, tenant: Op
             let page = binding.query.run(params);
             reserve(&mut out, &page.ids);
             out.push(b'{');
-            for (name, pointer) in from_tenant {
-                if let Some(value) = tenant.and_then(|t| t.pointer(pointer)) {
-                    out.push(b'"');
-                    out.extend_from_slice(&json_escaped(name));
-                    out.extend_from_slice(b"\":");
-                    out.extend_from_slice(&serde_json::to_vec(value).expect("a JSON value serialises"));
-                    out.push(b',');
+            match tenant.map(|(index, record)| (binding.tenant_members.get(index as usize), record)) {
+                Some((Some(members), _)) => out.extend_from_slice(members),
+                Some((None, record)) => {
+                    for (name, pointer) in from_tenant {
+                        if let Some(value) = record.pointer(pointer) {
+                            write_json(&mut out, name);
+                            out.push(b':');
+                            write_json(&mut out, value);
+                            out.push(b',');
+                        }
+                    }
                 }
+                None => {}
             }
-            out.push(b'"');
-            out.extend_from_slice(&json_escaped(property));
-            out.extend_from_slice(b"\":{");
+            write_json(&mut out, property);
+            out.extend_from_slice(b":{");
             for (i, &id) in page.ids.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
-                out.push(b'"');
-                out.extend_from_slice(&json_escaped(&binding.query.index.key_of[id as usize]));
-                out.extend_from_slice(b"\":");
+                binding.map_keys.write(id, &mut out, b"");
+                out.push(b':');
                 render(id, &mut out);
             }
             out.extend_from_slice(b"}}");
@@ -167,6 +170,11 @@ pub fn answer(api: &ApiRuntime, op: &Operation, params: &ParamValues, tenant: Op
         }
     }
     Ok(response)
+}
+
+/// Writes a value as JSON straight into a body, with no intermediate copy.
+fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    serde_json::to_writer(out, value).expect("a JSON value serialises");
 }
 
 fn choose_view(binding: &CompiledBinding, params: &ParamValues) -> usize {

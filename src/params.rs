@@ -45,10 +45,16 @@ impl ParamValues {
     }
 
     /// The values of `name` as texts: each element of an array, or the one scalar.
-    pub fn texts(&self, name: &str) -> Option<Vec<String>> {
+    pub fn texts(&self, name: &str) -> Option<Vec<std::borrow::Cow<'_, str>>> {
+        fn text(v: &Value) -> std::borrow::Cow<'_, str> {
+            match v {
+                Value::String(s) => std::borrow::Cow::Borrowed(s.as_str()),
+                other => std::borrow::Cow::Owned(crate::store::text_of(other)),
+            }
+        }
         self.get(name).map(|v| match v {
-            Value::Array(items) => items.iter().map(crate::store::text_of).collect(),
-            other => vec![crate::store::text_of(other)],
+            Value::Array(items) => items.iter().map(text).collect(),
+            other => vec![text(other)],
         })
     }
 
@@ -71,13 +77,13 @@ pub fn extract(
     headers: &http::HeaderMap,
     aliases: &[(String, String)],
 ) -> Result<ParamValues, ParamError> {
-    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+    // Borrowed where nothing needed decoding, which is the common case.
+    let mut pairs: Vec<(std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)> =
+        form_urlencoded::parse(query.unwrap_or_default().as_bytes()).collect();
     for (alias, name) in aliases {
         if !pairs.iter().any(|(k, _)| k == name) {
             for pair in pairs.iter_mut().filter(|(k, _)| k == alias) {
-                pair.0 = name.clone();
+                pair.0 = std::borrow::Cow::Owned(name.clone());
             }
         }
     }
@@ -85,7 +91,7 @@ pub fn extract(
     for param in &op.params {
         let raws: Vec<&str> = match param.location {
             Location::Path => path.iter().filter(|(k, _)| **k == *param.name).map(|(_, v)| *v).collect(),
-            Location::Query => pairs.iter().filter(|(k, _)| **k == *param.name).map(|(_, v)| v.as_str()).collect(),
+            Location::Query => pairs.iter().filter(|(k, _)| **k == *param.name).map(|(_, v)| v.as_ref()).collect(),
             Location::Header => headers.get_all(&*param.name).iter().filter_map(|v| v.to_str().ok()).collect(),
         };
         if raws.is_empty() {

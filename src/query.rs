@@ -15,9 +15,53 @@ use crate::store::{text_of, KeyIndex, Path, Store};
 #[derive(Debug)]
 struct FilterIndex {
     param: String,
-    postings: HashMap<String, Vec<u32>>,
+    postings: HashMap<String, Posting>,
     /// The filter matches the collection's own key: the key index answers, no postings kept.
     on_key: bool,
+}
+
+/// The records holding one value: a sorted list while few do, a bitmap once the bitmap is no
+/// larger than the list (one in 32 records or more), so a common value ORs in word by word.
+#[derive(Debug)]
+enum Posting {
+    List(Vec<u32>),
+    Bits { bits: Vec<u64>, len: usize },
+}
+
+impl Posting {
+    fn len(&self) -> usize {
+        match self {
+            Posting::List(ids) => ids.len(),
+            Posting::Bits { len, .. } => *len,
+        }
+    }
+
+    fn contains(&self, id: u32) -> bool {
+        match self {
+            Posting::List(ids) => ids.binary_search(&id).is_ok(),
+            Posting::Bits { bits, .. } => bits[id as usize / 64] & (1 << (id % 64)) != 0,
+        }
+    }
+
+    /// ORs the records into `bits`.
+    fn or_into(&self, bits: &mut [u64]) {
+        match self {
+            Posting::List(ids) => ids.iter().for_each(|&id| bits[id as usize / 64] |= 1 << (id % 64)),
+            Posting::Bits { bits: own, .. } => bits.iter_mut().zip(own).for_each(|(a, b)| *a |= b),
+        }
+    }
+
+    fn pack(self, records: usize) -> Posting {
+        match self {
+            Posting::List(ids) if ids.len() * 32 >= records => {
+                let mut bits = vec![0u64; records.div_ceil(64)];
+                let len = ids.len();
+                Posting::List(ids).or_into(&mut bits);
+                Posting::Bits { bits, len }
+            }
+            other => other,
+        }
+    }
 }
 
 /// Records in one order, and each record's position in it.
@@ -30,13 +74,35 @@ struct Order {
 /// The order asked for: a sort key (None for the tie-break alone) and a direction.
 type OrderKey = (Option<String>, bool);
 
+/// Precomputed orders, found by a scan: there are two per sort key, a handful in all.
+#[derive(Debug, Default)]
+struct Orders(Vec<(OrderKey, Order)>);
+
+impl Orders {
+    fn insert(&mut self, key: OrderKey, order: Order) {
+        self.0.push((key, order));
+    }
+
+    fn get(&self, name: Option<&str>, desc: bool) -> Option<&Order> {
+        self.0.iter().find(|((n, d), _)| n.as_deref() == name && *d == desc).map(|(_, o)| o)
+    }
+}
+
+impl std::ops::Index<&OrderKey> for Orders {
+    type Output = Order;
+
+    fn index(&self, key: &OrderKey) -> &Order {
+        self.get(key.0.as_deref(), key.1).expect("the order exists")
+    }
+}
+
 /// A compiled binding's query side.
 #[derive(Debug)]
 pub struct Query {
     /// Keys of the collection read.
     pub index: Arc<KeyIndex>,
     filters: Vec<FilterIndex>,
-    orders: HashMap<OrderKey, Order>,
+    orders: Orders,
     sort_param: Option<String>,
     direction_param: Option<String>,
     descending: Option<String>,
@@ -129,10 +195,11 @@ impl QueryBuilder {
                     other => std::borrow::Cow::Owned(text_of(other)),
                 };
                 match filter.postings.get_mut(key.as_ref()) {
-                    Some(list) if list.last() == Some(&i) => {}
-                    Some(list) => list.push(i),
+                    Some(Posting::List(list)) if list.last() == Some(&i) => {}
+                    Some(Posting::List(list)) => list.push(i),
+                    Some(Posting::Bits { .. }) => unreachable!("postings are packed only when the query is finished"),
                     None => {
-                        filter.postings.insert(key.into_owned(), vec![i]);
+                        filter.postings.insert(key.into_owned(), Posting::List(vec![i]));
                     }
                 }
             }
@@ -161,7 +228,7 @@ impl QueryBuilder {
         for (position, &id) in tie_order.iter().enumerate() {
             tie_rank[id as usize] = position as u32;
         }
-        let mut orders = HashMap::new();
+        let mut orders = Orders::default();
         orders.insert((None, false), order_from(tie_order));
         for ((name, _), primary) in self.keys.iter().zip(&self.primaries) {
             let primary = ranks(primary);
@@ -178,9 +245,17 @@ impl QueryBuilder {
                 orders.insert((Some(name.clone()), desc), order_from(keyed.into_iter().map(|(_, i)| i).collect()));
             }
         }
+        let filters = self
+            .filters
+            .into_iter()
+            .map(|(mut f, _, _)| {
+                f.postings = f.postings.into_iter().map(|(k, p)| (k, p.pack(n))).collect();
+                f
+            })
+            .collect();
         Query {
             index,
-            filters: self.filters.into_iter().map(|(f, _, _)| f).collect(),
+            filters,
             orders,
             sort_param: self.sort_param,
             direction_param: self.direction_param,
@@ -194,15 +269,12 @@ impl Query {
     /// Runs the query for one request's parameters.
     pub fn run(&self, params: &ParamValues) -> Page {
         let candidates = self.candidates(params);
-        let key = self.sort_param.as_deref().and_then(|p| params.str(p)).map(str::to_string);
+        let key = self.sort_param.as_deref().and_then(|p| params.str(p));
         let desc = match (&self.direction_param, &self.descending) {
             (Some(p), Some(d)) => params.str(p) == Some(d.as_str()),
             _ => false,
         };
-        let order = self
-            .orders
-            .get(&(key, desc))
-            .unwrap_or_else(|| &self.orders[&(None, false)]);
+        let order = self.orders.get(key, desc).unwrap_or_else(|| &self.orders[&(None, false)]);
         let (skip, take) = self.window(params);
         match candidates {
             Some(Matches::Bits(bits)) => select_bits(&bits, order, skip, take),
@@ -232,64 +304,63 @@ impl Query {
     /// and the page is a walk along the precomputed order: either way no sort of the matches.
     fn candidates(&self, params: &ParamValues) -> Option<Matches> {
         let everything = self.index.len();
-        // Each narrowing filter as the posting lists of its values (OR within, AND across).
-        let mut groups: Vec<Vec<&[u32]>> = Vec::new();
-        let mut key_hits = Vec::new();
+        // Each narrowing filter as the postings of its values (OR within, AND across).
+        let mut groups: Vec<Vec<&Posting>> = Vec::new();
+        let mut key_hits: Option<Vec<u32>> = None;
         for filter in &self.filters {
             // An absent or empty list does not narrow.
             let Some(wanted) = params.texts(&filter.param).filter(|w| !w.is_empty()) else { continue };
             if filter.on_key {
-                key_hits = wanted.iter().filter_map(|v| self.index.keys.get(v).copied()).collect();
-                key_hits.sort_unstable();
-                key_hits.dedup();
+                let mut hits: Vec<u32> = wanted.iter().filter_map(|v| self.index.keys.get(v.as_ref()).copied()).collect();
+                hits.sort_unstable();
+                hits.dedup();
+                key_hits = Some(hits);
                 continue;
             }
-            let found: Vec<&[u32]> = wanted.iter().filter_map(|v| filter.postings.get(v)).map(Vec::as_slice).collect();
+            let found: Vec<&Posting> = wanted.iter().filter_map(|v| filter.postings.get(v.as_ref())).collect();
             if found.is_empty() {
                 return Some(Matches::List(Vec::new()));
             }
             // A value every record holds (the one tenant, say) narrows nothing.
-            if found.iter().all(|l| l.len() < everything) {
+            if found.iter().all(|p| p.len() < everything) {
                 groups.push(found);
             }
         }
-        let size = |g: &Vec<&[u32]>| g.iter().map(|l| l.len()).sum::<usize>();
+        let size = |g: &Vec<&Posting>| g.iter().map(|p| p.len()).sum::<usize>();
         groups.sort_by_key(size);
-        let has_key = self.filters.iter().any(|f| f.on_key && params.texts(&f.param).is_some_and(|w| !w.is_empty()));
-        if groups.is_empty() && !has_key {
-            return None;
-        }
-        let smallest = if has_key { key_hits.len() } else { size(&groups[0]) };
-        if has_key || smallest * 16 < everything {
-            let union = |g: &Vec<&[u32]>| -> Vec<u32> {
-                let mut u: Vec<u32> = g.iter().flat_map(|l| l.iter().copied()).collect();
+        let sparse = |g: &Vec<&Posting>| g.iter().all(|p| matches!(p, Posting::List(_))) && size(g) * 16 < everything;
+        let seed = match key_hits {
+            Some(hits) => Some(hits),
+            None if groups.is_empty() => return None,
+            None if sparse(&groups[0]) => {
+                let g = groups.remove(0);
+                let mut u: Vec<u32> = g.iter().flat_map(|p| match p {
+                    Posting::List(ids) => ids.iter().copied(),
+                    Posting::Bits { .. } => unreachable!("a sparse group holds lists"),
+                }).collect();
                 if g.len() > 1 {
                     u.sort_unstable();
                     u.dedup();
                 }
-                u
-            };
-            let mut result = if has_key { key_hits } else { union(&groups[0]) };
-            for g in groups.iter().skip(usize::from(!has_key)) {
-                result = intersect(&result, &union(g));
+                Some(u)
+            }
+            None => None,
+        };
+        if let Some(mut result) = seed {
+            // Few candidates: keep those every other filter also holds.
+            for g in &groups {
+                result.retain(|&id| g.iter().any(|p| p.contains(id)));
             }
             return Some(Matches::List(result));
         }
-        // Dense: OR each filter's lists into a bitmap and AND the bitmaps, with no sorting.
+        // Dense: OR each filter's postings into a bitmap and AND the bitmaps, with no sorting.
         let words = everything.div_ceil(64);
-        let set = |bits: &mut Vec<u64>, g: &Vec<&[u32]>| {
-            bits.iter_mut().for_each(|w| *w = 0);
-            for list in g {
-                for &id in list.iter() {
-                    bits[id as usize / 64] |= 1 << (id % 64);
-                }
-            }
-        };
         let mut bits = vec![0u64; words];
-        set(&mut bits, &groups[0]);
+        groups[0].iter().for_each(|p| p.or_into(&mut bits));
         let mut other = vec![0u64; words];
         for g in &groups[1..] {
-            set(&mut other, g);
+            other.iter_mut().for_each(|w| *w = 0);
+            g.iter().for_each(|p| p.or_into(&mut other));
             bits.iter_mut().zip(&other).for_each(|(a, b)| *a &= b);
         }
         Some(Matches::Bits(bits))
@@ -323,22 +394,6 @@ fn select_bits(bits: &[u64], order: &Order, skip: usize, take: usize) -> Page {
         }
     }
     Page { ids, total }
-}
-
-fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
-    let (mut i, mut j, mut out) = (0, 0, Vec::with_capacity(a.len().min(b.len())));
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            Ordering::Less => i += 1,
-            Ordering::Greater => j += 1,
-            Ordering::Equal => {
-                out.push(a[i]);
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    out
 }
 
 fn select(candidates: Option<Vec<u32>>, order: &Order, skip: usize, take: usize) -> Page {
@@ -511,8 +566,20 @@ mod tests {
     }
 
     #[test]
-    fn intersect_keeps_common_ids() {
-        assert_eq!(intersect(&[1, 3, 5, 7], &[3, 4, 5, 8]), vec![3, 5]);
+    fn postings_answer_the_same_as_lists_or_bitmaps() {
+        let ids = vec![1, 5, 64, 65, 127];
+        let packed = Posting::List(ids.clone()).pack(128);
+        assert!(matches!(packed, Posting::Bits { len: 5, .. }));
+        let list = Posting::List(ids.clone()).pack(1000);
+        assert!(matches!(list, Posting::List(_)));
+        for id in 0..128 {
+            assert_eq!(packed.contains(id), ids.contains(&id), "{id}");
+            assert_eq!(list.contains(id), ids.contains(&id), "{id}");
+        }
+        let (mut a, mut b) = (vec![0u64; 2], vec![0u64; 2]);
+        packed.or_into(&mut a);
+        list.or_into(&mut b);
+        assert_eq!(a, b);
     }
 
     #[test]

@@ -44,6 +44,12 @@ impl Rendered {
         self.ends.push(self.bytes.len());
     }
 
+    /// Appends a value serialised as it is, with no placeholders cut out.
+    pub fn push_plain<T: Serialize + ?Sized>(&mut self, value: &T) {
+        serde_json::to_writer(&mut self.bytes, value).expect("a JSON value serialises");
+        self.ends.push(self.bytes.len());
+    }
+
     /// Frees the slack left by growing.
     pub fn shrink(&mut self) {
         self.bytes.shrink_to_fit();

@@ -101,6 +101,11 @@ pub struct CompiledBinding {
     pub body: Body,
     /// The 404 message for a lookup that finds nothing.
     pub not_found: String,
+    /// For a map body, each tenant's `from_tenant` members, serialised once: `"name":value,`
+    /// per member, by tenant record index.
+    pub tenant_members: Vec<Vec<u8>>,
+    /// For a map body, each record's key as a JSON string, serialised once.
+    pub map_keys: Rendered,
 }
 
 /// One API, ready to answer.
@@ -246,7 +251,14 @@ impl ApiRuntime {
             for (op_id, binding, plan, query, views) in builders {
                 let query = query.finish(collection.index.clone());
                 let views = views.into_iter().map(|i| shapes[i].clone()).collect();
-                let compiled = finish_binding(binding, plan, query, views).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
+                let mut compiled = finish_binding(binding, plan, query, views).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
+                if let (Body::Map { from_tenant, .. }, Some(tenants)) = (&binding.body, tenant.as_deref().and_then(|t| store.collection(t))) {
+                    compiled.tenant_members = tenants.records.iter().map(|record| tenant_members(from_tenant, record)).collect();
+                }
+                if let Body::Map { .. } = &binding.body {
+                    collection.index.key_of.iter().for_each(|key| compiled.map_keys.push_plain(key));
+                    compiled.map_keys.shrink();
+                }
                 bindings.insert(op_id.clone(), compiled);
             }
             store.insert(collection);
@@ -413,6 +425,20 @@ fn plan_binding(api: &Api, op_id: &str, binding: &Binding) -> Result<Plan, Strin
     Ok(Plan { shapes, view_param, default_view })
 }
 
+/// A tenant's members of a map body, as `"name":value,` for each one the tenant holds.
+fn tenant_members(from_tenant: &std::collections::BTreeMap<String, String>, tenant: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, pointer) in from_tenant {
+        if let Some(value) = tenant.pointer(pointer) {
+            serde_json::to_writer(&mut out, name).expect("a string serialises");
+            out.push(b':');
+            serde_json::to_writer(&mut out, value).expect("a JSON value serialises");
+            out.push(b',');
+        }
+    }
+    out
+}
+
 fn finish_binding(
     binding: &Binding,
     plan: &Plan,
@@ -434,6 +460,8 @@ fn finish_binding(
         fields: binding.fields.clone(),
         body: binding.body.clone(),
         not_found: binding.not_found.clone().unwrap_or_else(|| "{id} wasn't found".to_string()),
+        tenant_members: Vec::new(),
+        map_keys: Rendered::default(),
     })
 }
 

@@ -214,7 +214,7 @@ fn respond(endpoint: &Endpoint, parts: &Parts, path: Result<RawPathParams, RawPa
         _ => None,
     };
     let tenant = tenant.zip(api.auth.as_ref().and_then(|a| a.tenant.as_ref())).and_then(|(index, rule)| {
-        api.store.collection(&rule.collection).map(|c| &c.records[index as usize])
+        api.store.collection(&rule.collection).map(|c| (index, &c.records[index as usize]))
     });
     answer(api, op, &params, tenant, &parts.headers).map_err(|r| (r.status, r.message))
 }
