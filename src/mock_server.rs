@@ -33,9 +33,11 @@ pub fn load_bundled() -> Result<Vec<Arc<ApiRuntime>>, LoadError> {
 pub fn load_bundled_scaled(scale: u32) -> Result<Vec<Arc<ApiRuntime>>, LoadError> {
     let mut generated = std::collections::HashMap::new();
     let api = "oes-partners";
+    let started = std::time::Instant::now();
     for file in crate::generate::generate(api, 1, scale).expect("the OES API has a generator") {
         generated.insert(format!("{api}/{}", file.name), file.text);
     }
+    tracing::info!(scale, ms = started.elapsed().as_millis() as u64, "generated the {api} fixtures");
     load_bundled_from(Files::Generated(Arc::new(std::sync::Mutex::new(generated))))
 }
 

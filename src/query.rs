@@ -125,6 +125,9 @@ pub struct QueryBuilder {
     filters: Vec<(FilterIndex, Path, Option<(Arc<crate::store::Collection>, Path)>)>,
     tie_break: Vec<SortKey>,
     keys: Vec<(String, SortKey)>,
+    /// Records taken in so far.
+    count: usize,
+    /// Each tie-break column's values, by record.
     tie_values: Vec<Vec<SortValue>>,
     primaries: Vec<Vec<SortValue>>,
     sort_param: Option<String>,
@@ -161,7 +164,8 @@ impl QueryBuilder {
             tie_break: sort.map(|s| s.tie_break.clone()).unwrap_or_default(),
             primaries: vec![Vec::new(); keys.len()],
             keys,
-            tie_values: Vec::new(),
+            count: 0,
+            tie_values: vec![Vec::new(); sort.map_or(0, |s| s.tie_break.len())],
             sort_param: sort.and_then(|s| s.field_param.clone()),
             direction_param: sort.and_then(|s| s.direction_param.clone()),
             descending: sort.and_then(|s| s.descending.clone()),
@@ -171,7 +175,8 @@ impl QueryBuilder {
 
     /// Takes in the next record (its index is the number taken so far).
     pub fn ingest(&mut self, record: &Value) {
-        let i = self.tie_values.len() as u32;
+        let i = self.count as u32;
+        self.count += 1;
         for (filter, field, joined) in &mut self.filters {
             if filter.on_key {
                 continue;
@@ -204,7 +209,9 @@ impl QueryBuilder {
                 }
             }
         }
-        self.tie_values.push(self.tie_break.iter().map(|k| SortValue::of(record, k)).collect());
+        for (key, values) in self.tie_break.iter().zip(self.tie_values.iter_mut()) {
+            values.push(SortValue::of(record, key));
+        }
         for ((_, key), values) in self.keys.iter().zip(self.primaries.iter_mut()) {
             values.push(SortValue::of(record, key));
         }
@@ -215,10 +222,13 @@ impl QueryBuilder {
     /// Each column is ranked once with a comparison sort; every order is then a sort of packed
     /// integer keys, so a million records take one string sort per column, not one per order.
     pub fn finish(self, index: Arc<KeyIndex>) -> Query {
-        let n = self.tie_values.len();
-        let tie_columns: Vec<Vec<u32>> = (0..self.tie_break.len())
-            .map(|c| ranks(&self.tie_values.iter().map(|row| row[c].clone()).collect::<Vec<_>>()))
-            .collect();
+        let n = self.count;
+        // Every column is ranked at once, one thread each: a comparison sort per column is most
+        // of the work of finishing a large collection.
+        let columns: Vec<&[SortValue]> = self.tie_values.iter().chain(&self.primaries).map(Vec::as_slice).collect();
+        let mut ranked = ranks_of(&columns).into_iter();
+        let tie_columns: Vec<Vec<u32>> = ranked.by_ref().take(self.tie_values.len()).collect();
+        let primaries: Vec<Vec<u32>> = ranked.collect();
         // The tie-break order, with the record index last, makes each record's tie rank unique.
         let mut tie_order: Vec<u32> = (0..n as u32).collect();
         tie_order.sort_unstable_by(|&a, &b| {
@@ -230,8 +240,7 @@ impl QueryBuilder {
         }
         let mut orders = Orders::default();
         orders.insert((None, false), order_from(tie_order));
-        for ((name, _), primary) in self.keys.iter().zip(&self.primaries) {
-            let primary = ranks(primary);
+        for ((name, _), primary) in self.keys.iter().zip(primaries) {
             let top = primary.iter().copied().max().unwrap_or(0) as u64;
             for desc in [false, true] {
                 let mut keyed: Vec<(u64, u32)> = (0..n)
@@ -424,6 +433,17 @@ fn select(candidates: Option<Vec<u32>>, order: &Order, skip: usize, take: usize)
             Page { ids: page.iter().map(|&r| order.ids[r as usize]).collect(), total }
         }
     }
+}
+
+/// The ranks of several columns, sorted side by side when they are large.
+fn ranks_of(columns: &[&[SortValue]]) -> Vec<Vec<u32>> {
+    if columns.len() < 2 || columns.iter().all(|c| c.len() < 50_000) {
+        return columns.iter().map(|c| ranks(c)).collect();
+    }
+    std::thread::scope(|scope| {
+        let running: Vec<_> = columns.iter().map(|c| scope.spawn(move || ranks(c))).collect();
+        running.into_iter().map(|t| t.join().expect("ranking a column does not panic")).collect()
+    })
 }
 
 /// Dense ranks of a column: equal values share a rank.
@@ -622,6 +642,7 @@ mod rank_tests {
         let query = builder.finish(Default::default());
         let sort = binding.sort.unwrap();
         let tie: Vec<Vec<SortValue>> = records.iter().map(|r| sort.tie_break.iter().map(|k| SortValue::of(r, k)).collect()).collect();
+        assert_eq!(ranks_of(&[&[SortValue::Time(3), SortValue::Missing, SortValue::Time(3)][..]]), vec![vec![1, 0, 1]]);
         assert_eq!(query.orders[&(None, false)].ids, build_order(&tie, None, false).ids);
         for (name, key) in &sort.keys {
             let primary: Vec<SortValue> = records.iter().map(|r| SortValue::of(r, key)).collect();

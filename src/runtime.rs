@@ -208,6 +208,7 @@ impl ApiRuntime {
         let mut bindings = HashMap::new();
         for (i, def) in behaviour.collections.iter().enumerate() {
             let files = files.expect("a behaviour file comes with its fixtures");
+            let started = std::time::Instant::now();
             let rel = format!("{name}/{}", def.file);
             let text = files
                 .read(&rel)?
@@ -241,6 +242,7 @@ impl ApiRuntime {
             .map_err(|e| LoadError(format!("{}: {e}", files.display(&rel))))?;
             drop(text);
             files.done(&rel);
+            let read_ms = started.elapsed().as_millis() as u64;
             let shapes: Vec<(Shape, Arc<Rendered>)> = shapes
                 .into_iter()
                 .map(|(shape, mut rendered)| {
@@ -261,6 +263,7 @@ impl ApiRuntime {
                 }
                 bindings.insert(op_id.clone(), compiled);
             }
+            tracing::info!(records = collection.len(), read_ms, ms = started.elapsed().as_millis() as u64, "loaded {}", files.display(&rel));
             store.insert(collection);
         }
         if let Some((op_id, binding, _)) = plans.iter().find(|(op_id, _, _)| !bindings.contains_key(op_id)) {
@@ -310,29 +313,36 @@ fn load_collection(
         SchemaRef::Inline(_) => "(inline)",
     };
     let checker = api.schemas.compile(&schema)?;
-    let mut records = Vec::new();
-    let mut keys = Vec::new();
-    let mut fault = None;
-    let aliases = crate::fixture_file::for_each_record(text, |i, record| {
-        if let Some(finding) = checker.findings(&record, 1).into_iter().next() {
-            fault = Some(format!(
+    let check = |i: usize, record: &Value| -> Result<(), String> {
+        // The quick yes/no first; the findings only for the record that fails.
+        if checker.is_valid(record) {
+            return Ok(());
+        }
+        match checker.findings(record, 1).into_iter().next() {
+            Some(finding) => Err(format!(
                 "record {i} breaks schema {schema_name}: at /records/{i}{}: {} (rule {})",
                 finding.pointer, finding.message, finding.rule
-            ));
-            return false;
+            )),
+            None => Ok(()),
         }
+    };
+    let mut records = Vec::new();
+    let mut keys = Vec::new();
+    let mut take = |i: usize, record: Value| -> Result<(), String> {
         match record.pointer(&def.key) {
             Some(k) => keys.push(crate::store::text_of(k)),
-            None => {
-                fault = Some(format!("/records/{i}: no key at {}", def.key));
-                return false;
-            }
+            None => return Err(format!("/records/{i}: no key at {}", def.key)),
         }
         ingest(&record);
         if retain {
             records.push(record);
         }
-        true
+        Ok(())
+    };
+    let mut fault = None;
+    let aliases = crate::fixture_file::for_each_record(text, |i, record| {
+        fault = check(i, &record).and_then(|()| take(i, record)).err();
+        fault.is_none()
     })?;
     if let Some(fault) = fault {
         return Err(fault);

@@ -158,7 +158,7 @@ impl Gen {
 
 /// `2026-03-02T09:15:00.000Z`: BitGo's timestamp form.
 pub fn iso_millis(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// The first instant of a UTC day.
