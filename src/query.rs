@@ -2,7 +2,7 @@
 //! filtered, sorted page costs what its matches cost, not what the collection holds.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -183,9 +183,14 @@ impl QueryBuilder {
             }
             let source = match joined {
                 Some((other, key)) => {
-                    let found = key.values(record).first().and_then(|k| match k {
-                        Value::String(k) => other.get(k),
-                        k => other.get(&text_of(k)),
+                    let mut found = None;
+                    key.for_each(record, |k| {
+                        if found.is_none() {
+                            found = match k {
+                                Value::String(k) => other.get(k),
+                                k => other.get(&text_of(k)),
+                            };
+                        }
                     });
                     match found {
                         Some((_, r)) => r,
@@ -194,7 +199,7 @@ impl QueryBuilder {
                 }
                 None => record,
             };
-            for value in field.values(source) {
+            field.for_each(source, |value| {
                 let key: std::borrow::Cow<'_, str> = match value {
                     Value::String(s) => std::borrow::Cow::Borrowed(s),
                     other => std::borrow::Cow::Owned(text_of(other)),
@@ -207,7 +212,7 @@ impl QueryBuilder {
                         filter.postings.insert(key.into_owned(), Posting::List(vec![i]));
                     }
                 }
-            }
+            });
         }
         for (key, values) in self.tie_break.iter().zip(self.tie_values.iter_mut()) {
             values.push(SortValue::of(record, key));
@@ -448,12 +453,15 @@ fn ranks_of(columns: &[&[SortValue]]) -> Vec<Vec<u32>> {
 
 /// Dense ranks of a column: equal values share a rank.
 fn ranks(column: &[SortValue]) -> Vec<u32> {
+    // Integer keys settle almost every comparison; the full comparison only breaks their ties.
+    let keys: Vec<u128> = column.iter().map(SortValue::prefix).collect();
+    let cmp = |a: usize, b: usize| keys[a].cmp(&keys[b]).then_with(|| column[a].cmp(&column[b]));
     let mut by_value: Vec<u32> = (0..column.len() as u32).collect();
-    by_value.sort_unstable_by(|&a, &b| column[a as usize].cmp(&column[b as usize]));
+    by_value.sort_unstable_by(|&a, &b| cmp(a as usize, b as usize));
     let mut rank = vec![0u32; column.len()];
     let mut current = 0;
     for w in 0..by_value.len() {
-        if w > 0 && column[by_value[w] as usize] != column[by_value[w - 1] as usize] {
+        if w > 0 && cmp(by_value[w] as usize, by_value[w - 1] as usize).is_ne() {
             current += 1;
         }
         rank[by_value[w] as usize] = current;
@@ -498,20 +506,37 @@ enum SortValue {
 }
 
 impl SortValue {
+    /// A key that orders like the value wherever the keys differ: the variant, then a leading
+    /// part of the value (a text's first eight bytes, a time, a decimal's integer part).
+    fn prefix(&self) -> u128 {
+        let (tag, payload): (u128, u64) = match self {
+            SortValue::Missing => (0, 0),
+            SortValue::Number(d) => (1, d.leading()),
+            SortValue::Time(t) => (2, (*t as u64) ^ (1 << 63)),
+            SortValue::Text(t) => {
+                let mut head = [0u8; 8];
+                let n = t.len().min(8);
+                head[..n].copy_from_slice(&t.as_bytes()[..n]);
+                (3, u64::from_be_bytes(head))
+            }
+        };
+        (tag << 64) | payload as u128
+    }
+
     fn of(record: &Value, key: &SortKey) -> SortValue {
         let Some(value) = record.pointer(&key.field).filter(|v| !v.is_null()) else {
             return SortValue::Missing;
         };
-        let text = text_of(value);
-        match key.compare {
-            Compare::Text => SortValue::Text(text),
-            Compare::Decimal => Decimal::parse(&text).map(SortValue::Number).unwrap_or(SortValue::Text(text)),
-            Compare::Timestamp => chrono::DateTime::parse_from_rfc3339(&text)
-                .ok()
-                .and_then(|t| t.timestamp_nanos_opt())
-                .map(SortValue::Time)
-                .unwrap_or(SortValue::Text(text)),
-        }
+        let text: std::borrow::Cow<'_, str> = match value {
+            Value::String(s) => std::borrow::Cow::Borrowed(s),
+            other => std::borrow::Cow::Owned(text_of(other)),
+        };
+        let parsed = match key.compare {
+            Compare::Text => None,
+            Compare::Decimal => Decimal::parse(&text).map(SortValue::Number),
+            Compare::Timestamp => chrono::DateTime::parse_from_rfc3339(&text).ok().and_then(|t| t.timestamp_nanos_opt()).map(SortValue::Time),
+        };
+        parsed.unwrap_or_else(|| SortValue::Text(text.into_owned()))
     }
 }
 
@@ -541,6 +566,24 @@ impl Decimal {
         let fraction = fraction.trim_end_matches('0').to_string();
         let zero = integer.is_empty() && fraction.is_empty();
         Some(Decimal { negative: negative && !zero, integer, fraction })
+    }
+
+    /// Orders like the decimal wherever two results differ: its integer part, offset so that
+    /// negatives sort first; integer parts past 18 digits share the extremes.
+    fn leading(&self) -> u64 {
+        const MID: u64 = 1 << 63;
+        // Leading zeros are trimmed at parse, so zero's integer part is empty.
+        let whole = match self.integer.len() {
+            0 => Some(0),
+            1..=18 => self.integer.parse::<u64>().ok(),
+            _ => None,
+        };
+        match (self.negative, whole) {
+            (false, Some(w)) => MID + w,
+            (false, None) => u64::MAX,
+            (true, Some(w)) => MID - w - 1,
+            (true, None) => 0,
+        }
     }
 
     fn magnitude_cmp(&self, other: &Self) -> Ordering {
@@ -583,6 +626,39 @@ mod tests {
         assert_eq!(d("007.10"), d("7.1"));
         assert_eq!(d("-0"), d("0"));
         assert!(Decimal::parse("1e5").is_none());
+    }
+
+    #[test]
+    fn prefixes_never_contradict_the_order() {
+        let values = [
+            SortValue::Missing,
+            SortValue::Number(Decimal::parse("-1234567890123456789012").unwrap()),
+            SortValue::Number(Decimal::parse("-6").unwrap()),
+            SortValue::Number(Decimal::parse("-5.5").unwrap()),
+            SortValue::Number(Decimal::parse("-5").unwrap()),
+            SortValue::Number(Decimal::parse("-0.5").unwrap()),
+            SortValue::Number(Decimal::parse("0").unwrap()),
+            SortValue::Number(Decimal::parse("0.25").unwrap()),
+            SortValue::Number(Decimal::parse("999999999999999999").unwrap()),
+            SortValue::Number(Decimal::parse("99999999999999999999").unwrap()),
+            SortValue::Time(-5),
+            SortValue::Time(0),
+            SortValue::Time(7),
+            SortValue::Text(String::new()),
+            SortValue::Text("ab".into()),
+            SortValue::Text("ab\u{0}x".into()),
+            SortValue::Text("abcdefgh".into()),
+            SortValue::Text("abcdefghz".into()),
+            SortValue::Text("b".into()),
+        ];
+        for a in &values {
+            for b in &values {
+                if a.prefix() != b.prefix() {
+                    assert_eq!(a.prefix().cmp(&b.prefix()), a.cmp(b), "{a:?} {b:?}");
+                }
+            }
+        }
+        assert!(values.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]

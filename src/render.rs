@@ -19,13 +19,20 @@ pub struct Rendered {
     /// Offsets in `bytes` where a placeholder was cut out, ascending.
     holes: Vec<usize>,
     scratch: Vec<u8>,
+    /// The view's attributes as a set, made on the first push: a scan of the list per record
+    /// attribute dominated loading a million records.
+    shown: Option<hashbrown::HashSet<String>>,
 }
 
 impl Rendered {
     /// Appends `record` as `shape` shows it, cutting out every placeholder prefix.
     pub fn push(&mut self, shape: &Shape, record: &Value, placeholders: &Placeholders) {
         self.scratch.clear();
-        serde_json::to_writer(&mut self.scratch, &Shaped { shape, record }).expect("a JSON value serialises");
+        if self.shown.is_none() {
+            self.shown = shape.props.as_ref().map(|p| p.iter().cloned().collect());
+        }
+        let shaped = Shaped { shape, shown: self.shown.as_ref(), record };
+        serde_json::to_writer(&mut self.scratch, &shaped).expect("a JSON value serialises");
         let text = &self.scratch;
         let mut start = 0;
         let mut i = 0;
@@ -135,18 +142,20 @@ impl Placeholders {
 /// A record serialised as a view shows it, without building the shaped copy.
 struct Shaped<'a> {
     shape: &'a Shape,
+    /// `shape.props` as a set.
+    shown: Option<&'a hashbrown::HashSet<String>>,
     record: &'a Value,
 }
 
 impl Serialize for Shaped<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (Some(props), Value::Object(map)) = (&self.shape.props, self.record) else {
+        let (Some(props), Some(shown), Value::Object(map)) = (&self.shape.props, self.shown, self.record) else {
             return self.record.serialize(serializer);
         };
         let name = Value::String(self.shape.name.clone());
         let type_field = self.shape.type_field.as_deref();
         let mut out = serializer.serialize_map(None)?;
-        for (k, v) in map.iter().filter(|(k, _)| props.contains(k)) {
+        for (k, v) in map.iter().filter(|(k, _)| shown.contains(k.as_str())) {
             out.serialize_entry(k, if Some(k.as_str()) == type_field { &name } else { v })?;
         }
         if self.shape.explicit_nulls {

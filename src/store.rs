@@ -1,6 +1,6 @@
 //! The in-memory fixture store: named collections of records, each addressable by key and alias.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -131,6 +131,31 @@ impl Path {
     /// Parses `/a/*/b`.
     pub fn new(pointer: &str) -> Path {
         Path(pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect())
+    }
+
+    /// Calls `f` with every non-null value it reaches, without collecting them.
+    pub fn for_each<'v>(&self, value: &'v Value, mut f: impl FnMut(&'v Value)) {
+        if self.0.iter().any(|s| s == "*") {
+            walk(value, &self.0).into_iter().for_each(f);
+            return;
+        }
+        let mut v = value;
+        for segment in &self.0 {
+            v = match v {
+                Value::Object(map) => match map.get(segment) {
+                    Some(next) => next,
+                    None => return,
+                },
+                Value::Array(items) => match segment.parse::<usize>().ok().and_then(|i| items.get(i)) {
+                    Some(next) => next,
+                    None => return,
+                },
+                _ => return,
+            };
+        }
+        if !v.is_null() {
+            f(v);
+        }
     }
 
     /// Every non-null value it reaches.
