@@ -9,6 +9,7 @@ pub mod auth;
 pub mod behaviour;
 pub mod client;
 pub mod conformance;
+pub mod edge;
 pub mod envelope;
 pub mod fixture_file;
 pub mod params;

@@ -8,7 +8,6 @@
 //! extensions, and together they cost about a third of the transfer route's throughput.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,13 +15,10 @@ use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{RawPathParams, Request, State};
 use axum::handler::Handler;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter};
 use axum::Router;
-use tower::ServiceBuilder;
-use tower_http::cors::{Any, Cors, CorsLayer};
-use tower_http::request_id::{MakeRequestId, PropagateRequestId, PropagateRequestIdLayer, RequestId, SetRequestId, SetRequestIdLayer};
 
 use crate::answer::{answer, base_url, example_response, json_bytes};
 use crate::auth::authorize;
@@ -34,8 +30,7 @@ use crate::spec::Operation;
 
 
 
-/// The header carrying each request's id, both ways.
-pub const REQUEST_ID: &str = "x-request-id";
+pub use crate::edge::REQUEST_ID;
 
 /// How the server behaves beyond the specs.
 #[derive(Debug, Default)]
@@ -46,24 +41,18 @@ pub struct ServeOptions {
     pub faults: Faults,
 }
 
-/// A service with the edge layers every request passes: CORS, then the request id.
-pub type Edge<S> = Cors<SetRequestId<PropagateRequestId<S>, NewRequestId>>;
+/// A service with the edge every request passes: request ids and CORS.
+pub type Edge<S> = crate::edge::Edge<S>;
 
-/// The APIs' router inside the edge layers: what a test can call in-process.
+/// The APIs' router inside the edge: what a test can call in-process.
 pub fn router(apis: Vec<Arc<ApiRuntime>>, options: Arc<ServeOptions>) -> Edge<Router> {
     edge(routes(apis, options))
 }
 
-/// Wraps a service in CORS and request ids. The layers sit outside the router, not on each
-/// route, so they are built once per connection rather than boxed per request.
+/// Wraps a service in request ids and CORS. The edge sits outside the router, not on each
+/// route, so it is built once per connection rather than boxed per request.
 pub fn edge<S>(inner: S) -> Edge<S> {
-    let id = HeaderName::from_static(REQUEST_ID);
-    ServiceBuilder::new()
-        // Every answer is the same whatever the Origin, so there is nothing to `Vary` on.
-        .layer(CorsLayer::new().allow_origin(Any).allow_methods(Any).allow_headers(Any).expose_headers(Any).vary([]))
-        .layer(SetRequestIdLayer::new(id.clone(), NewRequestId))
-        .layer(PropagateRequestIdLayer::new(id))
-        .service(inner)
+    crate::edge::Edge::new(inner)
 }
 
 /// One route per spec path, each method answered by its operation's [`Endpoint`]; 404 and 405
@@ -107,24 +96,7 @@ pub fn routes(apis: Vec<Arc<ApiRuntime>>, options: Arc<ServeOptions>) -> Router 
     })
 }
 
-/// Makes an id for a request that came without one: a UUID holding the process id and a counter,
-/// so ids stay unique across restarts of one machine and cost no randomness.
-#[derive(Clone, Copy, Debug)]
-pub struct NewRequestId;
-
-impl MakeRequestId for NewRequestId {
-    fn make_request_id<B>(&mut self, _: &http::Request<B>) -> Option<RequestId> {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        static PID: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-        let pid = *PID.get_or_init(|| std::process::id() as u64);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let id = uuid::Uuid::from_u64_pair(0x5eec_0000_0000_4000 | pid << 16, 0x8000_0000_0000_0000 | n);
-        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        HeaderValue::from_str(id.hyphenated().encode_lower(&mut text)).ok().map(RequestId::new)
-    }
-}
-
-/// The request's id, as the request-id layer set it.
+/// The request's id, as the edge set it.
 fn request_id(headers: &HeaderMap) -> &str {
     headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default()
 }

@@ -38,6 +38,9 @@ async fn cors_lets_browser_frontends_call() {
     .await;
     assert_eq!(preflight.status, 200);
     assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
+    // Browsers do not let `*` cover Authorization: the headers asked for are named back.
+    assert_eq!(preflight.header("access-control-allow-headers"), Some("authorization"));
+    assert_eq!(preflight.header("access-control-allow-methods"), Some("GET"));
     let simple = send("GET", &format!("{BRM}/bucket?limit=1"), &[("origin", "http://localhost:3000"), ("authorization", "Bearer demo-token")]).await;
     assert_eq!(simple.header("access-control-allow-origin"), Some("*"));
     assert!(simple.header("access-control-expose-headers").is_some(), "X-Total-Count must be readable");
@@ -52,6 +55,12 @@ async fn request_ids_are_echoed_or_made() {
     let a = get(&balances("pageSize=1")).await;
     let b = get(&balances("pageSize=1")).await;
     assert_ne!(a.header("x-request-id"), b.header("x-request-id"));
+    // An empty or overlong id is replaced by a made one, which the error body carries too.
+    let long = "x".repeat(201);
+    let replaced = send("GET", &balances("pageSize=0"), &[("authorization", "Bearer demo-token"), ("x-request-id", &long)]).await;
+    let made = replaced.header("x-request-id").unwrap();
+    assert_eq!(made.len(), 36, "a UUID: {made}");
+    assert_eq!(replaced.body["requestId"], made);
 }
 
 #[tokio::test]
