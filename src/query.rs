@@ -325,7 +325,7 @@ impl Query {
             // An absent or empty list does not narrow.
             let Some(wanted) = params.texts(&filter.param).filter(|w| !w.is_empty()) else { continue };
             if filter.on_key {
-                let mut hits: Vec<u32> = wanted.iter().filter_map(|v| self.index.keys.get(v.as_ref()).copied()).collect();
+                let mut hits: Vec<u32> = wanted.iter().filter_map(|v| self.index.find(v.as_ref())).collect();
                 hits.sort_unstable();
                 hits.dedup();
                 key_hits = Some(hits);
@@ -502,7 +502,7 @@ enum SortValue {
     Missing,
     Number(Decimal),
     Time(i64),
-    Text(String),
+    Text(Box<str>),
 }
 
 impl SortValue {
@@ -536,7 +536,7 @@ impl SortValue {
             Compare::Decimal => Decimal::parse(&text).map(SortValue::Number),
             Compare::Timestamp => chrono::DateTime::parse_from_rfc3339(&text).ok().and_then(|t| t.timestamp_nanos_opt()).map(SortValue::Time),
         };
-        parsed.unwrap_or_else(|| SortValue::Text(text.into_owned()))
+        parsed.unwrap_or_else(|| SortValue::Text(text.into()))
     }
 }
 
@@ -544,8 +544,9 @@ impl SortValue {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decimal {
     negative: bool,
-    integer: String,
-    fraction: String,
+    // Boxed, not String: a million of them sit in a sort column while a collection loads.
+    integer: Box<str>,
+    fraction: Box<str>,
 }
 
 impl Decimal {
@@ -562,8 +563,8 @@ impl Decimal {
         {
             return None;
         }
-        let integer = integer.trim_start_matches('0').to_string();
-        let fraction = fraction.trim_end_matches('0').to_string();
+        let integer: Box<str> = integer.trim_start_matches('0').into();
+        let fraction: Box<str> = fraction.trim_end_matches('0').into();
         let zero = integer.is_empty() && fraction.is_empty();
         Some(Decimal { negative: negative && !zero, integer, fraction })
     }
@@ -644,7 +645,7 @@ mod tests {
             SortValue::Time(-5),
             SortValue::Time(0),
             SortValue::Time(7),
-            SortValue::Text(String::new()),
+            SortValue::Text("".into()),
             SortValue::Text("ab".into()),
             SortValue::Text("ab\u{0}x".into()),
             SortValue::Text("abcdefgh".into()),

@@ -1,7 +1,9 @@
 //! The in-memory fixture store: named collections of records, each addressable by key and alias.
 
-use hashbrown::HashMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
+
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 use serde_json::Value;
 
@@ -19,8 +21,11 @@ pub struct Collection {
 /// Record positions by key and alias, and each record's own key.
 #[derive(Debug, Default)]
 pub struct KeyIndex {
-    /// Record index by key and by alias.
-    pub keys: HashMap<String, u32>,
+    /// Record indexes hashed by key: each key is held once, in `key_of`, not again as a map key.
+    by_key: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+    /// Record index by alias.
+    aliases: HashMap<String, u32>,
     /// Each record's own key, by index.
     pub key_of: Vec<String>,
 }
@@ -28,7 +33,8 @@ pub struct KeyIndex {
 impl KeyIndex {
     /// The index of the record with this key or alias.
     pub fn find(&self, key: &str) -> Option<u32> {
-        self.keys.get(key).copied()
+        let hash = self.hasher.hash_one(key);
+        self.by_key.find(hash, |&i| self.key_of[i as usize] == key).copied().or_else(|| self.aliases.get(key).copied())
     }
 
     /// Number of records.
@@ -54,21 +60,28 @@ impl Collection {
 
     /// Builds a collection from each record's key (records may be empty when not retained).
     pub fn from_keys(name: &str, records: Vec<Value>, key_of: Vec<String>, key: &str, aliases: &[(String, String)]) -> Result<Self, String> {
-        let mut keys = HashMap::with_capacity(key_of.len() + aliases.len());
+        let hasher = DefaultHashBuilder::default();
+        let mut by_key = HashTable::with_capacity(key_of.len());
         for (i, k) in key_of.iter().enumerate() {
-            if keys.insert(k.clone(), i as u32).is_some() {
-                return Err(format!("/records/{i}{key}: key {k:?} is used by an earlier record"));
+            let hash = hasher.hash_one(k.as_str());
+            match by_key.entry(hash, |&j: &u32| key_of[j as usize] == *k, |&j: &u32| hasher.hash_one(key_of[j as usize].as_str())) {
+                hashbrown::hash_table::Entry::Occupied(_) => {
+                    return Err(format!("/records/{i}{key}: key {k:?} is used by an earlier record"));
+                }
+                hashbrown::hash_table::Entry::Vacant(slot) => {
+                    slot.insert(i as u32);
+                }
             }
         }
+        let mut index = KeyIndex { by_key, hasher, aliases: HashMap::new(), key_of };
         for (alias, target) in aliases {
-            let i = *keys
-                .get(target)
-                .ok_or_else(|| format!("/aliases/{alias}: no record has the key {target:?}"))?;
-            if keys.insert(alias.clone(), i).is_some() {
+            let i = index.find(target).ok_or_else(|| format!("/aliases/{alias}: no record has the key {target:?}"))?;
+            if index.find(alias).is_some() {
                 return Err(format!("/aliases/{alias}: the alias is already a key"));
             }
+            index.aliases.insert(alias.clone(), i);
         }
-        Ok(Collection { name: name.to_string(), records, index: Arc::new(KeyIndex { keys, key_of }) })
+        Ok(Collection { name: name.to_string(), records, index: Arc::new(index) })
     }
 
     /// The record with this key or alias (None once released).
