@@ -1,7 +1,7 @@
 //! The axum router: one route per spec path, each method answered by an [`Endpoint`] that runs
 //! the request through the pipeline's steps in order: scenario (`Prefer`, faults), authentication,
 //! parameter validation, authorisation, the answer, then strict conformance. Request ids and CORS
-//! are tower layers around everything.
+//! come from the edge layer around everything ([`crate::edge`]).
 //!
 //! The steps are plain functions called from one handler rather than six `from_fn` layers: each
 //! layer boxed a future, cloned its inner service and stashed its result in the request's
@@ -27,8 +27,6 @@ use crate::params::{extract, ParamValues};
 use crate::runtime::ApiRuntime;
 use crate::scenario::{Faults, Prefer};
 use crate::spec::Operation;
-
-
 
 pub use crate::edge::REQUEST_ID;
 
@@ -56,7 +54,7 @@ pub fn edge<S>(inner: S) -> Edge<S> {
 }
 
 /// One route per spec path, each method answered by its operation's [`Endpoint`]; 404 and 405
-/// in the owning API's envelope. Expects the edge layers around it for request ids.
+/// in the owning API's envelope. Expects the edge around it for request ids.
 pub fn routes(apis: Vec<Arc<ApiRuntime>>, options: Arc<ServeOptions>) -> Router {
     let mut routes: BTreeMap<String, (Arc<ApiRuntime>, Vec<(Method, usize)>)> = BTreeMap::new();
     for api in &apis {
