@@ -35,7 +35,8 @@ impl FixtureFile {
 /// Writes a fixture file record by record, so a large one is never held as parsed values.
 pub struct FileWriter {
     name: String,
-    text: String,
+    /// The file so far; bytes, so records serialise straight into it.
+    text: Vec<u8>,
     records: usize,
     aliases: Vec<(String, String)>,
 }
@@ -43,7 +44,7 @@ pub struct FileWriter {
 impl FileWriter {
     /// An empty file called `name`.
     pub fn new(name: &str) -> FileWriter {
-        FileWriter { name: name.into(), text: String::from("{\n  \"records\": [\n"), records: 0, aliases: Vec::new() }
+        FileWriter { name: name.into(), text: b"{\n  \"records\": [\n".to_vec(), records: 0, aliases: Vec::new() }
     }
 
     /// A file holding `records`.
@@ -57,8 +58,9 @@ impl FileWriter {
 
     /// Appends one record.
     pub fn push(&mut self, record: &Value) {
-        self.text.push_str(if self.records == 0 { "    " } else { ",\n    " });
-        self.text.push_str(&serde_json::to_string(record).expect("a JSON value serialises"));
+        self.text.extend_from_slice(if self.records == 0 { b"    " } else { b",\n    " });
+        // Straight into the file's text: no String per record, which a million records notice.
+        serde_json::to_writer(&mut self.text, record).expect("a JSON value serialises");
         self.records += 1;
     }
 
@@ -69,21 +71,22 @@ impl FileWriter {
 
     /// The finished file.
     pub fn finish(mut self) -> FixtureFile {
-        self.text.push_str(if self.records == 0 { "  ]" } else { "\n  ]" });
+        let mut text = String::from_utf8(self.text).expect("serde_json writes UTF-8");
+        text.push_str(if self.records == 0 { "  ]" } else { "\n  ]" });
         if !self.aliases.is_empty() {
-            self.text.push_str(",\n  \"aliases\": {\n");
+            text.push_str(",\n  \"aliases\": {\n");
             for (i, (alias, key)) in self.aliases.iter().enumerate() {
-                self.text.push_str(&format!(
+                text.push_str(&format!(
                     "    {}: {}{}",
                     serde_json::to_string(alias).unwrap(),
                     serde_json::to_string(key).unwrap(),
                     if i + 1 < self.aliases.len() { ",\n" } else { "\n" }
                 ));
             }
-            self.text.push_str("  }");
+            text.push_str("  }");
         }
-        self.text.push_str("\n}\n");
-        FixtureFile { name: self.name, text: self.text, records: self.records }
+        text.push_str("\n}\n");
+        FixtureFile { name: self.name, text, records: self.records }
     }
 }
 
