@@ -70,7 +70,7 @@ impl FileWriter {
     }
 
     /// The finished file.
-    pub fn finish(mut self) -> FixtureFile {
+    pub fn finish(self) -> FixtureFile {
         let mut text = String::from_utf8(self.text).expect("serde_json writes UTF-8");
         text.push_str(if self.records == 0 { "  ]" } else { "\n  ]" });
         if !self.aliases.is_empty() {
