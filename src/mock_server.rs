@@ -45,33 +45,15 @@ fn load_bundled_from(files: Files) -> Result<Vec<Arc<ApiRuntime>>, LoadError> {
     let identities = Arc::new(load_identities(&files)?);
     let mut specs: Vec<_> = BUNDLED_SPECS.files().collect();
     specs.sort_by_key(|f| f.path().to_path_buf());
-    let (files, identities) = (&files, &identities);
-    let jobs = specs.into_iter().map(|file| {
-        let name = api_name(file.path());
-        let source = format!("spec/{}", file.path().display());
-        move || -> Result<ApiRuntime, LoadError> {
-            ApiRuntime::load(&name, &source, &String::from_utf8_lossy(file.contents()), Some(files), identities.clone())
-        }
-    });
-    load_side_by_side(jobs.collect())
-}
-
-/// Runs each API's load on its own thread: APIs share nothing while loading, and the machine
-/// has more than one core. The first failure in spec order is the one reported.
-fn load_side_by_side<F>(jobs: Vec<F>) -> Result<Vec<Arc<ApiRuntime>>, LoadError>
-where
-    F: FnOnce() -> Result<ApiRuntime, LoadError> + Send,
-{
-    if jobs.len() < 2 {
-        return jobs.into_iter().map(|job| job().map(Arc::new)).collect();
-    }
-    std::thread::scope(|scope| {
-        let running: Vec<_> = jobs.into_iter().map(|job| scope.spawn(job)).collect();
-        running
-            .into_iter()
-            .map(|t| t.join().map_err(|_| LoadError("loading an API panicked".into()))?.map(Arc::new))
-            .collect()
-    })
+    specs
+        .into_iter()
+        .map(|file| {
+            let name = api_name(file.path());
+            let text = String::from_utf8_lossy(file.contents());
+            let source = format!("spec/{}", file.path().display());
+            ApiRuntime::load(&name, &source, &text, Some(&files), identities.clone()).map(Arc::new)
+        })
+        .collect()
 }
 
 /// Loads spec files from disk, each with `<fixtures>/<spec stem>/` when a fixtures folder is given.
@@ -81,14 +63,14 @@ pub fn load_files(specs: &[PathBuf], fixtures: Option<&Path>) -> Result<Vec<Arc<
         Some(files) => load_identities(files)?,
         None => Default::default(),
     });
-    let (files, identities) = (&files, &identities);
-    let jobs = specs.iter().map(|path| {
-        move || -> Result<ApiRuntime, LoadError> {
+    specs
+        .iter()
+        .map(|path| {
             let text = std::fs::read_to_string(path).map_err(|e| LoadError(format!("{}: {e}", path.display())))?;
             ApiRuntime::load(&api_name(path), &path.display().to_string(), &text, files.as_ref(), identities.clone())
-        }
-    });
-    load_side_by_side(jobs.collect())
+                .map(Arc::new)
+        })
+        .collect()
 }
 
 fn api_name(path: &Path) -> String {
