@@ -196,3 +196,23 @@ paths:
     assert_eq!(bad.status(), 400);
     assert_eq!(bad.json::<serde_json::Value>().await.unwrap()["error"], "tag: got \"gym\"; expected one of work, home");
 }
+
+#[tokio::test]
+async fn bundled_data_reloads_the_same_after_its_pages_are_released() {
+    use tower::ServiceExt;
+    // Each load hands the embedded files' pages back to the kernel; the next load reads them again.
+    let body = |apis| async move {
+        let request = axum::http::Request::get(format!("{BRM}/transferBalance?limit=3&offset=7"))
+            .header("authorization", "Bearer demo-token")
+            .header("host", "mock.test:4010")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = specmock::server::router(apis, Default::default()).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+        axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap()
+    };
+    let first = body(specmock::mock_server::load_bundled().unwrap()).await;
+    let again = body(specmock::mock_server::load_bundled().unwrap()).await;
+    assert!(first.len() > 1000, "three transfer balances");
+    assert_eq!(first, again);
+}
