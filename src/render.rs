@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Every record of a collection in one view, serialised back to back in one buffer, with the
 /// offsets where the request's base URL goes. One buffer instead of one allocation per record
@@ -232,12 +232,14 @@ pub struct Shape {
     pub explicit_nulls: bool,
 }
 
+#[cfg(test)]
 impl Shape {
-    /// The record as this view shows it.
+    /// The record as this view shows it, built as a value: the reference [`Rendered`]'s
+    /// serialiser is tested against.
     pub fn apply<'r>(&self, record: &'r Value) -> std::borrow::Cow<'r, Value> {
         let Some(props) = &self.props else { return std::borrow::Cow::Borrowed(record) };
         let Value::Object(map) = record else { return std::borrow::Cow::Borrowed(record) };
-        let mut out = Map::new();
+        let mut out = serde_json::Map::new();
         for (k, v) in map {
             if props.iter().any(|p| p == k) {
                 out.insert(k.clone(), v.clone());

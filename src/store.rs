@@ -171,26 +171,11 @@ impl Path {
         }
     }
 
-    /// Every non-null value it reaches.
+    /// Every value it reaches (nulls left out where the path has no `*`).
     pub fn values<'v>(&self, value: &'v Value) -> Vec<&'v Value> {
-        if !self.0.iter().any(|s| s == "*") {
-            let mut v = value;
-            for segment in &self.0 {
-                v = match v {
-                    Value::Object(map) => match map.get(segment) {
-                        Some(next) => next,
-                        None => return Vec::new(),
-                    },
-                    Value::Array(items) => match segment.parse::<usize>().ok().and_then(|i| items.get(i)) {
-                        Some(next) => next,
-                        None => return Vec::new(),
-                    },
-                    _ => return Vec::new(),
-                };
-            }
-            return if v.is_null() { Vec::new() } else { vec![v] };
-        }
-        walk(value, &self.0)
+        let mut found = Vec::new();
+        self.for_each(value, |v| found.push(v));
+        found
     }
 }
 
