@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side load benchmark: specmock, a bare-axum ceiling serving the same bytes, and Prism 5
 # on the same spec files. wrk drives 32 connections from core 1; each server runs alone on core 0.
-# Every measurement runs three times and the median is reported. Exits non-zero on any error.
+# Every measurement runs three times, starts included, and the median is reported. Exits non-zero
+# on any error.
 #
 #   bash bench/run.sh               # 10 s per measurement
 #   DURATION=5 bash bench/run.sh    # quicker
@@ -34,22 +35,37 @@ prism="$prism_dir/node_modules/.bin/prism"
 
 now_ms() { date +%s%3N; }
 
-# start NAME URL-TO-POLL COMMAND...: starts a server on core 0, records ms from spawn to first 200.
-start() {
+# launch NAME URL-TO-POLL COMMAND...: starts a server on core 0 and appends the ms from spawn to
+# its first 200 to $work/NAME.starts; the pid goes to $work/NAME.pid.
+launch() {
   local name=$1 probe=$2; shift 2
   local t0; t0=$(now_ms)
   taskset -c 0 "$@" >"$work/$name.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
-  for _ in $(seq 1 600); do
+  echo "$pid" >"$work/$name.pid"
+  for _ in $(seq 1 1000); do
     if [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer demo-token' "$probe")" = 200 ]; then
-      echo "$(( $(now_ms) - t0 ))" >"$work/$name.start"
-      echo "$pid" >"$work/$name.pid"
+      echo "$(( $(now_ms) - t0 ))" >>"$work/$name.starts"
       return
     fi
-    sleep 0.01
+    sleep 0.005
   done
   echo "$name did not answer 200 at $probe" >&2; cat "$work/$name.log" >&2; exit 1
+}
+
+# stop NAME: stops the server NAME and waits until it is gone.
+stop() { local pid; pid=$(cat "$work/$1.pid"); kill "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.01; done; }
+
+# start NAME URL-TO-POLL COMMAND...: starts the server RUNS times and keeps the last one running;
+# $work/NAME.start gets the median ms to first 200.
+start() {
+  local name=$1
+  for i in $(seq 1 "$RUNS"); do
+    launch "$@"
+    if [ "$i" -lt "$RUNS" ]; then stop "$name"; fi
+  done
+  median <"$work/$name.starts" >"$work/$name.start"
 }
 
 TB=/transferBalance/0.0.0.1+-event-audit-transfer_balance+332070103776495457
@@ -57,7 +73,13 @@ ENT=/api/network/v1/enterprises/7a72d96a-03b1-4f1f-a16f-5d13f5c04757/partners
 ALLOC="$ENT/allocations?pageSize=50&types=allocation&statuses=cleared&sortField=quantity"
 BAL="$ENT/balances"
 
-start specmock "http://127.0.0.1:4010/brm/prepayBalanceManagement/v4$TB" ./target/release/specmock serve --port 4010 --no-admin
+# specmock keeps compiled stores between starts (snapshots): the first start in a fresh cache
+# folder builds them from the fixtures, and is reported apart; the table shows later starts.
+specmock=(./target/release/specmock serve --port 4010 --no-admin --cache-dir "$work/cache")
+launch specmock-cold "http://127.0.0.1:4010/brm/prepayBalanceManagement/v4$TB" "${specmock[@]}"
+cold_rss=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$(cat "$work/specmock-cold.pid")/status")
+stop specmock-cold
+start specmock "http://127.0.0.1:4010/brm/prepayBalanceManagement/v4$TB" "${specmock[@]}"
 start ceiling "http://127.0.0.1:4011/brm/prepayBalanceManagement/v4$TB" ./target/release/examples/ceiling 4011
 # Prism serves one document per process and ignores the server path.
 start prism-brm "http://127.0.0.1:4012$TB" "$prism" mock -h 127.0.0.1 -p 4012 spec/prepay-balance.yaml
@@ -107,6 +129,8 @@ for route in transfer allocations balances; do
       "$(grep -v '^$' "$work/p50" | median)" "$(grep -v '^$' "$work/p99" | median)" "$bad" "$(cat "$work/$p.start")" "$rss" "$ratio"
   done
 done
+printf '\nspecmock without a snapshot (first start in a fresh cache folder): first 200 in %s ms, peak RSS %s MB.\n' \
+  "$(cat "$work/specmock-cold.starts")" "$cold_rss"
 if [ "$errors" -ne 0 ]; then
   echo "bench: $errors errors or non-2xx responses" >&2
   exit 1

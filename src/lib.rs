@@ -19,6 +19,7 @@ pub mod runtime;
 pub mod scenario;
 pub mod schema;
 pub mod server;
+pub mod snapshot;
 pub mod spec;
 pub mod store;
 pub mod verify;

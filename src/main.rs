@@ -104,6 +104,13 @@ struct Serve {
     /// Reload specs and fixtures when their files change (with --spec); a bad change keeps the last good state.
     #[arg(long, requires = "specs")]
     watch: bool,
+    /// Keep each API's compiled store here, so a restart with the same binary, specs and fixtures
+    /// skips parsing, validating and indexing [default: $XDG_CACHE_HOME/specmock or ~/.cache/specmock]
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    cache_dir: Option<PathBuf>,
+    /// Build every store from the fixtures; read and write no snapshots.
+    #[arg(long)]
+    no_cache: bool,
 }
 
 fn share(raw: &str) -> Result<f64, String> {
@@ -244,6 +251,11 @@ fn run_serve(serve: Serve) -> ExitCode {
         journal_size: serve.journal_size,
         admin: !serve.no_admin,
         admin_token: serve.admin_token.clone(),
+        snapshots: match (&serve.cache_dir, serve.no_cache) {
+            (_, true) => None,
+            (Some(dir), false) => Some(specmock::snapshot::Snapshots::in_dir(dir)),
+            (None, false) => specmock::snapshot::Snapshots::default_dir().map(specmock::snapshot::Snapshots::in_dir),
+        },
     };
     let app = match App::new(origin, settings) {
         Ok(app) => app,

@@ -19,29 +19,23 @@ use tokio::sync::oneshot;
 use tower::ServiceExt;
 
 use crate::journal::Journal;
-use crate::runtime::{load_identities, ApiRuntime, Files, LoadError, BUNDLED_FIXTURES, BUNDLED_SPECS};
+use crate::runtime::{load_identities, ApiRuntime, Files, Generated, LoadError, BUNDLED_FIXTURES, BUNDLED_SPECS};
+use crate::snapshot::Snapshots;
 use crate::scenario::Faults;
 use crate::server::{Edge, ServeOptions};
 
 /// Loads the APIs compiled into the binary: every spec in `spec/` with its fixtures.
 pub fn load_bundled() -> Result<Vec<Arc<ApiRuntime>>, LoadError> {
-    load_bundled_from(Files::Embedded(&BUNDLED_FIXTURES))
+    load_bundled_from(Files::Embedded(&BUNDLED_FIXTURES), None)
 }
 
 /// Loads the bundled APIs with the OES partner fixtures generated at `scale` (seed 1): 500 gives
 /// 1,000,000 allocations over 30,000 connections. The BRM data stays as bundled.
 pub fn load_bundled_scaled(scale: u32) -> Result<Vec<Arc<ApiRuntime>>, LoadError> {
-    let mut generated = std::collections::HashMap::new();
-    let api = "oes-partners";
-    let started = std::time::Instant::now();
-    for file in crate::generate::generate(api, 1, scale).expect("the OES API has a generator") {
-        generated.insert(format!("{api}/{}", file.name), file.text);
-    }
-    tracing::info!(scale, ms = started.elapsed().as_millis() as u64, "generated the {api} fixtures");
-    load_bundled_from(Files::Generated(Arc::new(std::sync::Mutex::new(generated))))
+    Sources::Scaled(scale).load_with(None)
 }
 
-fn load_bundled_from(files: Files) -> Result<Vec<Arc<ApiRuntime>>, LoadError> {
+fn load_bundled_from(files: Files, snapshots: Option<&Snapshots>) -> Result<Vec<Arc<ApiRuntime>>, LoadError> {
     let identities = Arc::new(load_identities(&files)?);
     let mut specs: Vec<_> = BUNDLED_SPECS.files().collect();
     specs.sort_by_key(|f| f.path().to_path_buf());
@@ -51,13 +45,17 @@ fn load_bundled_from(files: Files) -> Result<Vec<Arc<ApiRuntime>>, LoadError> {
             let name = api_name(file.path());
             let text = String::from_utf8_lossy(file.contents());
             let source = format!("spec/{}", file.path().display());
-            ApiRuntime::load(&name, &source, &text, Some(&files), identities.clone()).map(Arc::new)
+            ApiRuntime::load_with(&name, &source, &text, Some(&files), identities.clone(), snapshots).map(Arc::new)
         })
         .collect()
 }
 
 /// Loads spec files from disk, each with `<fixtures>/<spec stem>/` when a fixtures folder is given.
 pub fn load_files(specs: &[PathBuf], fixtures: Option<&Path>) -> Result<Vec<Arc<ApiRuntime>>, LoadError> {
+    load_files_with(specs, fixtures, None)
+}
+
+fn load_files_with(specs: &[PathBuf], fixtures: Option<&Path>, snapshots: Option<&Snapshots>) -> Result<Vec<Arc<ApiRuntime>>, LoadError> {
     let files = fixtures.map(|f| Files::Disk(f.to_path_buf()));
     let identities = Arc::new(match &files {
         Some(files) => load_identities(files)?,
@@ -67,7 +65,7 @@ pub fn load_files(specs: &[PathBuf], fixtures: Option<&Path>) -> Result<Vec<Arc<
         .iter()
         .map(|path| {
             let text = std::fs::read_to_string(path).map_err(|e| LoadError(format!("{}: {e}", path.display())))?;
-            ApiRuntime::load(&api_name(path), &path.display().to_string(), &text, files.as_ref(), identities.clone())
+            ApiRuntime::load_with(&api_name(path), &path.display().to_string(), &text, files.as_ref(), identities.clone(), snapshots)
                 .map(Arc::new)
         })
         .collect()
@@ -98,10 +96,18 @@ pub enum Sources {
 impl Sources {
     /// Loads every API.
     pub fn load(&self) -> Result<Vec<Arc<ApiRuntime>>, LoadError> {
+        self.load_with(None)
+    }
+
+    /// Loads every API, each store from a snapshot in `snapshots` when one of the same inputs is
+    /// there, and written there when not.
+    pub fn load_with(&self, snapshots: Option<&Snapshots>) -> Result<Vec<Arc<ApiRuntime>>, LoadError> {
         match self {
-            Sources::Bundled => load_bundled(),
-            Sources::Scaled(scale) => load_bundled_scaled(*scale),
-            Sources::Files { specs, fixtures } => load_files(specs, fixtures.as_deref()),
+            Sources::Bundled => load_bundled_from(Files::Embedded(&BUNDLED_FIXTURES), snapshots),
+            Sources::Scaled(scale) => {
+                load_bundled_from(Files::Generated(Arc::new(Generated::new("oes-partners", 1, *scale))), snapshots)
+            }
+            Sources::Files { specs, fixtures } => load_files_with(specs, fixtures.as_deref(), snapshots),
             Sources::Loaded(apis) => Ok(apis.clone()),
         }
     }
@@ -125,11 +131,13 @@ pub struct Settings {
     pub admin: bool,
     /// Bearer token `/__admin` requires, if any.
     pub admin_token: Option<String>,
+    /// Where compiled stores are kept between starts; None builds them from the fixtures always.
+    pub snapshots: Option<Snapshots>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { options: ServeOptions::default(), journal_size: 1000, admin: true, admin_token: None }
+        Settings { options: ServeOptions::default(), journal_size: 1000, admin: true, admin_token: None, snapshots: None }
     }
 }
 
@@ -142,13 +150,14 @@ pub struct App {
     /// Bearer token `/__admin` requires.
     pub admin_token: Option<String>,
     admin: bool,
+    snapshots: Option<Snapshots>,
     current: RwLock<(Router, Vec<Arc<ApiRuntime>>)>,
 }
 
 impl App {
     /// Loads the sources; fails with the first fault found.
     pub fn new(sources: Sources, settings: Settings) -> Result<Arc<App>, LoadError> {
-        let apis = sources.load()?;
+        let apis = sources.load_with(settings.snapshots.as_ref())?;
         let options = Arc::new(settings.options);
         let router = crate::server::routes(apis.clone(), options.clone());
         Ok(Arc::new(App {
@@ -157,6 +166,7 @@ impl App {
             journal: Arc::new(Journal::new(settings.journal_size)),
             admin_token: settings.admin_token,
             admin: settings.admin,
+            snapshots: settings.snapshots,
             current: RwLock::new((router, apis)),
         }))
     }
@@ -164,7 +174,7 @@ impl App {
     /// Loads the sources again and swaps them in; on failure the last good state keeps serving.
     /// Requests in flight finish on the state they started with.
     pub fn reload(&self) -> Result<(), LoadError> {
-        let apis = self.sources.load()?;
+        let apis = self.sources.load_with(self.snapshots.as_ref())?;
         let router = crate::server::routes(apis.clone(), self.options.clone());
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = (router, apis);
         Ok(())

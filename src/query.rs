@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use hashbrown::HashMap;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::behaviour::{Binding, Compare, Paging, SortKey};
@@ -12,17 +13,25 @@ use crate::params::ParamValues;
 use crate::store::{text_of, KeyIndex, Path, Store};
 
 /// One filter: parameter values to the records whose field holds them.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct FilterIndex {
     param: String,
+    #[serde(serialize_with = "sorted")]
     postings: HashMap<String, Posting>,
     /// The filter matches the collection's own key: the key index answers, no postings kept.
     on_key: bool,
 }
 
+/// Writes a map in key order, so the same records give the same snapshot bytes.
+fn sorted<S: serde::Serializer>(map: &HashMap<String, Posting>, serializer: S) -> Result<S::Ok, S::Error> {
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort_unstable_by_key(|(k, _)| k.as_str());
+    serializer.collect_map(entries)
+}
+
 /// The records holding one value: a sorted list while few do, a bitmap once the bitmap is no
 /// larger than the list (one in 32 records or more), so a common value ORs in word by word.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 enum Posting {
     List(Vec<u32>),
     Bits { bits: Vec<u64>, len: usize },
@@ -48,6 +57,20 @@ impl Posting {
         match self {
             Posting::List(ids) => ids.iter().for_each(|&id| bits[id as usize / 64] |= 1 << (id % 64)),
             Posting::Bits { bits: own, .. } => bits.iter_mut().zip(own).for_each(|(a, b)| *a |= b),
+        }
+    }
+
+    /// Says why the posting cannot belong to a collection of `records`, if it cannot.
+    fn fault(&self, records: usize) -> Option<String> {
+        match self {
+            Posting::List(ids) if ids.windows(2).any(|w| w[0] >= w[1]) => Some("a posting list is not ascending".into()),
+            Posting::List(ids) if ids.last().is_some_and(|&id| id as usize >= records) => {
+                Some(format!("a posting names record {} of {records}", ids[ids.len() - 1]))
+            }
+            Posting::Bits { bits, .. } if bits.len() != records.div_ceil(64) => {
+                Some(format!("a posting bitmap has {} words for {records} records", bits.len()))
+            }
+            _ => None,
         }
     }
 
@@ -279,8 +302,69 @@ impl QueryBuilder {
     }
 }
 
+/// The part of a [`Query`] made from the records, as a snapshot keeps it: the filter postings
+/// and each order's record ids (ranks follow from the ids).
+#[derive(Deserialize)]
+pub struct QueryParts {
+    filters: Vec<FilterIndex>,
+    orders: Vec<(OrderKey, Vec<u32>)>,
+}
+
+/// [`QueryParts`] borrowed from a query, for writing; it encodes the same.
+#[derive(Serialize)]
+pub struct QueryPartsRef<'a> {
+    filters: &'a [FilterIndex],
+    orders: Vec<(&'a OrderKey, &'a [u32])>,
+}
+
+impl QueryBuilder {
+    /// Makes the query from parts kept by a snapshot instead of from records, checking that they
+    /// fit this binding and a collection of `index.len()` records.
+    pub fn resume(self, index: Arc<KeyIndex>, parts: QueryParts) -> Result<Query, String> {
+        let n = index.len();
+        if parts.filters.len() != self.filters.len() {
+            return Err(format!("{} filters kept, {} declared", parts.filters.len(), self.filters.len()));
+        }
+        for (kept, (declared, _, _)) in parts.filters.iter().zip(&self.filters) {
+            if kept.param != declared.param || kept.on_key != declared.on_key {
+                return Err(format!("filter `{}` kept where `{}` is declared", kept.param, declared.param));
+            }
+            if let Some(fault) = kept.postings.values().find_map(|p| p.fault(n)) {
+                return Err(format!("filter `{}`: {fault}", kept.param));
+            }
+        }
+        let mut expected = vec![(None, false)];
+        for (name, _) in &self.keys {
+            expected.extend([(Some(name.clone()), false), (Some(name.clone()), true)]);
+        }
+        let kept: Vec<&OrderKey> = parts.orders.iter().map(|(k, _)| k).collect();
+        if kept != expected.iter().collect::<Vec<_>>() {
+            return Err(format!("orders {kept:?} kept where {expected:?} are declared"));
+        }
+        let mut orders = Orders::default();
+        for (key, ids) in parts.orders {
+            let order = order_checked(ids, n).ok_or_else(|| format!("order {key:?} is not an order of {n} records"))?;
+            orders.insert(key, order);
+        }
+        Ok(Query {
+            index,
+            filters: parts.filters,
+            orders,
+            sort_param: self.sort_param,
+            direction_param: self.direction_param,
+            descending: self.descending,
+            paging: self.paging,
+        })
+    }
+}
+
 impl Query {
     /// Runs the query for one request's parameters.
+    /// The parts a snapshot keeps.
+    pub fn parts(&self) -> QueryPartsRef<'_> {
+        QueryPartsRef { filters: &self.filters, orders: self.orders.0.iter().map(|(k, o)| (k, o.ids.as_slice())).collect() }
+    }
+
     pub fn run(&self, params: &ParamValues) -> Page {
         let candidates = self.candidates(params);
         let key = self.sort_param.as_deref().and_then(|p| params.str(p));
@@ -475,6 +559,22 @@ fn order_from(ids: Vec<u32>) -> Order {
         rank[id as usize] = position as u32;
     }
     Order { ids, rank }
+}
+
+/// The order of `ids`, if they are each of the `n` records once.
+fn order_checked(ids: Vec<u32>, n: usize) -> Option<Order> {
+    if ids.len() != n {
+        return None;
+    }
+    let mut rank = vec![u32::MAX; n];
+    for (position, &id) in ids.iter().enumerate() {
+        let slot = rank.get_mut(id as usize)?;
+        if *slot != u32::MAX {
+            return None;
+        }
+        *slot = position as u32;
+    }
+    Some(Order { ids, rank })
 }
 
 #[cfg(test)]

@@ -57,6 +57,23 @@ impl Rendered {
         self.ends.push(self.bytes.len());
     }
 
+    /// What a snapshot keeps: the bytes, each record's end offset, and the hole offsets.
+    pub fn parts(&self) -> (&[u8], &[usize], &[usize]) {
+        (&self.bytes, &self.ends, &self.holes)
+    }
+
+    /// Rebuilds a collection's bytes kept by a snapshot, checking that the offsets fit them.
+    pub fn from_parts(bytes: Vec<u8>, ends: Vec<usize>, holes: Vec<usize>) -> Result<Rendered, String> {
+        let ascending = |v: &[usize]| v.windows(2).all(|w| w[0] <= w[1]);
+        if !ascending(&ends) || ends.last().copied().unwrap_or(0) != bytes.len() {
+            return Err(format!("record offsets do not fit {} bytes", bytes.len()));
+        }
+        if !ascending(&holes) || holes.last().is_some_and(|&h| h > bytes.len()) {
+            return Err(format!("hole offsets do not fit {} bytes", bytes.len()));
+        }
+        Ok(Rendered { bytes, ends, holes, scratch: Vec::new(), shown: None })
+    }
+
     /// Frees the slack left by growing.
     pub fn shrink(&mut self) {
         self.bytes.shrink_to_fit();

@@ -13,6 +13,7 @@ use crate::behaviour::{AuthRules, Behaviour, Binding, Body, FieldSelection, Pagi
 use crate::envelope::Envelope;
 use crate::query::{Query, QueryBuilder};
 use crate::render::{Placeholders, Rendered, Shape};
+use crate::snapshot::{SnapshotReader, SnapshotWriter, Snapshots};
 use crate::spec::Api;
 use crate::store::{Collection, Store};
 
@@ -33,21 +34,60 @@ pub enum Files {
     Embedded(&'static Dir<'static>),
     /// A folder on disk.
     Disk(PathBuf),
-    /// Generated in memory (`--scale`), over the embedded files; each is handed out once, so a
-    /// large file is freed as soon as its collection is loaded.
-    Generated(Arc<std::sync::Mutex<HashMap<String, String>>>),
+    /// One API's files generated in memory (`--scale`), over the embedded files.
+    Generated(Arc<Generated>),
+}
+
+/// One API's fixtures made by the seeded generator, over the embedded files. They are generated
+/// on the first read, so a start served from a snapshot never generates them, and each is handed
+/// out once, so a large file is freed as soon as its collection is loaded.
+#[derive(Debug)]
+pub struct Generated {
+    api: String,
+    seed: u64,
+    scale: u32,
+    files: std::sync::Mutex<Option<HashMap<String, String>>>,
+}
+
+impl Generated {
+    /// The fixtures of `api` at `scale` from `seed` (none for an API without a generator).
+    pub fn new(api: &str, seed: u64, scale: u32) -> Generated {
+        Generated { api: api.to_string(), seed, scale, files: Default::default() }
+    }
+
+    fn take(&self, rel: &str) -> Option<String> {
+        let name = rel.strip_prefix(&self.api)?.strip_prefix('/')?;
+        // The generator makes records; the behaviour file stays as embedded, and reading it
+        // must not set off a generation that a snapshot would make needless.
+        if name == "behaviour.yaml" {
+            return None;
+        }
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        let files = files.get_or_insert_with(|| {
+            let started = std::time::Instant::now();
+            let generated = crate::generate::generate(&self.api, self.seed, self.scale).unwrap_or_default();
+            tracing::info!(scale = self.scale, ms = started.elapsed().as_millis() as u64, "generated the {} fixtures", self.api);
+            generated.into_iter().map(|file| (file.name, file.text)).collect()
+        });
+        files.remove(name)
+    }
+}
+
+/// Embedded bytes as text, borrowed when they are UTF-8 (they are, unless the build broke).
+fn embedded_text(bytes: &'static [u8]) -> std::borrow::Cow<'static, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 impl Files {
     /// The text of `rel`, None when it does not exist.
     pub fn read(&self, rel: &str) -> Result<Option<std::borrow::Cow<'_, str>>, LoadError> {
-        let embedded = |rel: &str| BUNDLED_FIXTURES.get_file(rel).map(|f| String::from_utf8_lossy(f.contents()));
+        let embedded = |rel: &str| BUNDLED_FIXTURES.get_file(rel).map(|f| embedded_text(f.contents()));
         match self {
-            Files::Embedded(dir) => Ok(dir.get_file(rel).map(|f| String::from_utf8_lossy(f.contents()))),
-            Files::Generated(files) => {
-                let taken = files.lock().unwrap_or_else(|e| e.into_inner()).remove(rel);
-                Ok(taken.map(std::borrow::Cow::Owned).or_else(|| embedded(rel)))
-            }
+            Files::Embedded(dir) => Ok(dir.get_file(rel).map(|f| embedded_text(f.contents()))),
+            Files::Generated(generated) => Ok(generated.take(rel).map(std::borrow::Cow::Owned).or_else(|| embedded(rel))),
             Files::Disk(root) => {
                 let path = root.join(rel);
                 match std::fs::read_to_string(&path) {
@@ -57,6 +97,28 @@ impl Files {
                 }
             }
         }
+    }
+
+    /// Names where the files come from, for a snapshot's file name and key. Embedded and
+    /// generated files are part of the binary, which the key covers; files on disk are not, and
+    /// their bytes go into the key as well (see [`Files::fingerprint`]).
+    pub fn origin(&self) -> String {
+        match self {
+            Files::Embedded(_) => "embedded".to_string(),
+            Files::Disk(root) => format!("disk {}", root.display()),
+            Files::Generated(g) => format!("generated {} seed {} scale {}", g.api, g.seed, g.scale),
+        }
+    }
+
+    /// Adds what `rel` holds to a snapshot key: its bytes when it is on disk.
+    fn fingerprint(&self, rel: &str, key: &mut crate::snapshot::Key) -> Result<(), LoadError> {
+        if let Files::Disk(_) = self {
+            match self.read(rel)? {
+                Some(text) => key.add(text.as_bytes()),
+                None => key.add(b"(missing)"),
+            }
+        }
+        Ok(())
     }
 
     /// Says `rel` has been read and is no longer needed in memory.
@@ -127,6 +189,8 @@ pub struct ApiRuntime {
     pub placeholders: Placeholders,
     /// The spec's base path, JSON-escaped, for building base URLs.
     pub base_path_json: Vec<u8>,
+    /// The store was read from a snapshot rather than built from the fixtures.
+    pub from_snapshot: bool,
 }
 
 /// Hands the pages of an embedded file back to the kernel once it is loaded.
@@ -170,16 +234,30 @@ impl ApiRuntime {
         files: Option<&Files>,
         identities: Arc<Identities>,
     ) -> Result<ApiRuntime, LoadError> {
+        ApiRuntime::load_with(name, spec_source, spec_text, files, identities, None)
+    }
+
+    /// Like [`ApiRuntime::load`], with the store read from `snapshots` when a snapshot of the
+    /// same inputs is there, and written there when not.
+    pub fn load_with(
+        name: &str,
+        spec_source: &str,
+        spec_text: &str,
+        files: Option<&Files>,
+        identities: Arc<Identities>,
+        snapshots: Option<&Snapshots>,
+    ) -> Result<ApiRuntime, LoadError> {
         let api = Api::from_text(name, spec_source, spec_text).map_err(|e| LoadError(e.to_string()))?;
         check_examples(&api, spec_source)?;
         let behaviour_rel = format!("{name}/behaviour.yaml");
-        let behaviour = match files {
-            Some(files) => match files.read(&behaviour_rel)? {
-                Some(text) => Behaviour::from_yaml(&text)
-                    .map_err(|e| LoadError(format!("{}: {e}", files.display(&behaviour_rel))))?,
-                None => Behaviour::default(),
-            },
-            None => Behaviour::default(),
+        let behaviour_text = match files {
+            Some(files) => files.read(&behaviour_rel)?,
+            None => None,
+        };
+        let behaviour = match (&behaviour_text, files) {
+            (Some(text), Some(files)) => Behaviour::from_yaml(text)
+                .map_err(|e| LoadError(format!("{}: {e}", files.display(&behaviour_rel))))?,
+            _ => Behaviour::default(),
         };
         let at = |pointer: &str, message: String| {
             let file = files.map(|f| f.display(&behaviour_rel)).unwrap_or_default();
@@ -190,7 +268,6 @@ impl ApiRuntime {
         } else {
             Envelope::new(behaviour.errors.clone())
         };
-        let placeholders = Placeholders::new(&behaviour.href_placeholders);
         let mut plans = Vec::new();
         for (op_id, binding) in &behaviour.operations {
             let plan = plan_binding(&api, op_id, binding).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
@@ -202,59 +279,186 @@ impl ApiRuntime {
                 return Err(at("/auth/tenant/collection", format!("collection `{t}` is not declared")));
             }
         }
+        let compiling = Compiling {
+            name,
+            api: &api,
+            behaviour: &behaviour,
+            plans: &plans,
+            placeholders: Placeholders::new(&behaviour.href_placeholders),
+            tenant: tenant.as_deref(),
+            files,
+            at: &at,
+        };
+        let mut built = None;
+        let mut writer = None;
+        if let (Some(snapshots), Some(files)) = (snapshots, files.filter(|_| !behaviour.collections.is_empty())) {
+            let started = std::time::Instant::now();
+            let origin = files.origin();
+            let key = match crate::snapshot::Key::new() {
+                Some(mut key) => {
+                    for input in [name, spec_text, behaviour_text.as_deref().unwrap_or_default(), &origin] {
+                        key.add(input.as_bytes());
+                    }
+                    for def in &behaviour.collections {
+                        files.fingerprint(&format!("{name}/{}", def.file), &mut key)?;
+                    }
+                    Some(key.finish())
+                }
+                None => None,
+            };
+            if let Some(key) = key {
+                if let Some(mut reader) = snapshots.open(name, &origin, key) {
+                    match compiling.store(Source::Snapshot(&mut reader)) {
+                        Ok(store) if reader.finished() => {
+                            let ms = started.elapsed().as_millis() as u64;
+                            tracing::info!(ms, "loaded {name} from {}", reader.path().display());
+                            built = Some(store);
+                        }
+                        Ok(_) => tracing::warn!("{} has bytes to spare; loading the fixtures instead", reader.path().display()),
+                        Err(Failure::Snapshot(e)) => {
+                            tracing::warn!("{} is damaged ({e}); loading the fixtures instead", reader.path().display())
+                        }
+                        Err(Failure::Load(e)) => return Err(e),
+                    }
+                }
+                if built.is_none() {
+                    writer = snapshots.create(name, &origin, key);
+                }
+            }
+        }
+        let from_snapshot = built.is_some();
+        let (store, bindings) = match built {
+            Some(built) => built,
+            None => match compiling.store(Source::Fixtures(writer.as_mut())) {
+                Ok(built) => built,
+                Err(Failure::Load(e)) => return Err(e),
+                Err(Failure::Snapshot(e)) => return Err(LoadError(e)),
+            },
+        };
+        if let Some(writer) = writer {
+            writer.commit();
+        }
+        let base_path_json = crate::render::json_escaped(&api.base_path);
+        let placeholders = compiling.placeholders;
+        Ok(ApiRuntime { api, envelope, auth: behaviour.auth, identities, store, bindings, placeholders, base_path_json, from_snapshot })
+    }
+}
+
+/// Where a collection's records come from while the store is built.
+enum Source<'a> {
+    /// The fixture files, parsed and validated; the result also goes to the writer, if any.
+    Fixtures(Option<&'a mut SnapshotWriter>),
+    /// A snapshot of the same inputs.
+    Snapshot(&'a mut SnapshotReader),
+}
+
+/// Why building the store stopped.
+enum Failure {
+    /// The inputs are wrong: the load fails.
+    Load(LoadError),
+    /// The snapshot is: the fixtures are loaded instead.
+    Snapshot(String),
+}
+
+impl From<LoadError> for Failure {
+    fn from(e: LoadError) -> Failure {
+        Failure::Load(e)
+    }
+}
+
+/// An API whose spec and behaviour are compiled, waiting for its records.
+struct Compiling<'a> {
+    name: &'a str,
+    api: &'a Api,
+    behaviour: &'a Behaviour,
+    plans: &'a [(String, &'a Binding, Plan)],
+    placeholders: Placeholders,
+    tenant: Option<&'a str>,
+    files: Option<&'a Files>,
+    at: &'a dyn Fn(&str, String) -> LoadError,
+}
+
+impl Compiling<'_> {
+    /// Builds every collection, its indexes and views, and the bindings that read them.
+    fn store(&self, mut source: Source) -> Result<(Store, HashMap<String, CompiledBinding>), Failure> {
+        let Compiling { name, behaviour, plans, at, tenant, .. } = *self;
         // Records stay parsed only where a request reads them: tenants, and join targets while loading.
         let joined: Vec<&str> = behaviour.operations.values().flat_map(|b| b.filters.iter()).filter_map(|f| f.via.as_ref()).map(|j| j.collection.as_str()).collect();
         let mut store = Store::default();
         let mut bindings = HashMap::new();
         for (i, def) in behaviour.collections.iter().enumerate() {
-            let files = files.expect("a behaviour file comes with its fixtures");
+            let files = self.files.expect("a behaviour file comes with its fixtures");
             let started = std::time::Instant::now();
             let rel = format!("{name}/{}", def.file);
-            let text = files
-                .read(&rel)?
-                .ok_or_else(|| at(&format!("/collections/{i}/file"), format!("{} does not exist", files.display(&rel))))?;
             let mut builders = Vec::new();
+            let mut queries = Vec::new();
             // Operations showing the collection in the same view share its rendered bytes.
-            let mut shapes: Vec<(Shape, Rendered)> = Vec::new();
+            let mut shapes: Vec<Shape> = Vec::new();
             for (op_id, binding, plan) in plans.iter().filter(|(_, b, _)| b.collection == def.name) {
-                let query = QueryBuilder::new(binding, &store, &def.key).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
+                queries.push(QueryBuilder::new(binding, &store, &def.key).map_err(|e| at(&format!("/operations/{op_id}"), e))?);
                 let mut views = Vec::new();
                 for shape in &plan.shapes {
-                    views.push(match shapes.iter().position(|(s, _)| s == shape) {
+                    views.push(match shapes.iter().position(|s| s == shape) {
                         Some(i) => i,
                         None => {
-                            shapes.push((shape.clone(), Rendered::default()));
+                            shapes.push(shape.clone());
                             shapes.len() - 1
                         }
                     });
                 }
-                builders.push((op_id, binding, plan, query, views));
+                builders.push((op_id, binding, plan, views));
             }
-            let retain = tenant.as_deref() == Some(def.name.as_str()) || joined.contains(&def.name.as_str());
-            let collection = load_collection(&api, def, &text, retain, |record| {
-                for (_, _, _, query, _) in builders.iter_mut() {
-                    query.ingest(record);
+            let retain = tenant == Some(def.name.as_str()) || joined.contains(&def.name.as_str());
+            let (collection, queries, rendered) = match &mut source {
+                Source::Snapshot(reader) => {
+                    let (kept, rendered) = reader.collection().map_err(Failure::Snapshot)?;
+                    let records = kept.records().map_err(Failure::Snapshot)?;
+                    let n = kept.keys.len();
+                    if records.len() != if retain { n } else { 0 } || kept.queries.len() != queries.len() || rendered.len() != shapes.len() {
+                        return Err(Failure::Snapshot(format!("collection `{}` was kept in another layout", def.name)));
+                    }
+                    if rendered.iter().any(|r| r.len() != n) {
+                        return Err(Failure::Snapshot(format!("a view of `{}` does not hold its {n} records", def.name)));
+                    }
+                    let collection = Collection::from_keys(&def.name, records, kept.keys, &def.key, &kept.aliases).map_err(Failure::Snapshot)?;
+                    let queries = queries
+                        .into_iter()
+                        .zip(kept.queries)
+                        .map(|(query, parts)| query.resume(collection.index.clone(), parts))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| Failure::Snapshot(format!("collection `{}`: {e}", def.name)))?;
+                    (collection, queries, rendered)
                 }
-                for (shape, rendered) in shapes.iter_mut() {
-                    rendered.push(shape, record, &placeholders);
+                Source::Fixtures(writer) => {
+                    let text = files
+                        .read(&rel)?
+                        .ok_or_else(|| at(&format!("/collections/{i}/file"), format!("{} does not exist", files.display(&rel))))?;
+                    let mut rendered: Vec<Rendered> = shapes.iter().map(|_| Rendered::default()).collect();
+                    let collection = load_collection(self.api, def, &text, retain, |record| {
+                        for query in queries.iter_mut() {
+                            query.ingest(record);
+                        }
+                        for (shape, rendered) in shapes.iter().zip(rendered.iter_mut()) {
+                            rendered.push(shape, record, &self.placeholders);
+                        }
+                    })
+                    .map_err(|e| LoadError(format!("{}: {e}", files.display(&rel))))?;
+                    drop(text);
+                    files.done(&rel);
+                    rendered.iter_mut().for_each(Rendered::shrink);
+                    let queries: Vec<Query> = queries.into_iter().map(|q| q.finish(collection.index.clone())).collect();
+                    if let Some(writer) = writer {
+                        writer.collection(&collection.index, &collection.records, &queries.iter().collect::<Vec<_>>(), &rendered.iter().collect::<Vec<_>>());
+                    }
+                    (collection, queries, rendered)
                 }
-            })
-            .map_err(|e| LoadError(format!("{}: {e}", files.display(&rel))))?;
-            drop(text);
-            files.done(&rel);
+            };
             let read_ms = started.elapsed().as_millis() as u64;
-            let shapes: Vec<(Shape, Arc<Rendered>)> = shapes
-                .into_iter()
-                .map(|(shape, mut rendered)| {
-                    rendered.shrink();
-                    (shape, Arc::new(rendered))
-                })
-                .collect();
-            for (op_id, binding, plan, query, views) in builders {
-                let query = query.finish(collection.index.clone());
-                let views = views.into_iter().map(|i| shapes[i].clone()).collect();
+            let views: Vec<(Shape, Arc<Rendered>)> = shapes.into_iter().zip(rendered).map(|(shape, r)| (shape, Arc::new(r))).collect();
+            for ((op_id, binding, plan, view_ids), query) in builders.into_iter().zip(queries) {
+                let views = view_ids.into_iter().map(|i| views[i].clone()).collect();
                 let mut compiled = finish_binding(binding, plan, query, views).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
-                if let (Body::Map { from_tenant, .. }, Some(tenants)) = (&binding.body, tenant.as_deref().and_then(|t| store.collection(t))) {
+                if let (Body::Map { from_tenant, .. }, Some(tenants)) = (&binding.body, tenant.and_then(|t| store.collection(t))) {
                     compiled.tenant_members = tenants.records.iter().map(|record| tenant_members(from_tenant, record)).collect();
                 }
                 if let Body::Map { .. } = &binding.body {
@@ -263,16 +467,16 @@ impl ApiRuntime {
                 }
                 bindings.insert(op_id.clone(), compiled);
             }
-            tracing::info!(records = collection.len(), read_ms, ms = started.elapsed().as_millis() as u64, "loaded {}", files.display(&rel));
+            let from = if let Source::Snapshot(_) = source { "its snapshot" } else { "the fixtures" };
+            tracing::info!(records = collection.len(), read_ms, ms = started.elapsed().as_millis() as u64, "loaded {} from {from}", files.display(&rel));
             store.insert(collection);
         }
         if let Some((op_id, binding, _)) = plans.iter().find(|(op_id, _, _)| !bindings.contains_key(op_id)) {
-            return Err(at(&format!("/operations/{op_id}/collection"), format!("collection `{}` is not declared", binding.collection)));
+            return Err(at(&format!("/operations/{op_id}/collection"), format!("collection `{}` is not declared", binding.collection)).into());
         }
-        let keep: Vec<&str> = tenant.iter().map(String::as_str).collect();
+        let keep: Vec<&str> = tenant.into_iter().collect();
         store.release(&keep);
-        let base_path_json = crate::render::json_escaped(&api.base_path);
-        Ok(ApiRuntime { api, envelope, auth: behaviour.auth, identities, store, bindings, placeholders, base_path_json })
+        Ok((store, bindings))
     }
 }
 

@@ -37,6 +37,14 @@ impl KeyIndex {
         self.by_key.find(hash, |&i| self.key_of[i as usize] == key).copied().or_else(|| self.aliases.get(key).copied())
     }
 
+    /// Each alias and the key it stands for, sorted by alias.
+    pub fn aliases(&self) -> Vec<(String, String)> {
+        let mut aliases: Vec<(String, String)> =
+            self.aliases.iter().map(|(alias, &i)| (alias.clone(), self.key_of[i as usize].clone())).collect();
+        aliases.sort();
+        aliases
+    }
+
     /// Number of records.
     pub fn len(&self) -> usize {
         self.key_of.len()
