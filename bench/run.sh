@@ -34,6 +34,9 @@ fi
 prism="$prism_dir/node_modules/.bin/prism"
 
 now_ms() { date +%s%3N; }
+# to_ms "1.23ms" | "850.00us" | "1.2s" -> milliseconds
+to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # launch NAME URL-TO-POLL COMMAND...: starts a server on core 0 and appends the ms from spawn to
 # its first 200 to $work/NAME.starts; the pid goes to $work/NAME.pid.
@@ -97,9 +100,6 @@ url[prism,allocations]="http://127.0.0.1:4013$ALLOC"
 url[prism,balances]="http://127.0.0.1:4013$BAL"
 pidfile() { case "$1,$2" in prism,transfer) echo prism-brm;; prism,*) echo prism-oes;; *) echo "$1";; esac; }
 
-# to_ms "1.23ms" | "850.00us" | "1.2s" -> milliseconds
-to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'; }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 errors=0
 printf '| server | route | req/s | p50 ms | p99 ms | non-2xx | first 200 ms | peak RSS MB | specmock / Prism |\n'
