@@ -166,3 +166,42 @@ async fn a_snapshot_folder_that_cannot_be_written_only_costs_the_quick_start() {
     assert_eq!(from_snapshot(&apis), [false, false]);
     assert_eq!(answers(apis).await.len(), requests().len());
 }
+
+/// Starts `specmock serve` with `args`, waits until it listens, stops it, and returns its log.
+fn serve_log(args: &[&str]) -> String {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_specmock"))
+        .args(["serve", "--port", "0", "--no-admin", "--log", "info"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = BufReader::new(child.stdout.take().unwrap()).lines().next().unwrap().unwrap();
+    assert!(first.starts_with("specmock listening on"), "{first}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut log = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    log
+}
+
+#[test]
+fn serve_writes_snapshots_then_starts_from_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().to_str().unwrap();
+    let first = serve_log(&["--cache-dir", cache]);
+    assert_eq!(first.matches("wrote ").count(), 2, "{first}");
+    let again = serve_log(&["--cache-dir", cache]);
+    assert!(again.contains("loaded oes-partners from") && again.contains("loaded prepay-balance from"), "{again}");
+    assert!(!again.contains("wrote "), "nothing to rewrite: {again}");
+    let off = serve_log(&["--no-cache"]);
+    assert!(!off.contains("snapshot"), "--no-cache reads and writes none: {off}");
+
+    let both = std::process::Command::new(env!("CARGO_BIN_EXE_specmock"))
+        .args(["serve", "--cache-dir", cache, "--no-cache"])
+        .output()
+        .unwrap();
+    assert!(!both.status.success());
+    assert!(String::from_utf8_lossy(&both.stderr).contains("cannot be used with"));
+}
