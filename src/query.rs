@@ -146,8 +146,8 @@ pub struct Page {
 /// held parsed in memory all at once.
 pub struct QueryBuilder {
     filters: Vec<(FilterIndex, Path, Option<(Arc<crate::store::Collection>, Path)>)>,
-    tie_break: Vec<SortKey>,
-    keys: Vec<(String, SortKey)>,
+    tie_break: Vec<(Path, Compare)>,
+    keys: Vec<(String, Path, Compare)>,
     /// Records taken in so far.
     count: usize,
     /// Each tie-break column's values, by record.
@@ -181,10 +181,13 @@ impl QueryBuilder {
             filters.push((FilterIndex { param: filter.param.clone(), postings: HashMap::new(), on_key }, Path::new(&filter.field), joined));
         }
         let sort = binding.sort.as_ref();
-        let keys: Vec<(String, SortKey)> = sort.map(|s| s.keys.clone().into_iter().collect()).unwrap_or_default();
+        let compiled = |key: &SortKey| (Path::new(&key.field), key.compare);
+        let keys: Vec<(String, Path, Compare)> = sort
+            .map(|s| s.keys.iter().map(|(name, key)| { let (path, compare) = compiled(key); (name.clone(), path, compare) }).collect())
+            .unwrap_or_default();
         Ok(QueryBuilder {
             filters,
-            tie_break: sort.map(|s| s.tie_break.clone()).unwrap_or_default(),
+            tie_break: sort.map(|s| s.tie_break.iter().map(compiled).collect()).unwrap_or_default(),
             primaries: vec![Vec::new(); keys.len()],
             keys,
             count: 0,
@@ -237,11 +240,11 @@ impl QueryBuilder {
                 }
             });
         }
-        for (key, values) in self.tie_break.iter().zip(self.tie_values.iter_mut()) {
-            values.push(SortValue::of(record, key));
+        for ((path, compare), values) in self.tie_break.iter().zip(self.tie_values.iter_mut()) {
+            values.push(SortValue::of(record, path, *compare));
         }
-        for ((_, key), values) in self.keys.iter().zip(self.primaries.iter_mut()) {
-            values.push(SortValue::of(record, key));
+        for ((_, path, compare), values) in self.keys.iter().zip(self.primaries.iter_mut()) {
+            values.push(SortValue::of(record, path, *compare));
         }
     }
 
@@ -268,7 +271,7 @@ impl QueryBuilder {
         }
         let mut orders = Orders::default();
         orders.insert((None, false), order_from(tie_order));
-        for ((name, _), primary) in self.keys.iter().zip(primaries) {
+        for ((name, _, _), primary) in self.keys.iter().zip(primaries) {
             let top = primary.iter().copied().max().unwrap_or(0) as u64;
             for desc in [false, true] {
                 let mut keyed: Vec<(u64, u32)> = (0..n)
@@ -334,7 +337,7 @@ impl QueryBuilder {
             }
         }
         let mut expected = vec![(None, false)];
-        for (name, _) in &self.keys {
+        for (name, _, _) in &self.keys {
             expected.extend([(Some(name.clone()), false), (Some(name.clone()), true)]);
         }
         let kept: Vec<&OrderKey> = parts.orders.iter().map(|(k, _)| k).collect();
@@ -623,15 +626,15 @@ impl SortValue {
         (tag << 64) | payload as u128
     }
 
-    fn of(record: &Value, key: &SortKey) -> SortValue {
-        let Some(value) = record.pointer(&key.field).filter(|v| !v.is_null()) else {
+    fn of(record: &Value, path: &Path, compare: Compare) -> SortValue {
+        let Some(value) = path.get(record) else {
             return SortValue::Missing;
         };
         let text: std::borrow::Cow<'_, str> = match value {
             Value::String(s) => std::borrow::Cow::Borrowed(s),
             other => std::borrow::Cow::Owned(text_of(other)),
         };
-        let parsed = match key.compare {
+        let parsed = match compare {
             Compare::Text => None,
             Compare::Decimal => Decimal::parse(&text).map(SortValue::Number),
             Compare::Timestamp => chrono::DateTime::parse_from_rfc3339(&text).ok().and_then(|t| t.timestamp_nanos_opt()).map(SortValue::Time),
@@ -818,11 +821,12 @@ mod rank_tests {
         records.iter().for_each(|r| builder.ingest(r));
         let query = builder.finish(Default::default());
         let sort = binding.sort.unwrap();
-        let tie: Vec<Vec<SortValue>> = records.iter().map(|r| sort.tie_break.iter().map(|k| SortValue::of(r, k)).collect()).collect();
+        let of = |r: &Value, k: &SortKey| SortValue::of(r, &Path::new(&k.field), k.compare);
+        let tie: Vec<Vec<SortValue>> = records.iter().map(|r| sort.tie_break.iter().map(|k| of(r, k)).collect()).collect();
         assert_eq!(ranks_of(&[&[SortValue::Time(3), SortValue::Missing, SortValue::Time(3)][..]]), vec![vec![1, 0, 1]]);
         assert_eq!(query.orders[&(None, false)].ids, build_order(&tie, None, false).ids);
         for (name, key) in &sort.keys {
-            let primary: Vec<SortValue> = records.iter().map(|r| SortValue::of(r, key)).collect();
+            let primary: Vec<SortValue> = records.iter().map(|r| of(r, key)).collect();
             for desc in [false, true] {
                 assert_eq!(query.orders[&(Some(name.clone()), desc)].ids, build_order(&tie, Some(&primary), desc).ids, "{name} {desc}");
             }

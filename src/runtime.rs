@@ -532,8 +532,9 @@ fn load_collection(
     };
     let mut records = Vec::new();
     let mut keys = Vec::new();
+    let key_path = crate::store::Path::new(&def.key);
     let mut take = |i: usize, record: Value| -> Result<(), String> {
-        match record.pointer(&def.key) {
+        match key_path.get(&record) {
             Some(k) => keys.push(crate::store::text_of(k)),
             None => return Err(format!("/records/{i}: no key at {}", def.key)),
         }

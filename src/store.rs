@@ -145,23 +145,39 @@ pub fn text_of(value: &Value) -> String {
 }
 
 /// A JSON pointer split into unescaped segments once, where `*` walks every array element.
+/// Read per record while a collection loads, so nothing is unescaped or allocated per read.
 #[derive(Clone, Debug)]
-pub struct Path(Vec<String>);
+pub struct Path {
+    segments: Vec<String>,
+    /// Some segment is `*`.
+    wild: bool,
+}
 
 impl Path {
     /// Parses `/a/*/b`.
     pub fn new(pointer: &str) -> Path {
-        Path(pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect())
+        let segments: Vec<String> = pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
+        let wild = segments.iter().any(|s| s == "*");
+        Path { segments, wild }
+    }
+
+    /// The first non-null value it reaches.
+    pub fn get<'v>(&self, value: &'v Value) -> Option<&'v Value> {
+        let mut found = None;
+        self.for_each(value, |v| {
+            found = found.or(Some(v));
+        });
+        found
     }
 
     /// Calls `f` with every non-null value it reaches, without collecting them.
     pub fn for_each<'v>(&self, value: &'v Value, mut f: impl FnMut(&'v Value)) {
-        if self.0.iter().any(|s| s == "*") {
-            walk(value, &self.0).into_iter().for_each(f);
+        if self.wild {
+            walk(value, &self.segments).into_iter().for_each(f);
             return;
         }
         let mut v = value;
-        for segment in &self.0 {
+        for segment in &self.segments {
             v = match v {
                 Value::Object(map) => match map.get(segment) {
                     Some(next) => next,
