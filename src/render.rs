@@ -33,21 +33,12 @@ impl Rendered {
         }
         let shaped = Shaped { shape, shown: self.shown.as_ref(), record };
         serde_json::to_writer(&mut self.scratch, &shaped).expect("a JSON value serialises");
-        let text = &self.scratch;
-        let mut start = 0;
-        let mut i = 0;
-        while i < text.len() {
-            match placeholders.at(&text[i..]) {
-                Some(len) => {
-                    self.bytes.extend_from_slice(&text[start..i]);
-                    self.holes.push(self.bytes.len());
-                    i += len;
-                    start = i;
-                }
-                None => i += 1,
+        placeholders.pieces(&self.scratch, |piece, hole| {
+            self.bytes.extend_from_slice(piece);
+            if hole {
+                self.holes.push(self.bytes.len());
             }
-        }
-        self.bytes.extend_from_slice(&text[start..]);
+        });
         self.ends.push(self.bytes.len());
     }
 
@@ -127,6 +118,8 @@ impl Rendered {
 pub struct Placeholders {
     prefixes: Vec<String>,
     first: [bool; 256],
+    /// The distinct bytes a placeholder starts with, for a vectorised search when there are few.
+    firsts: Vec<u8>,
 }
 
 impl Default for Placeholders {
@@ -144,7 +137,38 @@ impl Placeholders {
         for p in &prefixes {
             first[p.as_bytes()[0] as usize] = true;
         }
-        Placeholders { prefixes, first }
+        let firsts = (0..=255u8).filter(|&b| first[b as usize]).collect();
+        Placeholders { prefixes, first, firsts }
+    }
+
+    /// Calls `piece` with each stretch of `text` between placeholders, in order, and whether a
+    /// placeholder follows it (every stretch but the last).
+    pub fn pieces<'t>(&self, text: &'t [u8], mut piece: impl FnMut(&'t [u8], bool)) {
+        let (mut start, mut from) = (0, 0);
+        while let Some(at) = self.next_candidate(text, from) {
+            match self.at(&text[at..]) {
+                Some(len) => {
+                    piece(&text[start..at], true);
+                    start = at + len;
+                    from = start;
+                }
+                None => from = at + 1,
+            }
+        }
+        piece(&text[start..], false);
+    }
+
+    /// Where, at or after `from`, the next byte that can start a placeholder is.
+    fn next_candidate(&self, text: &[u8], from: usize) -> Option<usize> {
+        let rest = &text[from..];
+        let found = match *self.firsts.as_slice() {
+            [] => None,
+            [a] => memchr::memchr(a, rest),
+            [a, b] => memchr::memchr2(a, b, rest),
+            [a, b, c] => memchr::memchr3(a, b, c, rest),
+            _ => rest.iter().position(|&b| self.first[b as usize]),
+        };
+        found.map(|i| from + i)
     }
 
     /// The length of the placeholder `text` starts with, if any.
@@ -195,18 +219,7 @@ impl Template {
     pub fn new(value: &Value, placeholders: &Placeholders) -> Template {
         let text = serde_json::to_vec(value).expect("a JSON value serialises");
         let mut parts = Vec::new();
-        let (mut start, mut i) = (0, 0);
-        while i < text.len() {
-            match placeholders.at(&text[i..]) {
-                Some(len) => {
-                    parts.push(Bytes::copy_from_slice(&text[start..i]));
-                    i += len;
-                    start = i;
-                }
-                None => i += 1,
-            }
-        }
-        parts.push(Bytes::copy_from_slice(&text[start..]));
+        placeholders.pieces(&text, |piece, _| parts.push(Bytes::copy_from_slice(piece)));
         Template { parts }
     }
 
@@ -298,6 +311,24 @@ pub fn json_escaped(text: &str) -> Vec<u8> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn pieces_cut_at_every_placeholder_the_longest_first() {
+        let cut = |prefixes: &[&str], text: &str| {
+            let placeholders = Placeholders::new(&prefixes.iter().map(|p| p.to_string()).collect::<Vec<_>>());
+            let mut out = Vec::new();
+            placeholders.pieces(text.as_bytes(), |piece, hole| out.push((String::from_utf8(piece.to_vec()).unwrap(), hole)));
+            out
+        };
+        let pieces = |list: &[(&str, bool)]| list.iter().map(|(p, h)| (p.to_string(), *h)).collect::<Vec<_>>();
+        assert_eq!(cut(&["h://x"], "no holes"), pieces(&[("no holes", false)]));
+        assert_eq!(cut(&["h://x"], "h://xh://x/a"), pieces(&[("", true), ("", true), ("/a", false)]));
+        assert_eq!(cut(&["h://x", "h://x/v4"], "[h://x/v4/b,h://x/v5]"), pieces(&[("[", true), ("/b,", true), ("/v5]", false)]));
+        assert_eq!(cut(&["h://x"], "hh://h://"), pieces(&[("hh://h://", false)]));
+        // Four distinct first bytes take the table scan instead of memchr; same cuts.
+        assert_eq!(cut(&["a1", "b2", "c3", "d4"], "xa1yb2zc3wd4v"), pieces(&[("x", true), ("y", true), ("z", true), ("w", true), ("v", false)]));
+        assert_eq!(cut(&[], "h://x"), pieces(&[("h://x", false)]));
+    }
 
     #[test]
     fn templates_splice_the_base_url() {
