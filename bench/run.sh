@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side load benchmark: specmock, a bare-axum ceiling serving the same bytes, and Prism 5
 # on the same spec files. wrk drives 32 connections from core 1; each server runs alone on core 0.
-# Every measurement runs three times, starts included, and the median is reported. Exits non-zero
+# Every measurement runs three times, starts included, and the median is reported; load runs
+# alternate between the servers so each ratio compares like conditions. Exits non-zero
 # on any error.
 #
 #   bash bench/run.sh               # 10 s per measurement
@@ -104,29 +105,34 @@ pidfile() { case "$1,$2" in prism,transfer) echo prism-brm;; prism,*) echo prism
 errors=0
 printf '| server | route | req/s | p50 ms | p99 ms | non-2xx | first 200 ms | peak RSS MB | specmock / Prism |\n'
 printf '|---|---|---:|---:|---:|---:|---:|---:|---:|\n'
-declare -A rps
+declare -A rps bad
+servers=(specmock ceiling prism)
 for route in transfer allocations balances; do
-  for server in specmock ceiling prism; do
-    u=${url[$server,$route]}
-    : >"$work/rps"; : >"$work/p50"; : >"$work/p99"; bad=0
-    taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d2s -H 'Authorization: Bearer demo-token' "$u" >/dev/null  # warm-up
-    for _ in $(seq 1 "$RUNS"); do
-      out=$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H 'Authorization: Bearer demo-token' "$u")
-      echo "$out" | awk '/Requests\/sec/ {print $2}' >>"$work/rps"
-      to_ms "$(echo "$out" | awk '$1=="50%" {print $2}')" >>"$work/p50"; echo >>"$work/p50"
-      to_ms "$(echo "$out" | awk '$1=="99%" {print $2}')" >>"$work/p99"; echo >>"$work/p99"
-      n=$(echo "$out" | awk '/Non-2xx/ {print $NF}'); bad=$((bad + ${n:-0}))
+  for server in "${servers[@]}"; do
+    : >"$work/$server.rps"; : >"$work/$server.p50"; : >"$work/$server.p99"; bad[$server]=0
+    taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d2s -H 'Authorization: Bearer demo-token' "${url[$server,$route]}" >/dev/null  # warm-up
+  done
+  # Runs alternate between the servers, so a ratio compares runs made under the same machine load.
+  for _ in $(seq 1 "$RUNS"); do
+    for server in "${servers[@]}"; do
+      out=$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H 'Authorization: Bearer demo-token' "${url[$server,$route]}")
+      echo "$out" | awk '/Requests\/sec/ {print $2}' >>"$work/$server.rps"
+      to_ms "$(echo "$out" | awk '$1=="50%" {print $2}')" >>"$work/$server.p50"; echo >>"$work/$server.p50"
+      to_ms "$(echo "$out" | awk '$1=="99%" {print $2}')" >>"$work/$server.p99"; echo >>"$work/$server.p99"
+      n=$(echo "$out" | awk '/Non-2xx/ {print $NF}'); bad[$server]=$(( ${bad[$server]} + ${n:-0} ))
       e=$(echo "$out" | awk '/Socket errors/ {s=0; for (i=1;i<=NF;i++) if ($i ~ /^[0-9]+,?$/) s+=$i; print s}'); errors=$((errors + ${e:-0}))
     done
-    errors=$((errors + bad))
-    r=$(median <"$work/rps"); rps[$server,$route]=$r
+  done
+  for server in "${servers[@]}"; do
+    errors=$(( errors + ${bad[$server]} ))
+    r=$(median <"$work/$server.rps"); rps[$server,$route]=$r
     p=$(pidfile "$server" "$route")
     rss=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$(cat "$work/$p.pid")/status")
     ratio=""
     if [ "$server" = prism ]; then ratio=$(awk -v a="${rps[specmock,$route]}" -v b="$r" 'BEGIN {printf "%.1fx", a/b}'); fi
     if [ "$server" = ceiling ]; then ratio=$(awk -v a="${rps[specmock,$route]}" -v b="$r" 'BEGIN {printf "(%.2fx ceiling)", a/b}'); fi
     printf '| %s | %s | %.0f | %s | %s | %d | %s | %s | %s |\n' "$server" "$route" "$r" \
-      "$(grep -v '^$' "$work/p50" | median)" "$(grep -v '^$' "$work/p99" | median)" "$bad" "$(cat "$work/$p.start")" "$rss" "$ratio"
+      "$(grep -v '^$' "$work/$server.p50" | median)" "$(grep -v '^$' "$work/$server.p99" | median)" "${bad[$server]}" "$(cat "$work/$p.start")" "$rss" "$ratio"
   done
 done
 printf '\nspecmock without a snapshot (first start in a fresh cache folder): first 200 in %s ms, peak RSS %s MB.\n' \
