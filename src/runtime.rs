@@ -292,34 +292,10 @@ impl ApiRuntime {
         let mut built = None;
         let mut writer = None;
         if let (Some(snapshots), Some(files)) = (snapshots, files.filter(|_| !behaviour.collections.is_empty())) {
-            let started = std::time::Instant::now();
             let origin = files.origin();
-            let key = match crate::snapshot::Key::new() {
-                Some(mut key) => {
-                    for input in [name, spec_text, behaviour_text.as_deref().unwrap_or_default(), &origin] {
-                        key.add(input.as_bytes());
-                    }
-                    for def in &behaviour.collections {
-                        files.fingerprint(&format!("{name}/{}", def.file), &mut key)?;
-                    }
-                    Some(key.finish())
-                }
-                None => None,
-            };
-            if let Some(key) = key {
-                if let Some(mut reader) = snapshots.open(name, &origin, key) {
-                    match compiling.store(Source::Snapshot(&mut reader)) {
-                        Ok(store) if reader.finished() => {
-                            let ms = started.elapsed().as_millis() as u64;
-                            tracing::info!(ms, "loaded {name} from {}", reader.path().display());
-                            built = Some(store);
-                        }
-                        Ok(_) => tracing::warn!("{} has bytes to spare; loading the fixtures instead", reader.path().display()),
-                        Err(Failure::Snapshot(e)) => {
-                            tracing::warn!("{} is damaged ({e}); loading the fixtures instead", reader.path().display())
-                        }
-                        Err(Failure::Load(e)) => return Err(e),
-                    }
+            if let Some(key) = snapshot_key(name, spec_text, behaviour_text.as_deref(), files, &origin, &behaviour)? {
+                if let Some(reader) = snapshots.open(name, &origin, key) {
+                    built = compiling.read_snapshot(reader)?;
                 }
                 if built.is_none() {
                     writer = snapshots.create(name, &origin, key);
@@ -344,6 +320,25 @@ impl ApiRuntime {
     }
 }
 
+/// The key of the snapshot made from these inputs; None when this binary cannot be identified.
+fn snapshot_key(
+    name: &str,
+    spec_text: &str,
+    behaviour_text: Option<&str>,
+    files: &Files,
+    origin: &str,
+    behaviour: &Behaviour,
+) -> Result<Option<u64>, LoadError> {
+    let Some(mut key) = crate::snapshot::Key::new() else { return Ok(None) };
+    for input in [name, spec_text, behaviour_text.unwrap_or_default(), origin] {
+        key.add(input.as_bytes());
+    }
+    for def in &behaviour.collections {
+        files.fingerprint(&format!("{name}/{}", def.file), &mut key)?;
+    }
+    Ok(Some(key.finish()))
+}
+
 /// Where a collection's records come from while the store is built.
 enum Source<'a> {
     /// The fixture files, parsed and validated; the result also goes to the writer, if any.
@@ -366,6 +361,9 @@ impl From<LoadError> for Failure {
     }
 }
 
+/// A built store and the bindings that read it.
+type Built = (Store, HashMap<String, CompiledBinding>);
+
 /// An API whose spec and behaviour are compiled, waiting for its records.
 struct Compiling<'a> {
     name: &'a str,
@@ -379,8 +377,30 @@ struct Compiling<'a> {
 }
 
 impl Compiling<'_> {
+    /// The store as a snapshot keeps it; None, with a warning, when the snapshot does not read
+    /// back whole and consistent (the fixtures are loaded instead).
+    fn read_snapshot(&self, mut reader: SnapshotReader) -> Result<Option<Built>, LoadError> {
+        let started = std::time::Instant::now();
+        let path = reader.path().display().to_string();
+        match self.store(Source::Snapshot(&mut reader)) {
+            Ok(built) if reader.finished() => {
+                tracing::info!(ms = started.elapsed().as_millis() as u64, "loaded {} from {path}", self.name);
+                Ok(Some(built))
+            }
+            Ok(_) => {
+                tracing::warn!("{path} has bytes to spare; loading the fixtures instead");
+                Ok(None)
+            }
+            Err(Failure::Snapshot(e)) => {
+                tracing::warn!("{path} is damaged ({e}); loading the fixtures instead");
+                Ok(None)
+            }
+            Err(Failure::Load(e)) => Err(e),
+        }
+    }
+
     /// Builds every collection, its indexes and views, and the bindings that read them.
-    fn store(&self, mut source: Source) -> Result<(Store, HashMap<String, CompiledBinding>), Failure> {
+    fn store(&self, mut source: Source) -> Result<Built, Failure> {
         let Compiling { name, behaviour, plans, at, tenant, .. } = *self;
         // Records stay parsed only where a request reads them: tenants, and join targets while loading.
         let joined: Vec<&str> = behaviour.operations.values().flat_map(|b| b.filters.iter()).filter_map(|f| f.via.as_ref()).map(|j| j.collection.as_str()).collect();
