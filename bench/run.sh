@@ -9,6 +9,8 @@
 #   DURATION=5 bash bench/run.sh    # quicker
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/common.sh
+source bench/common.sh
 
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
@@ -34,10 +36,6 @@ if [ ! -x "$prism_dir/node_modules/.bin/prism" ]; then
 fi
 prism="$prism_dir/node_modules/.bin/prism"
 
-now_ms() { date +%s%3N; }
-# to_ms "1.23ms" | "850.00us" | "1.2s" -> milliseconds
-to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'; }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # launch NAME URL-TO-POLL COMMAND...: starts a server on core 0 and appends the ms from spawn to
 # its first 200 to $work/NAME.starts; the pid goes to $work/NAME.pid.

@@ -8,6 +8,8 @@
 #   bash bench/scale.sh                      # SCALE=500 RUNS=3 DURATION=5
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/common.sh
+source bench/common.sh
 
 SCALE=${SCALE:-500}
 RUNS=${RUNS:-3}
@@ -26,10 +28,7 @@ base="http://127.0.0.1:$port/api/network/v1/enterprises/7a72d96a-03b1-4f1f-a16f-
 filtered="$base?pageSize=50&types=allocation&statuses=cleared&sortField=quantity"
 # The last full page of all allocations, sorted.
 deep="$base?pageSize=50&pageNumber=$((SCALE * 40 - 1))&sortField=quantity"
-now_ms() { date +%s%3N; }
 mb() { awk -v k="$1" 'BEGIN {printf "%.0f", k / 1024}'; }
-# to_ms "1.23ms" | "850.00us" | "1.2s" -> milliseconds
-to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'; }
 
 printf '| start | snapshot | first 200 ms | RSS MiB | peak RSS MiB |\n|---:|---|---:|---:|---:|\n'
 for run in $(seq 1 "$RUNS"); do
