@@ -146,13 +146,15 @@ pub struct Page {
 /// held parsed in memory all at once.
 pub struct QueryBuilder {
     filters: Vec<(FilterIndex, Path, Option<(Arc<crate::store::Collection>, Path)>)>,
-    tie_break: Vec<(Path, Compare)>,
-    keys: Vec<(String, Path, Compare)>,
+    /// Each distinct sort column (a field and how it compares) and its values, by record. A field
+    /// that is both a sort key and a tie-break (`id`, say) is read, held and ranked once.
+    columns: Vec<(String, Compare, Path, Vec<SortValue>)>,
+    /// The tie-break columns, by index into `columns`.
+    tie_break: Vec<usize>,
+    /// Each sort key's name and column.
+    keys: Vec<(String, usize)>,
     /// Records taken in so far.
     count: usize,
-    /// Each tie-break column's values, by record.
-    tie_values: Vec<Vec<SortValue>>,
-    primaries: Vec<Vec<SortValue>>,
     sort_param: Option<String>,
     direction_param: Option<String>,
     descending: Option<String>,
@@ -181,17 +183,22 @@ impl QueryBuilder {
             filters.push((FilterIndex { param: filter.param.clone(), postings: HashMap::new(), on_key }, Path::new(&filter.field), joined));
         }
         let sort = binding.sort.as_ref();
-        let compiled = |key: &SortKey| (Path::new(&key.field), key.compare);
-        let keys: Vec<(String, Path, Compare)> = sort
-            .map(|s| s.keys.iter().map(|(name, key)| { let (path, compare) = compiled(key); (name.clone(), path, compare) }).collect())
-            .unwrap_or_default();
+        let mut columns: Vec<(String, Compare, Path, Vec<SortValue>)> = Vec::new();
+        let mut column = |key: &SortKey| match columns.iter().position(|(f, c, _, _)| *f == key.field && *c == key.compare) {
+            Some(i) => i,
+            None => {
+                columns.push((key.field.clone(), key.compare, Path::new(&key.field), Vec::new()));
+                columns.len() - 1
+            }
+        };
+        let tie_break: Vec<usize> = sort.map(|s| s.tie_break.iter().map(&mut column).collect()).unwrap_or_default();
+        let keys: Vec<(String, usize)> = sort.map(|s| s.keys.iter().map(|(name, key)| (name.clone(), column(key))).collect()).unwrap_or_default();
         Ok(QueryBuilder {
             filters,
-            tie_break: sort.map(|s| s.tie_break.iter().map(compiled).collect()).unwrap_or_default(),
-            primaries: vec![Vec::new(); keys.len()],
+            columns,
+            tie_break,
             keys,
             count: 0,
-            tie_values: vec![Vec::new(); sort.map_or(0, |s| s.tie_break.len())],
             sort_param: sort.and_then(|s| s.field_param.clone()),
             direction_param: sort.and_then(|s| s.direction_param.clone()),
             descending: sort.and_then(|s| s.descending.clone()),
@@ -240,10 +247,7 @@ impl QueryBuilder {
                 }
             });
         }
-        for ((path, compare), values) in self.tie_break.iter().zip(self.tie_values.iter_mut()) {
-            values.push(SortValue::of(record, path, *compare));
-        }
-        for ((_, path, compare), values) in self.keys.iter().zip(self.primaries.iter_mut()) {
+        for (_, compare, path, values) in self.columns.iter_mut() {
             values.push(SortValue::of(record, path, *compare));
         }
     }
@@ -256,10 +260,9 @@ impl QueryBuilder {
         let n = self.count;
         // Every column is ranked at once, one thread each: a comparison sort per column is most
         // of the work of finishing a large collection.
-        let columns: Vec<&[SortValue]> = self.tie_values.iter().chain(&self.primaries).map(Vec::as_slice).collect();
-        let mut ranked = ranks_of(&columns).into_iter();
-        let tie_columns: Vec<Vec<u32>> = ranked.by_ref().take(self.tie_values.len()).collect();
-        let primaries: Vec<Vec<u32>> = ranked.collect();
+        let columns: Vec<&[SortValue]> = self.columns.iter().map(|(_, _, _, values)| values.as_slice()).collect();
+        let ranked = ranks_of(&columns);
+        let tie_columns: Vec<&Vec<u32>> = self.tie_break.iter().map(|&i| &ranked[i]).collect();
         // The tie-break order, with the record index last, makes each record's tie rank unique.
         let mut tie_order: Vec<u32> = (0..n as u32).collect();
         tie_order.sort_unstable_by(|&a, &b| {
@@ -271,7 +274,8 @@ impl QueryBuilder {
         }
         let mut orders = Orders::default();
         orders.insert((None, false), order_from(tie_order));
-        for ((name, _, _), primary) in self.keys.iter().zip(primaries) {
+        for (name, column) in &self.keys {
+            let primary = &ranked[*column];
             let top = primary.iter().copied().max().unwrap_or(0) as u64;
             for desc in [false, true] {
                 let mut keyed: Vec<(u64, u32)> = (0..n)
@@ -337,7 +341,7 @@ impl QueryBuilder {
             }
         }
         let mut expected = vec![(None, false)];
-        for (name, _, _) in &self.keys {
+        for (name, _) in &self.keys {
             expected.extend([(Some(name.clone()), false), (Some(name.clone()), true)]);
         }
         let kept: Vec<&OrderKey> = parts.orders.iter().map(|(k, _)| k).collect();
