@@ -22,16 +22,14 @@ fn main() {
 
 fn generate(path: &Path) -> String {
     let text = fs::read_to_string(path).unwrap();
-    let value: serde_json::Value = serde_saphyr::from_str(&text)
-        .unwrap_or_else(|e| panic!("{}: not YAML: {e}", path.display()));
-    let spec: openapiv3::OpenAPI = serde_json::from_value(value)
-        .unwrap_or_else(|e| panic!("{}: not OpenAPI 3.0: {e}", path.display()));
+    let value: serde_json::Value =
+        serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: not YAML: {e}", path.display()));
+    let spec: openapiv3::OpenAPI =
+        serde_json::from_value(value).unwrap_or_else(|e| panic!("{}: not OpenAPI 3.0: {e}", path.display()));
     let mut settings = progenitor::GenerationSettings::default();
     settings.with_interface(progenitor::InterfaceStyle::Builder);
     let mut generator = progenitor::Generator::new(&settings);
-    let tokens = generator
-        .generate_tokens(&spec)
-        .unwrap_or_else(|e| panic!("{}: progenitor: {e}", path.display()));
+    let tokens = generator.generate_tokens(&spec).unwrap_or_else(|e| panic!("{}: progenitor: {e}", path.display()));
     let file = syn::parse2(tokens).expect("progenitor emits valid Rust");
     prettyplease::unparse(&file)
 }

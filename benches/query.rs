@@ -73,7 +73,8 @@ fn bench(c: &mut Criterion) {
             ("pageSize", json!(50)),
         ]);
         let last_page = (n / 50) as i64 - 1;
-        let deep = params(&[("sortField", json!("quantity")), ("pageNumber", json!(last_page)), ("pageSize", json!(50))]);
+        let deep =
+            params(&[("sortField", json!("quantity")), ("pageNumber", json!(last_page)), ("pageSize", json!(50))]);
         let plain = params(&[("pageNumber", json!(3)), ("pageSize", json!(50))]);
         assert_eq!(q.run(&filtered).ids.len(), 50);
         assert_eq!(q.run(&deep).ids.len(), 50);

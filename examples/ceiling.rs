@@ -31,7 +31,8 @@ async fn main() {
         let response = specmock.clone().oneshot(request).await.unwrap();
         assert!(response.status().is_success(), "{route}");
         let body: Bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-        app = app.route(route, get(move || async move { ([(header::CONTENT_TYPE, "application/json")], body.clone()) }));
+        app =
+            app.route(route, get(move || async move { ([(header::CONTENT_TYPE, "application/json")], body.clone()) }));
     }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     println!("ceiling listening on http://127.0.0.1:{port}");

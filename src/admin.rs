@@ -27,11 +27,15 @@ fn problem(status: StatusCode, message: &str) -> Response {
 
 fn authorised(app: &App, req: &Request) -> Result<(), Response> {
     let Some(token) = &app.admin_token else { return Ok(()) };
-    let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let given =
+        req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     if given == Some(token.as_str()) {
         Ok(())
     } else {
-        Err(problem(StatusCode::UNAUTHORIZED, "the admin API needs 'Authorization: Bearer <admin token>' (--admin-token)"))
+        Err(problem(
+            StatusCode::UNAUTHORIZED,
+            "the admin API needs 'Authorization: Bearer <admin token>' (--admin-token)",
+        ))
     }
 }
 
@@ -86,7 +90,10 @@ async fn reset(State(app): State<Arc<App>>, req: Request) -> Response {
     .await;
     match reloaded {
         Ok(Ok(())) => Json(app.health()).into_response(),
-        Ok(Err(e)) => problem(StatusCode::UNPROCESSABLE_ENTITY, &format!("reload refused, the last good state keeps serving: {e}")),
+        Ok(Err(e)) => problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!("reload refused, the last good state keeps serving: {e}"),
+        ),
         Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }

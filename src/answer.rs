@@ -60,7 +60,13 @@ pub fn example_response(api: &ApiRuntime, status: u16, value: &Value, base: &[u8
 }
 
 /// Answers a request whose parameters passed validation.
-pub fn answer(api: &ApiRuntime, op: &Operation, params: &ParamValues, tenant: Option<(u32, &Value)>, headers: &HeaderMap) -> Result<Response, Refused> {
+pub fn answer(
+    api: &ApiRuntime,
+    op: &Operation,
+    params: &ParamValues,
+    tenant: Option<(u32, &Value)>,
+    headers: &HeaderMap,
+) -> Result<Response, Refused> {
     let base = base_url(api, headers);
     let Some(binding) = api.bindings.get(&op.id) else {
         let success = op.success();
@@ -187,7 +193,11 @@ fn choose_view(binding: &CompiledBinding, params: &ParamValues) -> usize {
 }
 
 /// The attributes `fields` keeps, None for the whole record; a name the view lacks is refused.
-fn selected_fields(binding: &CompiledBinding, view: usize, params: &ParamValues) -> Result<Option<Vec<String>>, Refused> {
+fn selected_fields(
+    binding: &CompiledBinding,
+    view: usize,
+    params: &ParamValues,
+) -> Result<Option<Vec<String>>, Refused> {
     let Some(selection) = &binding.fields else { return Ok(None) };
     let Some(raw) = params.str(&selection.param) else { return Ok(None) };
     let mut keep = selection.always.clone();
@@ -211,10 +221,8 @@ fn selected_fields(binding: &CompiledBinding, view: usize, params: &ParamValues)
     };
     for name in names {
         if !known.iter().any(|k| k == name) {
-            let elsewhere = binding
-                .views
-                .iter()
-                .find(|(s, _)| s.props.as_ref().is_some_and(|p| p.iter().any(|k| k == name)));
+            let elsewhere =
+                binding.views.iter().find(|(s, _)| s.props.as_ref().is_some_and(|p| p.iter().any(|k| k == name)));
             let message = match (elsewhere, &binding.view_param) {
                 (Some((other, _)), Some((param, _))) => format!(
                     "{}: '{name}' is an attribute of {}; ask for it with {param}={}",

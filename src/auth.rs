@@ -65,23 +65,34 @@ impl Identities {
 }
 
 /// Step two, after validation: may this identity use this tenant? Returns the tenant record's index.
-pub fn authorize(rules: &AuthRules, identity: &Identity, params: &ParamValues, store: &Store) -> Result<Option<u32>, Refusal> {
+pub fn authorize(
+    rules: &AuthRules,
+    identity: &Identity,
+    params: &ParamValues,
+    store: &Store,
+) -> Result<Option<u32>, Refusal> {
     let message = |template: &Option<String>, fallback: &str, tenant: &str| {
         template.as_deref().unwrap_or(fallback).replace("{tenant}", tenant)
     };
     let mut tenant_record = None;
     if let Some(tenant) = &rules.tenant {
         let id = params.str(&tenant.param).unwrap_or_default();
-        let (index, record) = store
-            .collection(&tenant.collection)
-            .and_then(|c| c.get(id))
-            .ok_or_else(|| Refusal { status: 404, message: message(&rules.messages.unknown_tenant, "{tenant} not found", id) })?;
+        let (index, record) = store.collection(&tenant.collection).and_then(|c| c.get(id)).ok_or_else(|| Refusal {
+            status: 404,
+            message: message(&rules.messages.unknown_tenant, "{tenant} not found", id),
+        })?;
         if !identity.tenants.iter().any(|t| t == id) {
-            return Err(Refusal { status: 401, message: message(&rules.messages.not_member, "not a member of {tenant}", id) });
+            return Err(Refusal {
+                status: 401,
+                message: message(&rules.messages.not_member, "not a member of {tenant}", id),
+            });
         }
         if let Some(pointer) = &tenant.licence {
             if record.pointer(pointer) != Some(&Value::Bool(true)) {
-                return Err(Refusal { status: 403, message: message(&rules.messages.no_licence, "{tenant} is not licensed", id) });
+                return Err(Refusal {
+                    status: 403,
+                    message: message(&rules.messages.no_licence, "{tenant} is not licensed", id),
+                });
             }
         }
         tenant_record = Some(index);

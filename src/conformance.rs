@@ -8,14 +8,28 @@ use crate::spec::Operation;
 
 /// Header names HTTP itself or the transport adds, never a spec's concern.
 const TRANSPORT_HEADERS: [&str; 16] = [
-    "content-type", "content-length", "date", "server", "connection", "keep-alive", "transfer-encoding", "vary",
-    "access-control-allow-origin", "access-control-expose-headers", "access-control-allow-credentials",
-    "x-request-id", "allow", "cache-control", "etag", "content-encoding",
+    "content-type",
+    "content-length",
+    "date",
+    "server",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "vary",
+    "access-control-allow-origin",
+    "access-control-expose-headers",
+    "access-control-allow-credentials",
+    "x-request-id",
+    "allow",
+    "cache-control",
+    "etag",
+    "content-encoding",
 ];
 
 /// What a response broke, located by JSON pointer where it is about the body.
 pub fn check(op: &Operation, status: u16, headers: &http::HeaderMap, body: &[u8]) -> Vec<Finding> {
-    let finding = |pointer: &str, rule: String, message: String| Finding { pointer: pointer.to_string(), rule, message };
+    let finding =
+        |pointer: &str, rule: String, message: String| Finding { pointer: pointer.to_string(), rule, message };
     let Some(declared) = op.responses.get(&status) else {
         let known: Vec<String> = op.responses.keys().map(u16::to_string).collect();
         return vec![finding(
@@ -39,21 +53,32 @@ pub fn check(op: &Operation, status: u16, headers: &http::HeaderMap, body: &[u8]
     }
     for name in &declared.required_headers {
         if !headers.contains_key(name.as_str()) {
-            findings.push(finding("", format!("responses/{status}/headers/{name}"), format!("header {name} is missing")));
+            findings.push(finding(
+                "",
+                format!("responses/{status}/headers/{name}"),
+                format!("header {name} is missing"),
+            ));
         }
     }
     for (name, checker) in &declared.header_checkers {
         if let Some(raw) = headers.get(name.as_str()).and_then(|v| v.to_str().ok()) {
             let value = serde_json::from_str::<Value>(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
             if !checker.is_valid(&value) {
-                findings.push(finding("", format!("responses/{status}/headers/{name}/schema"), format!("header {name}: {raw:?} breaks its schema")));
+                findings.push(finding(
+                    "",
+                    format!("responses/{status}/headers/{name}/schema"),
+                    format!("header {name}: {raw:?} breaks its schema"),
+                ));
             }
         }
     }
     if declared.closed_headers {
         for name in headers.keys() {
             let name = name.as_str();
-            if !TRANSPORT_HEADERS.contains(&name) && !declared.headers.iter().any(|h| h == name) && !name.starts_with("access-control-") {
+            if !TRANSPORT_HEADERS.contains(&name)
+                && !declared.headers.iter().any(|h| h == name)
+                && !name.starts_with("access-control-")
+            {
                 findings.push(finding(
                     "",
                     format!("responses/{status}/x-additional-headers"),
@@ -65,7 +90,9 @@ pub fn check(op: &Operation, status: u16, headers: &http::HeaderMap, body: &[u8]
     if let Some(checker) = &declared.checker {
         match serde_json::from_slice::<Value>(body) {
             Ok(value) => findings.extend(checker.findings(&value, 20)),
-            Err(e) => findings.push(finding("", format!("responses/{status}/content"), format!("the body is not JSON: {e}"))),
+            Err(e) => {
+                findings.push(finding("", format!("responses/{status}/content"), format!("the body is not JSON: {e}")))
+            }
         }
     }
     findings

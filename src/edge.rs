@@ -97,7 +97,9 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
-            EdgeProjection::Answered { response } => Poll::Ready(Ok(response.take().expect("polled after it was ready"))),
+            EdgeProjection::Answered { response } => {
+                Poll::Ready(Ok(response.take().expect("polled after it was ready")))
+            }
             EdgeProjection::Inner { future, id } => {
                 let mut response = ready!(future.poll(cx))?;
                 let headers = response.headers_mut();
@@ -133,7 +135,10 @@ fn preflight(asked: &HeaderMap, id: HeaderValue) -> Response {
         headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested.clone());
     }
     headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
-    headers.insert(header::VARY, HeaderValue::from_static("access-control-request-method, access-control-request-headers"));
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("access-control-request-method, access-control-request-headers"),
+    );
     response
 }
 

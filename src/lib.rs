@@ -12,6 +12,7 @@ pub mod conformance;
 pub mod edge;
 pub mod envelope;
 pub mod fixture_file;
+pub mod mock_server;
 pub mod params;
 pub mod query;
 pub mod render;
@@ -23,7 +24,6 @@ pub mod snapshot;
 pub mod spec;
 pub mod store;
 pub mod verify;
-pub mod mock_server;
 
 pub use mock_server::MockServer;
 pub mod generate;

@@ -153,7 +153,12 @@ fn main() -> ExitCode {
             Ok(apis) => {
                 for api in &apis {
                     let records: usize = api.bindings.values().map(|b| b.query.index.len()).sum();
-                    println!("ok  {} ({} operations, {} bound records)", api.api.name, api.api.operations.len(), records);
+                    println!(
+                        "ok  {} ({} operations, {} bound records)",
+                        api.api.name,
+                        api.api.operations.len(),
+                        records
+                    );
                 }
                 ExitCode::SUCCESS
             }
@@ -208,7 +213,11 @@ fn run_verify(v: Verify) -> ExitCode {
             return fail(&format!("{}: {e}", path.display()));
         }
     }
-    if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn load(sources: &Sources) -> Result<Vec<std::sync::Arc<specmock::runtime::ApiRuntime>>, specmock::runtime::LoadError> {

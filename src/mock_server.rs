@@ -4,10 +4,10 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use axum::extract::Request;
@@ -20,9 +20,9 @@ use tower::ServiceExt;
 
 use crate::journal::Journal;
 use crate::runtime::{load_identities, ApiRuntime, Files, Generated, LoadError, BUNDLED_FIXTURES, BUNDLED_SPECS};
-use crate::snapshot::Snapshots;
 use crate::scenario::Faults;
 use crate::server::{Edge, ServeOptions};
+use crate::snapshot::Snapshots;
 
 /// Loads the APIs compiled into the binary: every spec in `spec/` with its fixtures.
 pub fn load_bundled() -> Result<Vec<Arc<ApiRuntime>>, LoadError> {
@@ -55,7 +55,11 @@ pub fn load_files(specs: &[PathBuf], fixtures: Option<&Path>) -> Result<Vec<Arc<
     load_files_with(specs, fixtures, None)
 }
 
-fn load_files_with(specs: &[PathBuf], fixtures: Option<&Path>, snapshots: Option<&Snapshots>) -> Result<Vec<Arc<ApiRuntime>>, LoadError> {
+fn load_files_with(
+    specs: &[PathBuf],
+    fixtures: Option<&Path>,
+    snapshots: Option<&Snapshots>,
+) -> Result<Vec<Arc<ApiRuntime>>, LoadError> {
     let files = fixtures.map(|f| Files::Disk(f.to_path_buf()));
     let identities = Arc::new(match &files {
         Some(files) => load_identities(files)?,
@@ -65,8 +69,15 @@ fn load_files_with(specs: &[PathBuf], fixtures: Option<&Path>, snapshots: Option
         .iter()
         .map(|path| {
             let text = std::fs::read_to_string(path).map_err(|e| LoadError(format!("{}: {e}", path.display())))?;
-            ApiRuntime::load_with(&api_name(path), &path.display().to_string(), &text, files.as_ref(), identities.clone(), snapshots)
-                .map(Arc::new)
+            ApiRuntime::load_with(
+                &api_name(path),
+                &path.display().to_string(),
+                &text,
+                files.as_ref(),
+                identities.clone(),
+                snapshots,
+            )
+            .map(Arc::new)
         })
         .collect()
 }
@@ -137,7 +148,13 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { options: ServeOptions::default(), journal_size: 1000, admin: true, admin_token: None, snapshots: None }
+        Settings {
+            options: ServeOptions::default(),
+            journal_size: 1000,
+            admin: true,
+            admin_token: None,
+            snapshots: None,
+        }
     }
 }
 
@@ -309,14 +326,16 @@ impl MockServer {
     ///
     /// Panics if the bundled data does not load, which the test suite rules out.
     pub async fn start() -> MockServer {
-        let settings = Settings { options: ServeOptions { strict: true, faults: Faults::default() }, ..Settings::default() };
+        let settings =
+            Settings { options: ServeOptions { strict: true, faults: Faults::default() }, ..Settings::default() };
         let app = App::new(Sources::Bundled, settings).expect("the bundled APIs load");
         MockServer::run(app, "127.0.0.1:0".parse().unwrap()).await.expect("a loopback port is free")
     }
 
     /// Serves already loaded APIs on `address` (port 0 picks a free port), in strict mode.
     pub async fn serve(apis: Vec<Arc<ApiRuntime>>, address: SocketAddr) -> std::io::Result<MockServer> {
-        let settings = Settings { options: ServeOptions { strict: true, faults: Faults::default() }, ..Settings::default() };
+        let settings =
+            Settings { options: ServeOptions { strict: true, faults: Faults::default() }, ..Settings::default() };
         let app = App::new(Sources::Loaded(apis), settings).map_err(std::io::Error::other)?;
         MockServer::run(app, address).await
     }
@@ -367,7 +386,11 @@ pub fn banner(base: &str, apis: &[Arc<ApiRuntime>], admin: bool) -> String {
     for api in apis {
         out.push_str(&format!("\n{} ({} operations)\n", api.api.title, api.api.operations.len()));
         let token = api.auth.as_ref().and_then(|rules| {
-            api.identities.identities.iter().find(|i| i.permissions.contains(&rules.permission)).map(|i| i.token.clone())
+            api.identities
+                .identities
+                .iter()
+                .find(|i| i.permissions.contains(&rules.permission))
+                .map(|i| i.token.clone())
         });
         for op in &api.api.operations {
             let mut path = op.route.clone();
@@ -380,7 +403,9 @@ pub fn banner(base: &str, apis: &[Arc<ApiRuntime>], admin: bool) -> String {
         }
     }
     if admin {
-        out.push_str(&format!("\nadmin: {base}/__admin/health  {base}/__admin/requests  {base}/__admin/openapi.json\n"));
+        out.push_str(&format!(
+            "\nadmin: {base}/__admin/health  {base}/__admin/requests  {base}/__admin/openapi.json\n"
+        ));
     }
     out
 }

@@ -147,12 +147,9 @@ fn scalar(param: &Param, kind: Scalar, raw: &str) -> Result<Value, ParamError> {
     Ok(match kind {
         Scalar::String => Value::String(raw.to_string()),
         Scalar::Integer => Value::Number(raw.parse::<i64>().map_err(|_| bad("an integer"))?.into()),
-        Scalar::Number => raw
-            .parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .map(Value::Number)
-            .ok_or_else(|| bad("a number"))?,
+        Scalar::Number => {
+            raw.parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number).ok_or_else(|| bad("a number"))?
+        }
         Scalar::Boolean => match raw {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
@@ -177,4 +174,3 @@ fn show(value: &Value) -> String {
         other => other.to_string(),
     }
 }
-

@@ -1,8 +1,8 @@
 //! A binding compiled against its collection: filter indexes and precomputed sort orders, so a
 //! filtered, sorted page costs what its matches cost, not what the collection holds.
 
-use std::cmp::Ordering;
 use hashbrown::HashMap;
+use std::cmp::Ordering;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -63,7 +63,9 @@ impl Posting {
     /// Says why the posting cannot belong to a collection of `records`, if it cannot.
     fn fault(&self, records: usize) -> Option<String> {
         match self {
-            Posting::List(ids) if ids.windows(2).any(|w| w[0] >= w[1]) => Some("a posting list is not ascending".into()),
+            Posting::List(ids) if ids.windows(2).any(|w| w[0] >= w[1]) => {
+                Some("a posting list is not ascending".into())
+            }
             Posting::List(ids) if ids.last().is_some_and(|&id| id as usize >= records) => {
                 Some(format!("a posting names record {} of {records}", ids[ids.len() - 1]))
             }
@@ -172,7 +174,10 @@ impl QueryBuilder {
                     store
                         .collection(&join.collection)
                         .ok_or_else(|| {
-                            format!("filter `{}`: collection `{}` must be declared before `{}`", filter.param, join.collection, binding.collection)
+                            format!(
+                                "filter `{}`: collection `{}` must be declared before `{}`",
+                                filter.param, join.collection, binding.collection
+                            )
                         })?
                         .clone(),
                     Path::new(&join.key),
@@ -180,19 +185,25 @@ impl QueryBuilder {
                 None => None,
             };
             let on_key = joined.is_none() && filter.field == key;
-            filters.push((FilterIndex { param: filter.param.clone(), postings: HashMap::new(), on_key }, Path::new(&filter.field), joined));
+            filters.push((
+                FilterIndex { param: filter.param.clone(), postings: HashMap::new(), on_key },
+                Path::new(&filter.field),
+                joined,
+            ));
         }
         let sort = binding.sort.as_ref();
         let mut columns: Vec<(String, Compare, Path, Vec<SortValue>)> = Vec::new();
-        let mut column = |key: &SortKey| match columns.iter().position(|(f, c, _, _)| *f == key.field && *c == key.compare) {
-            Some(i) => i,
-            None => {
-                columns.push((key.field.clone(), key.compare, Path::new(&key.field), Vec::new()));
-                columns.len() - 1
-            }
-        };
+        let mut column =
+            |key: &SortKey| match columns.iter().position(|(f, c, _, _)| *f == key.field && *c == key.compare) {
+                Some(i) => i,
+                None => {
+                    columns.push((key.field.clone(), key.compare, Path::new(&key.field), Vec::new()));
+                    columns.len() - 1
+                }
+            };
         let tie_break: Vec<usize> = sort.map(|s| s.tie_break.iter().map(&mut column).collect()).unwrap_or_default();
-        let keys: Vec<(String, usize)> = sort.map(|s| s.keys.iter().map(|(name, key)| (name.clone(), column(key))).collect()).unwrap_or_default();
+        let keys: Vec<(String, usize)> =
+            sort.map(|s| s.keys.iter().map(|(name, key)| (name.clone(), column(key))).collect()).unwrap_or_default();
         Ok(QueryBuilder {
             filters,
             columns,
@@ -369,7 +380,10 @@ impl Query {
     /// Runs the query for one request's parameters.
     /// The parts a snapshot keeps.
     pub fn parts(&self) -> QueryPartsRef<'_> {
-        QueryPartsRef { filters: &self.filters, orders: self.orders.0.iter().map(|(k, o)| (k, o.ids.as_slice())).collect() }
+        QueryPartsRef {
+            filters: &self.filters,
+            orders: self.orders.0.iter().map(|(k, o)| (k, o.ids.as_slice())).collect(),
+        }
     }
 
     pub fn run(&self, params: &ParamValues) -> Page {
@@ -439,10 +453,13 @@ impl Query {
             None if groups.is_empty() => return None,
             None if sparse(&groups[0]) => {
                 let g = groups.remove(0);
-                let mut u: Vec<u32> = g.iter().flat_map(|p| match p {
-                    Posting::List(ids) => ids.iter().copied(),
-                    Posting::Bits { .. } => unreachable!("a sparse group holds lists"),
-                }).collect();
+                let mut u: Vec<u32> = g
+                    .iter()
+                    .flat_map(|p| match p {
+                        Posting::List(ids) => ids.iter().copied(),
+                        Posting::Bits { .. } => unreachable!("a sparse group holds lists"),
+                    })
+                    .collect();
                 if g.len() > 1 {
                     u.sort_unstable();
                     u.dedup();
@@ -641,7 +658,10 @@ impl SortValue {
         let parsed = match compare {
             Compare::Text => None,
             Compare::Decimal => Decimal::parse(&text).map(SortValue::Number),
-            Compare::Timestamp => chrono::DateTime::parse_from_rfc3339(&text).ok().and_then(|t| t.timestamp_nanos_opt()).map(SortValue::Time),
+            Compare::Timestamp => chrono::DateTime::parse_from_rfc3339(&text)
+                .ok()
+                .and_then(|t| t.timestamp_nanos_opt())
+                .map(SortValue::Time),
         };
         parsed.unwrap_or_else(|| SortValue::Text(text.into()))
     }
@@ -826,13 +846,18 @@ mod rank_tests {
         let query = builder.finish(Default::default());
         let sort = binding.sort.unwrap();
         let of = |r: &Value, k: &SortKey| SortValue::of(r, &Path::new(&k.field), k.compare);
-        let tie: Vec<Vec<SortValue>> = records.iter().map(|r| sort.tie_break.iter().map(|k| of(r, k)).collect()).collect();
+        let tie: Vec<Vec<SortValue>> =
+            records.iter().map(|r| sort.tie_break.iter().map(|k| of(r, k)).collect()).collect();
         assert_eq!(ranks_of(&[&[SortValue::Time(3), SortValue::Missing, SortValue::Time(3)][..]]), vec![vec![1, 0, 1]]);
         assert_eq!(query.orders[&(None, false)].ids, build_order(&tie, None, false).ids);
         for (name, key) in &sort.keys {
             let primary: Vec<SortValue> = records.iter().map(|r| of(r, key)).collect();
             for desc in [false, true] {
-                assert_eq!(query.orders[&(Some(name.clone()), desc)].ids, build_order(&tie, Some(&primary), desc).ids, "{name} {desc}");
+                assert_eq!(
+                    query.orders[&(Some(name.clone()), desc)].ids,
+                    build_order(&tie, Some(&primary), desc).ids,
+                    "{name} {desc}"
+                );
             }
         }
     }

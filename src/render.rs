@@ -317,16 +317,23 @@ mod tests {
         let cut = |prefixes: &[&str], text: &str| {
             let placeholders = Placeholders::new(&prefixes.iter().map(|p| p.to_string()).collect::<Vec<_>>());
             let mut out = Vec::new();
-            placeholders.pieces(text.as_bytes(), |piece, hole| out.push((String::from_utf8(piece.to_vec()).unwrap(), hole)));
+            placeholders
+                .pieces(text.as_bytes(), |piece, hole| out.push((String::from_utf8(piece.to_vec()).unwrap(), hole)));
             out
         };
         let pieces = |list: &[(&str, bool)]| list.iter().map(|(p, h)| (p.to_string(), *h)).collect::<Vec<_>>();
         assert_eq!(cut(&["h://x"], "no holes"), pieces(&[("no holes", false)]));
         assert_eq!(cut(&["h://x"], "h://xh://x/a"), pieces(&[("", true), ("", true), ("/a", false)]));
-        assert_eq!(cut(&["h://x", "h://x/v4"], "[h://x/v4/b,h://x/v5]"), pieces(&[("[", true), ("/b,", true), ("/v5]", false)]));
+        assert_eq!(
+            cut(&["h://x", "h://x/v4"], "[h://x/v4/b,h://x/v5]"),
+            pieces(&[("[", true), ("/b,", true), ("/v5]", false)])
+        );
         assert_eq!(cut(&["h://x"], "hh://h://"), pieces(&[("hh://h://", false)]));
         // Four distinct first bytes take the table scan instead of memchr; same cuts.
-        assert_eq!(cut(&["a1", "b2", "c3", "d4"], "xa1yb2zc3wd4v"), pieces(&[("x", true), ("y", true), ("z", true), ("w", true), ("v", false)]));
+        assert_eq!(
+            cut(&["a1", "b2", "c3", "d4"], "xa1yb2zc3wd4v"),
+            pieces(&[("x", true), ("y", true), ("z", true), ("w", true), ("v", false)])
+        );
         assert_eq!(cut(&[], "h://x"), pieces(&[("h://x", false)]));
     }
 
@@ -342,7 +349,12 @@ mod tests {
     #[test]
     fn rendered_records_splice_the_base_url_and_match_the_shaped_value() {
         let ph = Placeholders::new(&["http://host:port/x/version".to_string()]);
-        let shape = Shape { name: "Ext".into(), props: Some(vec!["id".into(), "@type".into(), "href".into(), "n".into()]), type_field: Some("@type".into()), explicit_nulls: true };
+        let shape = Shape {
+            name: "Ext".into(),
+            props: Some(vec!["id".into(), "@type".into(), "href".into(), "n".into()]),
+            type_field: Some("@type".into()),
+            explicit_nulls: true,
+        };
         let records = [
             json!({"id": "1", "href": "http://host:port/x/version/a/1", "drop": 1, "@type": "Base"}),
             json!({"id": "2", "n": [1, 2]}),
@@ -357,7 +369,9 @@ mod tests {
             let mut out = Vec::new();
             rendered.write(i as u32, &mut out, b"http://h:1/x/v4");
             assert_eq!(out.len(), rendered.size_with(i as u32, b"http://h:1/x/v4".len()));
-            let expected = serde_json::to_string(&shape.apply(r)).unwrap().replace("http://host:port/x/version", "http://h:1/x/v4");
+            let expected = serde_json::to_string(&shape.apply(r))
+                .unwrap()
+                .replace("http://host:port/x/version", "http://h:1/x/v4");
             assert_eq!(String::from_utf8(out).unwrap(), expected);
         }
     }

@@ -66,7 +66,12 @@ impl Generated {
         let files = files.get_or_insert_with(|| {
             let started = std::time::Instant::now();
             let generated = crate::generate::generate(&self.api, self.seed, self.scale).unwrap_or_default();
-            tracing::info!(scale = self.scale, ms = started.elapsed().as_millis() as u64, "generated the {} fixtures", self.api);
+            tracing::info!(
+                scale = self.scale,
+                ms = started.elapsed().as_millis() as u64,
+                "generated the {} fixtures",
+                self.api
+            );
             generated.into_iter().map(|file| (file.name, file.text)).collect()
         });
         files.remove(name)
@@ -87,7 +92,9 @@ impl Files {
         let embedded = |rel: &str| BUNDLED_FIXTURES.get_file(rel).map(|f| embedded_text(f.contents()));
         match self {
             Files::Embedded(dir) => Ok(dir.get_file(rel).map(|f| embedded_text(f.contents()))),
-            Files::Generated(generated) => Ok(generated.take(rel).map(std::borrow::Cow::Owned).or_else(|| embedded(rel))),
+            Files::Generated(generated) => {
+                Ok(generated.take(rel).map(std::borrow::Cow::Owned).or_else(|| embedded(rel)))
+            }
             Files::Disk(root) => {
                 let path = root.join(rel);
                 match std::fs::read_to_string(&path) {
@@ -220,8 +227,9 @@ fn release_pages(bytes: &'static [u8]) {
 pub fn load_identities(files: &Files) -> Result<Identities, LoadError> {
     match files.read("identities.json")? {
         None => Ok(Identities::default()),
-        Some(text) => serde_json::from_str(&text)
-            .map_err(|e| LoadError(format!("{}: {e}", files.display("identities.json")))),
+        Some(text) => {
+            serde_json::from_str(&text).map_err(|e| LoadError(format!("{}: {e}", files.display("identities.json"))))
+        }
     }
 }
 
@@ -255,19 +263,17 @@ impl ApiRuntime {
             None => None,
         };
         let behaviour = match (&behaviour_text, files) {
-            (Some(text), Some(files)) => Behaviour::from_yaml(text)
-                .map_err(|e| LoadError(format!("{}: {e}", files.display(&behaviour_rel))))?,
+            (Some(text), Some(files)) => {
+                Behaviour::from_yaml(text).map_err(|e| LoadError(format!("{}: {e}", files.display(&behaviour_rel))))?
+            }
             _ => Behaviour::default(),
         };
         let at = |pointer: &str, message: String| {
             let file = files.map(|f| f.display(&behaviour_rel)).unwrap_or_default();
             LoadError(format!("{file}: at {pointer}: {message}"))
         };
-        let envelope = if behaviour.errors.body.is_null() {
-            Envelope::default()
-        } else {
-            Envelope::new(behaviour.errors.clone())
-        };
+        let envelope =
+            if behaviour.errors.body.is_null() { Envelope::default() } else { Envelope::new(behaviour.errors.clone()) };
         let mut plans = Vec::new();
         for (op_id, binding) in &behaviour.operations {
             let plan = plan_binding(&api, op_id, binding).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
@@ -316,7 +322,17 @@ impl ApiRuntime {
         }
         let base_path_json = crate::render::json_escaped(&api.base_path);
         let placeholders = compiling.placeholders;
-        Ok(ApiRuntime { api, envelope, auth: behaviour.auth, identities, store, bindings, placeholders, base_path_json, from_snapshot })
+        Ok(ApiRuntime {
+            api,
+            envelope,
+            auth: behaviour.auth,
+            identities,
+            store,
+            bindings,
+            placeholders,
+            base_path_json,
+            from_snapshot,
+        })
     }
 }
 
@@ -403,7 +419,13 @@ impl Compiling<'_> {
     fn store(&self, mut source: Source) -> Result<Built, Failure> {
         let Compiling { name, behaviour, plans, at, tenant, .. } = *self;
         // Records stay parsed only where a request reads them: tenants, and join targets while loading.
-        let joined: Vec<&str> = behaviour.operations.values().flat_map(|b| b.filters.iter()).filter_map(|f| f.via.as_ref()).map(|j| j.collection.as_str()).collect();
+        let joined: Vec<&str> = behaviour
+            .operations
+            .values()
+            .flat_map(|b| b.filters.iter())
+            .filter_map(|f| f.via.as_ref())
+            .map(|j| j.collection.as_str())
+            .collect();
         let mut store = Store::default();
         let mut bindings = HashMap::new();
         for (i, def) in behaviour.collections.iter().enumerate() {
@@ -415,7 +437,9 @@ impl Compiling<'_> {
             // Operations showing the collection in the same view share its rendered bytes.
             let mut shapes: Vec<Shape> = Vec::new();
             for (op_id, binding, plan) in plans.iter().filter(|(_, b, _)| b.collection == def.name) {
-                queries.push(QueryBuilder::new(binding, &store, &def.key).map_err(|e| at(&format!("/operations/{op_id}"), e))?);
+                queries.push(
+                    QueryBuilder::new(binding, &store, &def.key).map_err(|e| at(&format!("/operations/{op_id}"), e))?,
+                );
                 let mut views = Vec::new();
                 for shape in &plan.shapes {
                     views.push(match shapes.iter().position(|s| s == shape) {
@@ -434,13 +458,20 @@ impl Compiling<'_> {
                     let (kept, rendered) = reader.collection().map_err(Failure::Snapshot)?;
                     let records = kept.records().map_err(Failure::Snapshot)?;
                     let n = kept.keys.len();
-                    if records.len() != if retain { n } else { 0 } || kept.queries.len() != queries.len() || rendered.len() != shapes.len() {
+                    if records.len() != if retain { n } else { 0 }
+                        || kept.queries.len() != queries.len()
+                        || rendered.len() != shapes.len()
+                    {
                         return Err(Failure::Snapshot(format!("collection `{}` was kept in another layout", def.name)));
                     }
                     if rendered.iter().any(|r| r.len() != n) {
-                        return Err(Failure::Snapshot(format!("a view of `{}` does not hold its {n} records", def.name)));
+                        return Err(Failure::Snapshot(format!(
+                            "a view of `{}` does not hold its {n} records",
+                            def.name
+                        )));
                     }
-                    let collection = Collection::from_keys(&def.name, records, kept.keys, &def.key, &kept.aliases).map_err(Failure::Snapshot)?;
+                    let collection = Collection::from_keys(&def.name, records, kept.keys, &def.key, &kept.aliases)
+                        .map_err(Failure::Snapshot)?;
                     let queries = queries
                         .into_iter()
                         .zip(kept.queries)
@@ -450,9 +481,9 @@ impl Compiling<'_> {
                     (collection, queries, rendered)
                 }
                 Source::Fixtures(writer) => {
-                    let text = files
-                        .read(&rel)?
-                        .ok_or_else(|| at(&format!("/collections/{i}/file"), format!("{} does not exist", files.display(&rel))))?;
+                    let text = files.read(&rel)?.ok_or_else(|| {
+                        at(&format!("/collections/{i}/file"), format!("{} does not exist", files.display(&rel)))
+                    })?;
                     let mut rendered: Vec<Rendered> = shapes.iter().map(|_| Rendered::default()).collect();
                     let collection = load_collection(self.api, def, &text, retain, |record| {
                         for query in queries.iter_mut() {
@@ -468,18 +499,28 @@ impl Compiling<'_> {
                     rendered.iter_mut().for_each(Rendered::shrink);
                     let queries: Vec<Query> = queries.into_iter().map(|q| q.finish(collection.index.clone())).collect();
                     if let Some(writer) = writer {
-                        writer.collection(&collection.index, &collection.records, &queries.iter().collect::<Vec<_>>(), &rendered.iter().collect::<Vec<_>>());
+                        writer.collection(
+                            &collection.index,
+                            &collection.records,
+                            &queries.iter().collect::<Vec<_>>(),
+                            &rendered.iter().collect::<Vec<_>>(),
+                        );
                     }
                     (collection, queries, rendered)
                 }
             };
             let read_ms = started.elapsed().as_millis() as u64;
-            let views: Vec<(Shape, Arc<Rendered>)> = shapes.into_iter().zip(rendered).map(|(shape, r)| (shape, Arc::new(r))).collect();
+            let views: Vec<(Shape, Arc<Rendered>)> =
+                shapes.into_iter().zip(rendered).map(|(shape, r)| (shape, Arc::new(r))).collect();
             for ((op_id, binding, plan, view_ids), query) in builders.into_iter().zip(queries) {
                 let views = view_ids.into_iter().map(|i| views[i].clone()).collect();
-                let mut compiled = finish_binding(binding, plan, query, views).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
-                if let (Body::Map { from_tenant, .. }, Some(tenants)) = (&binding.body, tenant.and_then(|t| store.collection(t))) {
-                    compiled.tenant_members = tenants.records.iter().map(|record| tenant_members(from_tenant, record)).collect();
+                let mut compiled =
+                    finish_binding(binding, plan, query, views).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
+                if let (Body::Map { from_tenant, .. }, Some(tenants)) =
+                    (&binding.body, tenant.and_then(|t| store.collection(t)))
+                {
+                    compiled.tenant_members =
+                        tenants.records.iter().map(|record| tenant_members(from_tenant, record)).collect();
                 }
                 if let Body::Map { .. } = &binding.body {
                     collection.index.key_of.iter().for_each(|key| compiled.map_keys.push_plain(key));
@@ -488,11 +529,21 @@ impl Compiling<'_> {
                 bindings.insert(op_id.clone(), compiled);
             }
             let from = if let Source::Snapshot(_) = source { "its snapshot" } else { "the fixtures" };
-            tracing::info!(records = collection.len(), read_ms, ms = started.elapsed().as_millis() as u64, "loaded {} from {from}", files.display(&rel));
+            tracing::info!(
+                records = collection.len(),
+                read_ms,
+                ms = started.elapsed().as_millis() as u64,
+                "loaded {} from {from}",
+                files.display(&rel)
+            );
             store.insert(collection);
         }
         if let Some((op_id, binding, _)) = plans.iter().find(|(op_id, _, _)| !bindings.contains_key(op_id)) {
-            return Err(at(&format!("/operations/{op_id}/collection"), format!("collection `{}` is not declared", binding.collection)).into());
+            return Err(at(
+                &format!("/operations/{op_id}/collection"),
+                format!("collection `{}` is not declared", binding.collection),
+            )
+            .into());
         }
         let keep: Vec<&str> = tenant.into_iter().collect();
         store.release(&keep);
@@ -585,9 +636,7 @@ struct Plan {
 fn plan_binding(api: &Api, op_id: &str, binding: &Binding) -> Result<Plan, String> {
     let op = api.operation(op_id).ok_or_else(|| format!("the spec has no operation `{op_id}`"))?;
     let declared = |param: &str, what: &str| {
-        op.param(param)
-            .map(|_| ())
-            .ok_or_else(|| format!("{what} parameter `{param}` is not declared by {op_id}"))
+        op.param(param).map(|_| ()).ok_or_else(|| format!("{what} parameter `{param}` is not declared by {op_id}"))
     };
     for f in &binding.filters {
         declared(&f.param, "filter")?;
@@ -613,7 +662,9 @@ fn plan_binding(api: &Api, op_id: &str, binding: &Binding) -> Result<Plan, Strin
             values.sort();
             let keys: Vec<String> = sort.keys.keys().cloned().collect();
             if values != keys {
-                return Err(format!("sort keys {keys:?} differ from the values {field_param} takes in the spec, {values:?}"));
+                return Err(format!(
+                    "sort keys {keys:?} differ from the values {field_param} takes in the spec, {values:?}"
+                ));
             }
         }
         if let Some(p) = &sort.direction_param {

@@ -34,7 +34,9 @@ impl Prefer {
                     "example" => prefer.example = Some(raw.to_string()),
                     "delay" => {
                         let ms = raw.parse::<u64>().map_err(|_| {
-                            format!("Prefer: delay={raw:?} is not a whole number of milliseconds; expected e.g. delay=250")
+                            format!(
+                                "Prefer: delay={raw:?} is not a whole number of milliseconds; expected e.g. delay=250"
+                            )
                         })?;
                         prefer.delay = Some(Duration::from_millis(ms).min(MAX_DELAY));
                     }
@@ -84,7 +86,12 @@ impl Faults {
     /// Faults drawn from `seed`.
     pub fn new(delay: Duration, jitter: Duration, fail_rate: f64, seed: u64) -> Faults {
         use rand::SeedableRng;
-        Faults { delay, jitter, fail_rate: fail_rate.clamp(0.0, 1.0), rng: std::sync::Mutex::new(rand_chacha::ChaCha8Rng::seed_from_u64(seed)) }
+        Faults {
+            delay,
+            jitter,
+            fail_rate: fail_rate.clamp(0.0, 1.0),
+            rng: std::sync::Mutex::new(rand_chacha::ChaCha8Rng::seed_from_u64(seed)),
+        }
     }
 
     /// True when nothing is injected.

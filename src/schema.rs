@@ -225,9 +225,9 @@ pub fn convert(schema: &Value, dialect: Dialect) -> Value {
                     // Keywords whose values are data, not schemas.
                     "example" | "examples" | "default" | "enum" | "const" | "required" => value.clone(),
                     "properties" | "patternProperties" | "$defs" | "definitions" => match value {
-                        Value::Object(props) => Value::Object(
-                            props.iter().map(|(k, v)| (k.clone(), convert(v, dialect))).collect(),
-                        ),
+                        Value::Object(props) => {
+                            Value::Object(props.iter().map(|(k, v)| (k.clone(), convert(v, dialect))).collect())
+                        }
                         other => other.clone(),
                     },
                     _ => convert(value, dialect),
@@ -263,7 +263,8 @@ fn adapt_30(out: &mut Map<String, Value>) {
             }
         }
     }
-    for noise in ["nullable", "discriminator", "xml", "externalDocs", "readOnly", "writeOnly", "deprecated", "example"] {
+    for noise in ["nullable", "discriminator", "xml", "externalDocs", "readOnly", "writeOnly", "deprecated", "example"]
+    {
         if noise != "nullable" {
             out.remove(noise);
         }
@@ -306,7 +307,8 @@ mod tests {
 
     #[test]
     fn exclusive_bounds_become_numbers() {
-        let converted = convert(&json!({"type": "integer", "minimum": 0, "exclusiveMinimum": true}), Dialect::OpenApi30);
+        let converted =
+            convert(&json!({"type": "integer", "minimum": 0, "exclusiveMinimum": true}), Dialect::OpenApi30);
         assert_eq!(converted, json!({"type": "integer", "exclusiveMinimum": 0}));
     }
 

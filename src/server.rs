@@ -146,7 +146,11 @@ impl Endpoint {
 }
 
 /// The pipeline: every step may answer early with a refusal in the API's envelope.
-async fn serve(State(endpoint): State<Arc<Endpoint>>, path: Result<RawPathParams, RawPathParamsRejection>, req: Request) -> Response {
+async fn serve(
+    State(endpoint): State<Arc<Endpoint>>,
+    path: Result<RawPathParams, RawPathParamsRejection>,
+    req: Request,
+) -> Response {
     let (parts, _body) = req.into_parts();
     let rid = request_id(&parts.headers);
     let response = match scenario(&endpoint, &parts.headers) {
@@ -157,7 +161,8 @@ async fn serve(State(endpoint): State<Arc<Endpoint>>, path: Result<RawPathParams
             }
             match forced(&endpoint, &prefer, &parts.headers, rid) {
                 Some(response) => response,
-                None => respond(&endpoint, &parts, path).unwrap_or_else(|(status, message)| error(&endpoint.api, status, &message, rid)),
+                None => respond(&endpoint, &parts, path)
+                    .unwrap_or_else(|(status, message)| error(&endpoint.api, status, &message, rid)),
             }
         }
     };
@@ -167,7 +172,11 @@ async fn serve(State(endpoint): State<Arc<Endpoint>>, path: Result<RawPathParams
 }
 
 /// Authenticate, validate, authorise, answer.
-fn respond(endpoint: &Endpoint, parts: &Parts, path: Result<RawPathParams, RawPathParamsRejection>) -> Result<Response, (u16, String)> {
+fn respond(
+    endpoint: &Endpoint,
+    parts: &Parts,
+    path: Result<RawPathParams, RawPathParamsRejection>,
+) -> Result<Response, (u16, String)> {
     let (api, op) = (&*endpoint.api, endpoint.op());
     let caller = match (op.secured, &api.auth) {
         (true, Some(rules)) => {
@@ -178,19 +187,22 @@ fn respond(endpoint: &Endpoint, parts: &Parts, path: Result<RawPathParams, RawPa
     };
     let params = validate(endpoint, parts, path)?;
     let tenant = match (&api.auth, caller) {
-        (Some(rules), Some(index)) => {
-            authorize(rules, &api.identities.identities[index], &params, &api.store).map_err(|r| (r.status, r.message))?
-        }
+        (Some(rules), Some(index)) => authorize(rules, &api.identities.identities[index], &params, &api.store)
+            .map_err(|r| (r.status, r.message))?,
         _ => None,
     };
-    let tenant = tenant.zip(api.auth.as_ref().and_then(|a| a.tenant.as_ref())).and_then(|(index, rule)| {
-        api.store.collection(&rule.collection).map(|c| (index, &c.records[index as usize]))
-    });
+    let tenant = tenant
+        .zip(api.auth.as_ref().and_then(|a| a.tenant.as_ref()))
+        .and_then(|(index, rule)| api.store.collection(&rule.collection).map(|c| (index, &c.records[index as usize])));
     answer(api, op, &params, tenant, &parts.headers).map_err(|r| (r.status, r.message))
 }
 
 /// Parameters read and checked against the spec; a bad one is a 400 naming it.
-fn validate(endpoint: &Endpoint, parts: &Parts, path: Result<RawPathParams, RawPathParamsRejection>) -> Result<ParamValues, (u16, String)> {
+fn validate(
+    endpoint: &Endpoint,
+    parts: &Parts,
+    path: Result<RawPathParams, RawPathParamsRejection>,
+) -> Result<ParamValues, (u16, String)> {
     let (api, op) = (&*endpoint.api, endpoint.op());
     let path = path.map_err(|rejection| (400, format!("the path could not be read: {}", rejection.body_text())))?;
     let path: Vec<(&str, &str)> = path.iter().collect();
@@ -229,18 +241,29 @@ fn forced(endpoint: &Endpoint, prefer: &Prefer, headers: &HeaderMap, rid: &str) 
                 example_response(api, status, &value, &base_url(api, headers))
             }
             None => {
-                let names: Vec<&str> = op
-                    .responses
-                    .values()
-                    .flat_map(|r| r.examples.iter().map(|(n, _)| n.as_str()))
-                    .collect();
-                error(api, 400, &format!("Prefer: example={name} is not an example of {}; expected one of: {}", op.id, names.join(", ")), rid)
+                let names: Vec<&str> =
+                    op.responses.values().flat_map(|r| r.examples.iter().map(|(n, _)| n.as_str())).collect();
+                error(
+                    api,
+                    400,
+                    &format!(
+                        "Prefer: example={name} is not an example of {}; expected one of: {}",
+                        op.id,
+                        names.join(", ")
+                    ),
+                    rid,
+                )
             }
         });
     }
     let code = prefer.code?;
     let Some(response) = op.responses.get(&code) else {
-        return Some(error(api, 400, &format!("Prefer: code={code} is not declared by {}; declared: {}", op.id, declared()), rid));
+        return Some(error(
+            api,
+            400,
+            &format!("Prefer: code={code} is not declared by {}; declared: {}", op.id, declared()),
+            rid,
+        ));
     };
     if (200..300).contains(&code) && api.bindings.contains_key(&op.id) {
         return None;
@@ -270,7 +293,11 @@ async fn conform(endpoint: &Endpoint, response: Response, rid: &str) -> Response
         let finding = crate::schema::Finding {
             pointer: String::new(),
             rule: format!("{} {} responses", op.method, op.path),
-            message: format!("specmock refused the request with {}, which {} does not declare", response.status().as_u16(), op.id),
+            message: format!(
+                "specmock refused the request with {}, which {} does not declare",
+                response.status().as_u16(),
+                op.id
+            ),
         };
         tracing::warn!(operation = %op.id, "{}", finding.message);
         let mut response = response;

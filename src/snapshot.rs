@@ -51,7 +51,9 @@ impl Snapshots {
     /// `$HOME/.cache/specmock`; None when neither variable is set.
     pub fn default_dir() -> Option<PathBuf> {
         let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-        set("XDG_CACHE_HOME").or_else(|| set("HOME").map(|home| home.join(".cache"))).map(|cache| cache.join("specmock"))
+        set("XDG_CACHE_HOME")
+            .or_else(|| set("HOME").map(|home| home.join(".cache")))
+            .map(|cache| cache.join("specmock"))
     }
 
     /// The folder.
@@ -182,11 +184,21 @@ impl SnapshotWriter {
 
     /// Appends one collection: its keys and aliases, the records kept parsed, each binding's
     /// query parts and each view's bytes. A write error abandons the snapshot, with a warning.
-    pub fn collection(&mut self, index: &crate::store::KeyIndex, records: &[Value], queries: &[&Query], views: &[&Rendered]) {
+    pub fn collection(
+        &mut self,
+        index: &crate::store::KeyIndex,
+        records: &[Value],
+        queries: &[&Query],
+        views: &[&Rendered],
+    ) {
         let out = CollectionOut {
             keys: &index.key_of,
             aliases: index.aliases(),
-            records: if records.is_empty() { String::new() } else { serde_json::to_string(records).expect("JSON values serialise") },
+            records: if records.is_empty() {
+                String::new()
+            } else {
+                serde_json::to_string(records).expect("JSON values serialise")
+            },
             queries: queries.iter().map(|q| q.parts()).collect(),
             views: views.iter().map(|v| v.parts()).map(|(bytes, ends, holes)| (ends, holes, bytes.len())).collect(),
         };
@@ -210,7 +222,8 @@ impl SnapshotWriter {
     /// Finishes the snapshot and gives it its name.
     pub fn commit(mut self) {
         let Some(file) = self.file.take() else { return };
-        let done = file.into_inner().map_err(|e| e.into_error()).and_then(|_| std::fs::rename(&self.partial, &self.path));
+        let done =
+            file.into_inner().map_err(|e| e.into_error()).and_then(|_| std::fs::rename(&self.partial, &self.path));
         match done {
             Ok(()) => tracing::info!("wrote {}", self.path.display()),
             Err(e) => tracing::warn!("cannot write {}: {e}; starts will not be quicker", self.path.display()),

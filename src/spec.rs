@@ -147,9 +147,7 @@ impl Operation {
 
     /// The response that holds the example called `name`.
     pub fn example(&self, name: &str) -> Option<(&ResponseSpec, &Value)> {
-        self.responses
-            .values()
-            .find_map(|r| r.examples.iter().find(|(n, _)| n == name).map(|(_, v)| (r, v)))
+        self.responses.values().find_map(|r| r.examples.iter().find(|(n, _)| n == name).map(|(_, v)| (r, v)))
     }
 }
 
@@ -199,12 +197,7 @@ struct Compiler<'a> {
 
 impl<'a> Compiler<'a> {
     fn compile(self, _name: &str) -> Result<(Vec<Operation>, SchemaSet, String), String> {
-        let base_path = self
-            .doc
-            .pointer("/servers/0/url")
-            .and_then(Value::as_str)
-            .map(server_path)
-            .unwrap_or_default();
+        let base_path = self.doc.pointer("/servers/0/url").and_then(Value::as_str).map(server_path).unwrap_or_default();
         let mut operations = Vec::new();
         let paths = self.doc.get("paths").and_then(Value::as_object).ok_or("the document has no `paths`")?;
         let global_security = self.doc.get("security").and_then(Value::as_array).is_some_and(|s| !s.is_empty());
@@ -230,9 +223,7 @@ impl<'a> Compiler<'a> {
                 if let Some(Value::Object(map)) = op.get("responses") {
                     for (status, raw) in map {
                         let Ok(code) = status.parse::<u16>() else { continue };
-                        let response = self
-                            .response(code, raw)
-                            .map_err(|e| format!("{at}/responses/{status}: {e}"))?;
+                        let response = self.response(code, raw).map_err(|e| format!("{at}/responses/{status}: {e}"))?;
                         responses.insert(code, response);
                     }
                 }
@@ -264,10 +255,7 @@ impl<'a> Compiler<'a> {
                     let pointer = reference
                         .strip_prefix('#')
                         .ok_or_else(|| format!("`{reference}`: only local references are supported"))?;
-                    value = self
-                        .doc
-                        .pointer(pointer)
-                        .ok_or_else(|| format!("`{reference}` points at nothing"))?;
+                    value = self.doc.pointer(pointer).ok_or_else(|| format!("`{reference}` points at nothing"))?;
                 }
                 None => return Ok(value),
             }
@@ -305,7 +293,10 @@ impl<'a> Compiler<'a> {
             default: resolved.get("default").cloned(),
             expected,
             example: raw.get("example").cloned().or_else(|| {
-                raw.get("examples").and_then(Value::as_object).and_then(|e| e.values().next()).and_then(|e| e.get("value").cloned())
+                raw.get("examples")
+                    .and_then(Value::as_object)
+                    .and_then(|e| e.values().next())
+                    .and_then(|e| e.get("value").cloned())
             }),
             schema,
             checker,
@@ -348,7 +339,10 @@ impl<'a> Compiler<'a> {
                     required_headers.push(name.clone());
                 }
                 if let Some(schema) = header.get("schema") {
-                    let checker = self.schemas.compile(&self.schemas.convert(schema)).map_err(|e| format!("header {name}: {e}"))?;
+                    let checker = self
+                        .schemas
+                        .compile(&self.schemas.convert(schema))
+                        .map_err(|e| format!("header {name}: {e}"))?;
                     header_checkers.push((name.clone(), checker));
                 }
                 headers.push(name);

@@ -67,12 +67,22 @@ impl Collection {
     }
 
     /// Builds a collection from each record's key (records may be empty when not retained).
-    pub fn from_keys(name: &str, records: Vec<Value>, key_of: Vec<String>, key: &str, aliases: &[(String, String)]) -> Result<Self, String> {
+    pub fn from_keys(
+        name: &str,
+        records: Vec<Value>,
+        key_of: Vec<String>,
+        key: &str,
+        aliases: &[(String, String)],
+    ) -> Result<Self, String> {
         let hasher = DefaultHashBuilder::default();
         let mut by_key = HashTable::with_capacity(key_of.len());
         for (i, k) in key_of.iter().enumerate() {
             let hash = hasher.hash_one(k.as_str());
-            match by_key.entry(hash, |&j: &u32| key_of[j as usize] == *k, |&j: &u32| hasher.hash_one(key_of[j as usize].as_str())) {
+            match by_key.entry(
+                hash,
+                |&j: &u32| key_of[j as usize] == *k,
+                |&j: &u32| hasher.hash_one(key_of[j as usize].as_str()),
+            ) {
                 hashbrown::hash_table::Entry::Occupied(_) => {
                     return Err(format!("/records/{i}{key}: key {k:?} is used by an earlier record"));
                 }
@@ -130,7 +140,8 @@ impl Store {
     pub fn release(&mut self, keep: &[&str]) {
         for (name, collection) in self.collections.iter_mut() {
             if !keep.contains(&name.as_str()) {
-                *collection = Arc::new(Collection { name: name.clone(), records: Vec::new(), index: collection.index.clone() });
+                *collection =
+                    Arc::new(Collection { name: name.clone(), records: Vec::new(), index: collection.index.clone() });
             }
         }
     }
@@ -156,7 +167,8 @@ pub struct Path {
 impl Path {
     /// Parses `/a/*/b`.
     pub fn new(pointer: &str) -> Path {
-        let segments: Vec<String> = pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
+        let segments: Vec<String> =
+            pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
         let wild = segments.iter().any(|s| s == "*");
         Path { segments, wild }
     }

@@ -9,7 +9,17 @@ use crate::spec::{Api, Location, Operation, Param, Scalar};
 
 /// Characters a path segment must escape; `+`, `-` and `.` stay as they are.
 const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-    .add(b' ').add(b'"').add(b'#').add(b'%').add(b'/').add(b'<').add(b'>').add(b'?').add(b'`').add(b'{').add(b'}');
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
 
 /// What to verify against.
 #[derive(Clone, Debug)]
@@ -74,13 +84,16 @@ pub async fn run(api: &Api, config: &Config) -> Report {
             });
             continue;
         }
-        let baseline: Vec<(&Param, String)> = op.params.iter().filter(|p| p.required).map(|p| (p, sample(api, p))).collect();
+        let baseline: Vec<(&Param, String)> =
+            op.params.iter().filter(|p| p.required).map(|p| (p, sample(api, p))).collect();
         let mut plans = vec![("baseline".to_string(), baseline.clone(), false)];
         let optional: Vec<(&Param, String)> = op
             .params
             .iter()
             .filter(|p| !p.required && p.location == Location::Query)
-            .filter_map(|p| p.example.as_ref().map(crate::store::text_of).or_else(|| enum_first(api, p)).map(|v| (p, v)))
+            .filter_map(|p| {
+                p.example.as_ref().map(crate::store::text_of).or_else(|| enum_first(api, p)).map(|v| (p, v))
+            })
             .collect();
         if !optional.is_empty() {
             plans.push(("with examples".to_string(), baseline.iter().cloned().chain(optional).collect(), false));
@@ -88,7 +101,8 @@ pub async fn run(api: &Api, config: &Config) -> Report {
         if config.negative {
             for param in &op.params {
                 for bad in invalid_values(api, param) {
-                    let mut values: Vec<(&Param, String)> = baseline.iter().filter(|(p, _)| p.name != param.name).cloned().collect();
+                    let mut values: Vec<(&Param, String)> =
+                        baseline.iter().filter(|(p, _)| p.name != param.name).cloned().collect();
                     values.push((param, bad.clone()));
                     plans.push((format!("negative: {}={bad}", param.name), values, true));
                 }
@@ -114,11 +128,14 @@ pub async fn run(api: &Api, config: &Config) -> Report {
 fn judge(op: &Operation, status: u16, headers: &http::HeaderMap, bytes: &[u8], negative: bool) -> Outcome {
     let mut findings = crate::conformance::check(op, status, headers, bytes);
     if negative && !(400..500).contains(&status) {
-        findings.insert(0, Finding {
-            pointer: String::new(),
-            rule: "negative".into(),
-            message: format!("an invalid request got {status}; expected a declared 4xx"),
-        });
+        findings.insert(
+            0,
+            Finding {
+                pointer: String::new(),
+                rule: "negative".into(),
+                message: format!("an invalid request got {status}; expected a declared 4xx"),
+            },
+        );
     }
     if findings.is_empty() {
         Outcome::Pass
@@ -127,7 +144,12 @@ fn judge(op: &Operation, status: u16, headers: &http::HeaderMap, bytes: &[u8], n
     }
 }
 
-async fn send(http: &reqwest::Client, op: &Operation, url: &str, headers: &[(String, String)]) -> Result<(u16, http::HeaderMap, Vec<u8>), String> {
+async fn send(
+    http: &reqwest::Client,
+    op: &Operation,
+    url: &str,
+    headers: &[(String, String)],
+) -> Result<(u16, http::HeaderMap, Vec<u8>), String> {
     let method = reqwest::Method::from_bytes(op.method.as_bytes()).map_err(|e| e.to_string())?;
     let mut request = http.request(method, url);
     for (k, v) in headers {
@@ -137,7 +159,9 @@ async fn send(http: &reqwest::Client, op: &Operation, url: &str, headers: &[(Str
     let status = response.status().as_u16();
     let mut map = http::HeaderMap::new();
     for (k, v) in response.headers() {
-        if let (Ok(name), Ok(value)) = (http::HeaderName::from_bytes(k.as_str().as_bytes()), http::HeaderValue::from_bytes(v.as_bytes())) {
+        if let (Ok(name), Ok(value)) =
+            (http::HeaderName::from_bytes(k.as_str().as_bytes()), http::HeaderValue::from_bytes(v.as_bytes()))
+        {
             map.append(name, value);
         }
     }
@@ -166,13 +190,21 @@ fn build(api: &Api, op: &Operation, config: &Config, values: &[(&Param, String)]
     }
     let query = query.finish();
     let base = config.base_url.trim_end_matches('/');
-    let url = if query.is_empty() { format!("{base}{}{path}", api.base_path) } else { format!("{base}{}{path}?{query}", api.base_path) };
+    let url = if query.is_empty() {
+        format!("{base}{}{path}", api.base_path)
+    } else {
+        format!("{base}{}{path}?{query}", api.base_path)
+    };
     (url, headers)
 }
 
 fn enum_first(api: &Api, param: &Param) -> Option<String> {
     let schema = item_schema(api, param);
-    schema.get("enum").and_then(Value::as_array).and_then(|e| e.iter().find(|v| !v.is_null())).map(crate::store::text_of)
+    schema
+        .get("enum")
+        .and_then(Value::as_array)
+        .and_then(|e| e.iter().find(|v| !v.is_null()))
+        .map(crate::store::text_of)
 }
 
 /// A valid value: the parameter's example, its default, its first enum value, or one its type allows.
@@ -188,7 +220,9 @@ fn sample(api: &Api, param: &Param) -> String {
     }
     let schema = item_schema(api, param);
     match (param.array_of.unwrap_or(param.scalar), schema.get("format").and_then(Value::as_str)) {
-        (Scalar::Integer | Scalar::Number, _) => schema.get("minimum").map(crate::store::text_of).unwrap_or_else(|| "1".into()),
+        (Scalar::Integer | Scalar::Number, _) => {
+            schema.get("minimum").map(crate::store::text_of).unwrap_or_else(|| "1".into())
+        }
         (Scalar::Boolean, _) => "true".into(),
         (_, Some("uuid")) => "00000000-0000-4000-8000-000000000000".into(),
         (_, Some("date-time")) => "2026-01-01T00:00:00Z".into(),
@@ -291,7 +325,11 @@ impl Report {
             self.checks.len()
         );
         for c in &self.checks {
-            out.push_str(&format!("    <testcase classname=\"{}\" name=\"{}\">", esc(&c.operation), esc(&format!("{} {}", c.name, c.request))));
+            out.push_str(&format!(
+                "    <testcase classname=\"{}\" name=\"{}\">",
+                esc(&c.operation),
+                esc(&format!("{} {}", c.name, c.request))
+            ));
             match &c.outcome {
                 Outcome::Pass => {}
                 Outcome::Skip(why) => out.push_str(&format!("<skipped message=\"{}\"/>", esc(why))),

@@ -27,7 +27,12 @@ async fn the_journal_lists_recent_requests_newest_first() {
     let http = reqwest::Client::new();
     let before = chrono::Utc::now();
     for size in [1, 2, 0] {
-        http.get(format!("{}{ALLOCATIONS}?pageSize={size}", server.uri())).bearer_auth("demo-token").header("user-agent", "journal-test/1").send().await.unwrap();
+        http.get(format!("{}{ALLOCATIONS}?pageSize={size}", server.uri()))
+            .bearer_auth("demo-token")
+            .header("user-agent", "journal-test/1")
+            .send()
+            .await
+            .unwrap();
     }
     let (status, body) = json_get(&http, format!("{}/__admin/requests?limit=2", server.uri())).await;
     assert_eq!(status, 200);
@@ -72,10 +77,12 @@ async fn health_openapi_token_and_no_admin() {
     let settings = Settings { admin_token: Some("s3cret".into()), ..Settings::default() };
     let server = start(Sources::Bundled, settings).await;
     let http = reqwest::Client::new();
-    let health: Value = http.get(format!("{}/__admin/health", server.uri())).send().await.unwrap().json().await.unwrap();
+    let health: Value =
+        http.get(format!("{}/__admin/health", server.uri())).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["apis"].as_array().unwrap().len(), 2);
-    let doc: Value = http.get(format!("{}/__admin/openapi.json", server.uri())).send().await.unwrap().json().await.unwrap();
+    let doc: Value =
+        http.get(format!("{}/__admin/openapi.json", server.uri())).send().await.unwrap().json().await.unwrap();
     assert_eq!(doc["info"]["title"], "specmock admin API");
     assert!(doc["paths"]["/requests"]["get"].is_object());
     let denied = http.get(format!("{}/__admin/requests", server.uri())).send().await.unwrap();
@@ -97,7 +104,12 @@ async fn fail_rate_answers_the_documented_500_and_repeats_with_its_seed() {
         let http = reqwest::Client::new();
         let mut statuses = Vec::new();
         for _ in 0..40 {
-            let r = http.get(format!("{}{ALLOCATIONS}?pageSize=1", server.uri())).bearer_auth("demo-token").send().await.unwrap();
+            let r = http
+                .get(format!("{}{ALLOCATIONS}?pageSize=1", server.uri()))
+                .bearer_auth("demo-token")
+                .send()
+                .await
+                .unwrap();
             let status = r.status().as_u16();
             if status == 500 {
                 let body: Value = r.json().await.unwrap();
@@ -117,10 +129,13 @@ async fn fail_rate_answers_the_documented_500_and_repeats_with_its_seed() {
 #[tokio::test]
 async fn global_delay_and_jitter_slow_every_response() {
     let faults = Faults::new(Duration::from_millis(60), Duration::from_millis(40), 0.0, 1);
-    let server = start(Sources::Bundled, Settings { options: ServeOptions { strict: false, faults }, ..Settings::default() }).await;
+    let server =
+        start(Sources::Bundled, Settings { options: ServeOptions { strict: false, faults }, ..Settings::default() })
+            .await;
     let http = reqwest::Client::new();
     let started = Instant::now();
-    let r = http.get(format!("{}{ALLOCATIONS}?pageSize=1", server.uri())).bearer_auth("demo-token").send().await.unwrap();
+    let r =
+        http.get(format!("{}{ALLOCATIONS}?pageSize=1", server.uri())).bearer_auth("demo-token").send().await.unwrap();
     assert_eq!(r.status(), 200);
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(60), "{took:?}");
@@ -135,7 +150,8 @@ async fn strict_mode_turns_a_response_that_breaks_the_spec_into_a_500_with_the_r
         "openapi: 3.0.3\ninfo: {title: Things, version: '1'}\npaths:\n  /things:\n    get:\n      operationId: listThings\n      responses:\n        '200':\n          description: things\n          content:\n            application/json:\n              schema: {type: object, required: [things]}\n",
     )
     .unwrap();
-    let settings = Settings { options: ServeOptions { strict: true, faults: Faults::default() }, ..Settings::default() };
+    let settings =
+        Settings { options: ServeOptions { strict: true, faults: Faults::default() }, ..Settings::default() };
     let server = start(Sources::Files { specs: vec![spec], fixtures: None }, settings).await;
     let http = reqwest::Client::new();
     let r = http.get(format!("{}/things", server.uri())).send().await.unwrap();
@@ -174,12 +190,14 @@ async fn reset_and_watch_reload_and_a_bad_reload_keeps_the_last_good_state() {
     let dir = scratch("reload");
     copy_dir(&root.join("fixtures"), &dir.join("fixtures"));
     let spec = root.join("spec/oes-partners.yaml");
-    let app = App::new(Sources::Files { specs: vec![spec], fixtures: Some(dir.join("fixtures")) }, Settings::default()).unwrap();
+    let app = App::new(Sources::Files { specs: vec![spec], fixtures: Some(dir.join("fixtures")) }, Settings::default())
+        .unwrap();
     let server = MockServer::run(app.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let http = reqwest::Client::new();
     let enterprises = dir.join("fixtures/oes-partners/enterprises.json");
     let original = std::fs::read_to_string(&enterprises).unwrap();
-    let url = format!("{}/api/network/v1/enterprises/5b875f84-aab1-4bd8-b27a-a567e1e4bbab/partners/balances", server.uri());
+    let url =
+        format!("{}/api/network/v1/enterprises/5b875f84-aab1-4bd8-b27a-a567e1e4bbab/partners/balances", server.uri());
     assert_eq!(json_get(&http, url.clone()).await.0, 403, "unlicensed at first");
 
     // POST /__admin/reset picks up a licence.

@@ -17,7 +17,13 @@ async fn oes_operations_round_trip_through_the_typed_client() {
     let client = oes::Client::new_with_client(&server.uri(), http("demo-token"));
     let enterprise: uuid::Uuid = DEMO.parse().unwrap();
 
-    let balances = client.v1_partner_balances_get_route().enterprise_id(enterprise).page_size(std::num::NonZeroU64::new(5).unwrap()).send().await.unwrap();
+    let balances = client
+        .v1_partner_balances_get_route()
+        .enterprise_id(enterprise)
+        .page_size(std::num::NonZeroU64::new(5).unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(balances.status(), 200);
     let balances = balances.into_inner();
     assert_eq!(balances.network_balances.len(), 5);
@@ -97,10 +103,17 @@ async fn brm_operations_round_trip_through_the_typed_client() {
     let listed = client.list_accumulated_balance().limit(std::num::NonZeroU64::new(3).unwrap()).send().await.unwrap();
     assert_eq!(listed.headers().get("x-total-count").unwrap(), "202");
     assert_eq!(listed.into_inner().len(), 3);
-    let transfers = client.list_transfer_balance().usage_type(brm::types::ListTransferBalanceUsageType::Monetary).send().await.unwrap().into_inner();
+    let transfers = client
+        .list_transfer_balance()
+        .usage_type(brm::types::ListTransferBalanceUsageType::Monetary)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
     assert!(!transfers.is_empty());
     assert!(transfers.iter().all(|t| t.usage_type.as_deref() == Some("monetary")));
-    let buckets = client.list_bucket().offset(10).limit(std::num::NonZeroU64::new(4).unwrap()).send().await.unwrap().into_inner();
+    let buckets =
+        client.list_bucket().offset(10).limit(std::num::NonZeroU64::new(4).unwrap()).send().await.unwrap().into_inner();
     assert_eq!(buckets.len(), 4);
     let bucket_id = buckets[0].id.clone().unwrap();
     let bucket = client.retrieve_bucket().id(bucket_id.as_str()).send().await.unwrap().into_inner();

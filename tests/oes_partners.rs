@@ -183,7 +183,9 @@ async fn paging_edges() {
     assert_eq!(default.body["allocations"].as_array().unwrap().len(), 100, "default pageSize from the spec");
     let max = get(&allocations("pageSize=500")).await;
     assert_eq!(max.body["allocations"].as_array().unwrap().len(), 500);
-    for bad in ["pageSize=0", "pageSize=-1", "pageSize=501", "pageSize=ten", "pageSize=1.5", "pageNumber=-1", "pageNumber=x"] {
+    for bad in
+        ["pageSize=0", "pageSize=-1", "pageSize=501", "pageSize=ten", "pageSize=1.5", "pageNumber=-1", "pageNumber=x"]
+    {
         let reply = get(&allocations(bad)).await;
         assert_eq!(reply.status, 400, "{bad}");
         let name = bad.split('=').next().unwrap();
@@ -255,14 +257,19 @@ async fn prefer_forces_documented_responses() {
     let forced = send("GET", &balances(""), &[("authorization", "Bearer demo-token"), ("prefer", "code=500")]).await;
     assert_eq!(forced.status, 500);
     assert_eq!(forced.body["name"], "InternalServerError");
-    assert_eq!(forced.body["requestId"].as_str(), forced.header("x-request-id"), "the example carries this request's id");
+    assert_eq!(
+        forced.body["requestId"].as_str(),
+        forced.header("x-request-id"),
+        "the example carries this request's id"
+    );
     common::snapshots().bind(|| insta::assert_json_snapshot!("oes_balances_500", forced.body));
     for code in [400u16, 401, 403, 404] {
         let r = send("GET", &balances(""), &[("prefer", &format!("code={code}"))]).await;
         assert_eq!(r.status, code);
         assert!(r.body["error"].is_string() && r.body["name"].is_string());
     }
-    let example = send("GET", &allocations(""), &[("authorization", "Bearer demo-token"), ("prefer", "example=empty")]).await;
+    let example =
+        send("GET", &allocations(""), &[("authorization", "Bearer demo-token"), ("prefer", "example=empty")]).await;
     assert_eq!((example.status, example.body.clone()), (200, serde_json::json!({"allocations": []})));
     let undeclared = send("GET", &balances(""), &[("prefer", "code=418")]).await;
     assert_eq!(undeclared.status, 400);

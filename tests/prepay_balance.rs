@@ -24,8 +24,14 @@ fn seed_examples(path: &str) -> Vec<Value> {
 fn as_served(example: &Value) -> Value {
     let text = example
         .to_string()
-        .replace("http://host:port/brm/prepayBalanceManagement/version", "http://mock.test:4010/brm/prepayBalanceManagement/v4")
-        .replace("http://host:port/brm/prepayBalanceManagement/v4", "http://mock.test:4010/brm/prepayBalanceManagement/v4");
+        .replace(
+            "http://host:port/brm/prepayBalanceManagement/version",
+            "http://mock.test:4010/brm/prepayBalanceManagement/v4",
+        )
+        .replace(
+            "http://host:port/brm/prepayBalanceManagement/v4",
+            "http://mock.test:4010/brm/prepayBalanceManagement/v4",
+        );
     serde_json::from_str(&text).unwrap()
 }
 
@@ -48,7 +54,10 @@ async fn seed_examples_answer_verbatim_at_their_ids() {
     assert_eq!(reply.body, as_served(transfer));
     let snap = common::snapshots();
     snap.bind(|| {
-        insta::assert_json_snapshot!("brm_accumulated_balance_200", get_blocking(&format!("{BRM}/accumulatedBalance/{POID}")));
+        insta::assert_json_snapshot!(
+            "brm_accumulated_balance_200",
+            get_blocking(&format!("{BRM}/accumulatedBalance/{POID}"))
+        );
         insta::assert_json_snapshot!("brm_transfer_balance_200", reply.body);
     });
 }
@@ -66,7 +75,10 @@ async fn both_id_forms_and_percent_encoding_find_the_account() {
     assert_eq!(poid.status, 200);
     assert_eq!(poid.body, external.body);
     assert_eq!(poid.body, encoded.body);
-    assert_eq!(poid.body["href"], "http://mock.test:4010/brm/prepayBalanceManagement/v4/accumulatedBalance/0.0.0.1+-account+200001");
+    assert_eq!(
+        poid.body["href"],
+        "http://mock.test:4010/brm/prepayBalanceManagement/v4/accumulatedBalance/0.0.0.1+-account+200001"
+    );
     assert_eq!(get(&format!("{BRM}/accumulatedBalance/account%2B12345")).await.body["name"], "Juan Lopez");
 }
 
@@ -78,7 +90,10 @@ async fn hrefs_follow_the_request_host_and_scheme() {
         &[("authorization", "Bearer demo-token"), ("host", "brm.example:8443"), ("x-forwarded-proto", "https")],
     )
     .await;
-    assert_eq!(reply.body["href"], "https://brm.example:8443/brm/prepayBalanceManagement/v4/bucket/0.0.0.1+-balance_group+106463");
+    assert_eq!(
+        reply.body["href"],
+        "https://brm.example:8443/brm/prepayBalanceManagement/v4/bucket/0.0.0.1+-balance_group+106463"
+    );
 }
 
 #[tokio::test]
@@ -98,7 +113,10 @@ async fn at_type_picks_the_base_or_extended_object() {
     assert_eq!(seed["billStructure"], Value::Null);
     let bad = get(&url("@type=Balance")).await;
     assert_eq!(bad.status, 400);
-    assert_eq!(bad.body["reason"], "@type: got \"Balance\"; expected one of AccumulatedBalance, AccumulatedBalanceOracle");
+    assert_eq!(
+        bad.body["reason"],
+        "@type: got \"Balance\"; expected one of AccumulatedBalance, AccumulatedBalanceOracle"
+    );
     common::snapshots().bind(|| insta::assert_json_snapshot!("brm_accumulated_balance_oracle_200", extended));
 }
 
@@ -110,14 +128,18 @@ async fn fields_selects_first_level_attributes() {
     assert_eq!(keys, ["id", "href", "@type", "requestor", "requestedDate"].map(String::from).into());
     assert_eq!(get(&url("fields=requestor%20,%20requestedDate")).await.body, picked, "spaces around commas");
     let none = get(&url("fields=none")).await.body;
-    assert_eq!(none.as_object().unwrap().keys().cloned().collect::<HashSet<_>>(), ["id", "href", "@type"].map(String::from).into());
+    assert_eq!(
+        none.as_object().unwrap().keys().cloned().collect::<HashSet<_>>(),
+        ["id", "href", "@type"].map(String::from).into()
+    );
     let unknown = get(&url("fields=amount,colour")).await;
     assert_eq!(unknown.status, 400);
     assert!(unknown.body["reason"].as_str().unwrap().starts_with("fields: unknown attribute 'colour'; expected"));
     let extension = get(&format!("{BRM}/accumulatedBalance/{POID}?fields=billStructure")).await;
     assert_eq!(extension.status, 400);
     assert!(extension.body["reason"].as_str().unwrap().contains("@type=AccumulatedBalanceOracle"));
-    let allowed = get(&format!("{BRM}/accumulatedBalance/{POID}?fields=billStructure&@type=AccumulatedBalanceOracle")).await;
+    let allowed =
+        get(&format!("{BRM}/accumulatedBalance/{POID}?fields=billStructure&@type=AccumulatedBalanceOracle")).await;
     assert_eq!(allowed.status, 200);
     assert_eq!(allowed.body["billStructure"], Value::Null);
     let snap = common::snapshots();
@@ -143,7 +165,8 @@ async fn tmf_errors_for_every_status() {
     assert_eq!(get_as(&format!("{BRM}/bucket"), Some("wrong")).await.status, 401);
     let forbidden = get_as(&format!("{BRM}/bucket"), Some("demo-no-permission")).await;
     assert_eq!(forbidden.status, 403);
-    let post = send("POST", &format!("{BRM}/accumulatedBalance/{POID}"), &[("authorization", "Bearer demo-token")]).await;
+    let post =
+        send("POST", &format!("{BRM}/accumulatedBalance/{POID}"), &[("authorization", "Bearer demo-token")]).await;
     assert_eq!(post.status, 405);
     assert_eq!(post.header("allow"), Some("GET"));
     assert_eq!(post.body["code"], "405");
@@ -219,7 +242,8 @@ async fn list_filters_match_their_fields() {
     assert_eq!(by_bucket.body[0]["partyAccount"]["id"], account);
     let product = mine.as_array().unwrap().first().map(|t| t["product"]["id"].as_str().unwrap().to_string());
     let product = product.expect("the account sends transfers");
-    let by_product = get(&format!("{BRM}/transferBalance?product.id={}&limit=1000", product.replace('+', "%2B"))).await.body;
+    let by_product =
+        get(&format!("{BRM}/transferBalance?product.id={}&limit=1000", product.replace('+', "%2B"))).await.body;
     assert!(!by_product.as_array().unwrap().is_empty());
     assert!(by_product.as_array().unwrap().iter().all(|t| t["product"]["id"] == product.as_str()));
     assert_eq!(get(&format!("{BRM}/transferBalance?costOwner=nobody")).await.status, 400);

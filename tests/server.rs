@@ -33,7 +33,11 @@ async fn cors_lets_browser_frontends_call() {
     let preflight = send(
         "OPTIONS",
         &format!("{BRM}/bucket"),
-        &[("origin", "http://localhost:3000"), ("access-control-request-method", "GET"), ("access-control-request-headers", "authorization")],
+        &[
+            ("origin", "http://localhost:3000"),
+            ("access-control-request-method", "GET"),
+            ("access-control-request-headers", "authorization"),
+        ],
     )
     .await;
     assert_eq!(preflight.status, 200);
@@ -41,23 +45,33 @@ async fn cors_lets_browser_frontends_call() {
     // Browsers do not let `*` cover Authorization: the headers asked for are named back.
     assert_eq!(preflight.header("access-control-allow-headers"), Some("authorization"));
     assert_eq!(preflight.header("access-control-allow-methods"), Some("GET"));
-    let simple = send("GET", &format!("{BRM}/bucket?limit=1"), &[("origin", "http://localhost:3000"), ("authorization", "Bearer demo-token")]).await;
+    let simple = send(
+        "GET",
+        &format!("{BRM}/bucket?limit=1"),
+        &[("origin", "http://localhost:3000"), ("authorization", "Bearer demo-token")],
+    )
+    .await;
     assert_eq!(simple.header("access-control-allow-origin"), Some("*"));
     assert!(simple.header("access-control-expose-headers").is_some(), "X-Total-Count must be readable");
 }
 
 #[tokio::test]
 async fn request_ids_are_echoed_or_made() {
-    let given = send("GET", &balances("pageSize=1"), &[("authorization", "Bearer demo-token"), ("x-request-id", "trace-123")]).await;
+    let given =
+        send("GET", &balances("pageSize=1"), &[("authorization", "Bearer demo-token"), ("x-request-id", "trace-123")])
+            .await;
     assert_eq!(given.header("x-request-id"), Some("trace-123"));
-    let error = send("GET", &balances("pageSize=0"), &[("authorization", "Bearer demo-token"), ("x-request-id", "trace-456")]).await;
+    let error =
+        send("GET", &balances("pageSize=0"), &[("authorization", "Bearer demo-token"), ("x-request-id", "trace-456")])
+            .await;
     assert_eq!(error.body["requestId"], "trace-456");
     let a = get(&balances("pageSize=1")).await;
     let b = get(&balances("pageSize=1")).await;
     assert_ne!(a.header("x-request-id"), b.header("x-request-id"));
     // An empty or overlong id is replaced by a made one, which the error body carries too.
     let long = "x".repeat(201);
-    let replaced = send("GET", &balances("pageSize=0"), &[("authorization", "Bearer demo-token"), ("x-request-id", &long)]).await;
+    let replaced =
+        send("GET", &balances("pageSize=0"), &[("authorization", "Bearer demo-token"), ("x-request-id", &long)]).await;
     let made = replaced.header("x-request-id").unwrap();
     assert_eq!(made.len(), 36, "a UUID: {made}");
     assert_eq!(replaced.body["requestId"], made);
@@ -66,7 +80,8 @@ async fn request_ids_are_echoed_or_made() {
 #[tokio::test]
 async fn delays_are_honoured_and_bad_preferences_refused() {
     let started = std::time::Instant::now();
-    let slow = send("GET", &balances("pageSize=1"), &[("authorization", "Bearer demo-token"), ("prefer", "delay=120")]).await;
+    let slow =
+        send("GET", &balances("pageSize=1"), &[("authorization", "Bearer demo-token"), ("prefer", "delay=120")]).await;
     assert_eq!(slow.status, 200);
     assert!(started.elapsed() >= std::time::Duration::from_millis(120));
     let bad = send("GET", &balances(""), &[("prefer", "delay=soon")]).await;
@@ -163,7 +178,8 @@ fn serve_prints_the_base_url_and_a_curl_line_per_route() {
     assert!(first.starts_with("specmock listening on http://127.0.0.1:"), "{first}");
     let port: u16 = first.rsplit(':').next().unwrap().parse().unwrap();
     assert_ne!(port, 0);
-    let curls: Vec<String> = lines.map_while(Result::ok).take_while(|_| true).filter(|l| l.contains("curl -s")).take(8).collect();
+    let curls: Vec<String> =
+        lines.map_while(Result::ok).take_while(|_| true).filter(|l| l.contains("curl -s")).take(8).collect();
     child.kill().ok();
     assert_eq!(curls.len(), 8, "one per operation");
     assert!(curls[0].contains("Authorization: Bearer demo-token"));
@@ -188,7 +204,8 @@ paths:
               example: [buy milk]
 "#;
     let api = specmock::runtime::ApiRuntime::load("notes", "notes.yaml", text, None, Default::default()).unwrap();
-    let server = specmock::MockServer::serve(vec![std::sync::Arc::new(api)], "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let server =
+        specmock::MockServer::serve(vec![std::sync::Arc::new(api)], "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let http = reqwest::Client::new();
     let ok = http.get(format!("{}/notes?tag=work", server.uri())).send().await.unwrap();
     assert_eq!(ok.json::<serde_json::Value>().await.unwrap(), json!(["buy milk"]));

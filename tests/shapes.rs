@@ -16,13 +16,17 @@ async fn every_operation_and_declared_status_has_a_pinned_body() {
                 let value = specmock::store::text_of(p.example.as_ref().expect("path parameters carry an example"));
                 path = path.replace(&format!("{{{}}}", p.name), &value);
             }
-            let small: Vec<&str> = ["pageSize=2", "limit=2"].into_iter().filter(|q| op.param(q.split('=').next().unwrap()).is_some()).collect();
+            let small: Vec<&str> = ["pageSize=2", "limit=2"]
+                .into_iter()
+                .filter(|q| op.param(q.split('=').next().unwrap()).is_some())
+                .collect();
             let uri = format!("{path}?{}", small.join("&"));
             for &status in op.responses.keys() {
                 let reply = if status < 300 {
                     get(&uri).await
                 } else {
-                    send("GET", &uri, &[("authorization", "Bearer demo-token"), ("prefer", &format!("code={status}"))]).await
+                    send("GET", &uri, &[("authorization", "Bearer demo-token"), ("prefer", &format!("code={status}"))])
+                        .await
                 };
                 assert_eq!(reply.status, status, "{} {uri}", op.id);
                 let name = format!("shape_{}_{}", op.id, status);

@@ -142,11 +142,19 @@ async fn an_edited_fixture_is_read_again_and_a_broken_one_still_stops_the_load()
     let quantity = text.split("\"quantity\":\"").nth(1).unwrap().split('"').next().unwrap().to_string();
     let changed = quantity.replacen(|c: char| c.is_ascii_digit(), "9", 1);
     assert_ne!(quantity, changed);
-    std::fs::write(&path, text.replacen(&format!("\"quantity\":\"{quantity}\""), &format!("\"quantity\":\"{changed}\""), 1)).unwrap();
+    std::fs::write(
+        &path,
+        text.replacen(&format!("\"quantity\":\"{quantity}\""), &format!("\"quantity\":\"{changed}\""), 1),
+    )
+    .unwrap();
     let apis = sources.load_with(Some(&snapshots)).unwrap();
     assert_eq!(from_snapshot(&apis), [false]);
     // The edited record is the file's first.
-    let first = answers(apis).await.into_iter().find(|(uri, ..)| uri.ends_with("allocationIds=8551b0d1-17bb-4bf1-9d20-b9879b84ab70")).unwrap();
+    let first = answers(apis)
+        .await
+        .into_iter()
+        .find(|(uri, ..)| uri.ends_with("allocationIds=8551b0d1-17bb-4bf1-9d20-b9879b84ab70"))
+        .unwrap();
     let body: serde_json::Value = serde_json::from_slice(&first.2).unwrap();
     assert_eq!(body["allocations"][0]["amount"]["quantity"], changed.as_str(), "the edited quantity is served");
 
@@ -164,7 +172,10 @@ async fn a_snapshot_folder_that_cannot_be_written_only_costs_the_quick_start() {
     let snapshots = Snapshots::in_dir(&blocker);
     let apis = Sources::Bundled.load_with(Some(&snapshots)).unwrap();
     assert_eq!(from_snapshot(&apis), [false, false]);
-    assert!(answers(apis).await == answers(Sources::Bundled.load().unwrap()).await, "the same answers as a load without snapshots");
+    assert!(
+        answers(apis).await == answers(Sources::Bundled.load().unwrap()).await,
+        "the same answers as a load without snapshots"
+    );
     assert!(blocker.is_file(), "the file in the folder's place is left alone");
 }
 

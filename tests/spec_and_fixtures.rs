@@ -27,7 +27,8 @@ fn both_specs_are_valid_openapi_3_0() {
 
 #[test]
 fn a_broken_spec_is_refused_with_a_reason() {
-    let err = specmock::spec::Api::from_text("x", "x.yaml", "openapi: 2.0\ninfo: {title: x, version: '1'}\npaths: {}").unwrap_err();
+    let err = specmock::spec::Api::from_text("x", "x.yaml", "openapi: 2.0\ninfo: {title: x, version: '1'}\npaths: {}")
+        .unwrap_err();
     assert_eq!(err.to_string(), "x.yaml: `openapi: 2.0` is not supported; expected 3.0.x or 3.1.x");
     let text = "openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths:\n  /a:\n    get:\n      responses: {'200': {description: ok}}\n";
     let err = specmock::spec::Api::from_text("x", "x.yaml", text).unwrap_err();
@@ -36,11 +37,22 @@ fn a_broken_spec_is_refused_with_a_reason() {
 
 #[test]
 fn committed_format_schemas_are_the_generated_ones() {
-    assert_eq!(include_str!("../fixtures/behaviour.schema.json"), specmock::behaviour::Behaviour::json_schema(), "run `specmock fixtures schema`");
-    assert_eq!(include_str!("../fixtures/identities.schema.json"), specmock::auth::identities_json_schema(), "run `specmock fixtures schema`");
+    assert_eq!(
+        include_str!("../fixtures/behaviour.schema.json"),
+        specmock::behaviour::Behaviour::json_schema(),
+        "run `specmock fixtures schema`"
+    );
+    assert_eq!(
+        include_str!("../fixtures/identities.schema.json"),
+        specmock::auth::identities_json_schema(),
+        "run `specmock fixtures schema`"
+    );
     let schema: Value = serde_json::from_str(include_str!("../fixtures/behaviour.schema.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    for text in [include_str!("../fixtures/oes-partners/behaviour.yaml"), include_str!("../fixtures/prepay-balance/behaviour.yaml")] {
+    for text in [
+        include_str!("../fixtures/oes-partners/behaviour.yaml"),
+        include_str!("../fixtures/prepay-balance/behaviour.yaml"),
+    ] {
         let doc = yaml(text);
         let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{errors:#?}");
@@ -56,7 +68,12 @@ fn bundled_fixtures_are_the_seed_one_run_byte_for_byte() {
     for api in generate::APIS {
         let files = generate::generate(api, 1, 1).unwrap();
         for file in &files {
-            assert_eq!(file.text, bundled(api, &file.name), "{api}/{}: regenerate with `specmock fixtures generate --api {api} --seed 1`", file.name);
+            assert_eq!(
+                file.text,
+                bundled(api, &file.name),
+                "{api}/{}: regenerate with `specmock fixtures generate --api {api} --seed 1`",
+                file.name
+            );
         }
         let again: Vec<String> = generate::generate(api, 1, 1).unwrap().into_iter().map(|f| f.text).collect();
         assert_eq!(again, files.iter().map(|f| f.text.clone()).collect::<Vec<_>>());
@@ -129,7 +146,12 @@ fn brm_data_is_consistent() {
         for p in a["product"].as_array().unwrap() {
             assert!(products.contains(p["id"].as_str().unwrap()));
         }
-        let held: i64 = a["bucket"].as_array().unwrap().iter().map(|r| cents(&buckets[r["id"].as_str().unwrap()]["remainedAmount"])).sum();
+        let held: i64 = a["bucket"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| cents(&buckets[r["id"].as_str().unwrap()]["remainedAmount"]))
+            .sum();
         // The seed pages show two accounts over one 45 EUR bucket; they are kept verbatim.
         if i >= 2 {
             assert_eq!(held, cents(&a["totalBalance"]), "{}", a["id"]);
@@ -145,10 +167,18 @@ fn brm_data_is_consistent() {
         for field in ["product", "receiverProduct"] {
             assert!(products.contains(t[field]["id"].as_str().unwrap()));
         }
-        let items: Vec<&Value> = t["impactedBucket"].as_array().unwrap().iter().inspect(|ib| {
-            assert!(buckets.contains_key(ib["bucket"]["id"].as_str().unwrap()));
-        }).flat_map(|ib| ib["item"].as_array().unwrap()).collect();
-        let sum = |pred: &dyn Fn(&Value) -> bool| -> i64 { items.iter().filter(|i| pred(i)).map(|i| cents(&i["amount"])).sum() };
+        let items: Vec<&Value> = t["impactedBucket"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .inspect(|ib| {
+                assert!(buckets.contains_key(ib["bucket"]["id"].as_str().unwrap()));
+            })
+            .flat_map(|ib| ib["item"].as_array().unwrap())
+            .collect();
+        let sum = |pred: &dyn Fn(&Value) -> bool| -> i64 {
+            items.iter().filter(|i| pred(i)).map(|i| cents(&i["amount"])).sum()
+        };
         let cost = sum(&|i| i["name"].as_str().unwrap().starts_with("transfer cost"));
         let moved = sum(&|i| i["name"] == "originator");
         let received = sum(&|i| i["itemType"] == "credit");

@@ -98,7 +98,11 @@ async fn a_wrong_content_type_is_caught() {
     let server = drifting(ResponseTemplate::new(200).set_body_raw("<html>oops</html>", "text/html")).await;
     let report = verify::run(&api("oes", OES), &config(server.uri(), false)).await;
     let (_, findings) = allocation_failure(&report);
-    assert!(findings[0].message.contains("content type is \"text/html\"; expected application/json"), "{:?}", findings[0]);
+    assert!(
+        findings[0].message.contains("content type is \"text/html\"; expected application/json"),
+        "{:?}",
+        findings[0]
+    );
 }
 
 #[tokio::test]
@@ -110,7 +114,8 @@ async fn an_extra_header_is_caught_where_the_spec_forbids_others() {
         1,
     );
     assert_ne!(closed, OES);
-    let drift = ResponseTemplate::new(200).insert_header("x-debug-sql", "select 1").set_body_json(json!({"allocations": []}));
+    let drift =
+        ResponseTemplate::new(200).insert_header("x-debug-sql", "select 1").set_body_json(json!({"allocations": []}));
     let server = drifting(drift).await;
     let report = verify::run(&api("oes", &closed), &config(server.uri(), false)).await;
     let (_, findings) = allocation_failure(&report);
@@ -135,7 +140,14 @@ fn the_verify_command_exits_non_zero_and_writes_junit() {
     let server = rt.block_on(drifting(ResponseTemplate::new(500).set_body_raw("boom", "text/plain")));
     let junit = std::env::temp_dir().join(format!("specmock-verify-{}.xml", std::process::id()));
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_specmock"))
-        .args(["verify", "--spec", concat!(env!("CARGO_MANIFEST_DIR"), "/spec/oes-partners.yaml"), "--base-url", &server.uri(), "--junit"])
+        .args([
+            "verify",
+            "--spec",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/spec/oes-partners.yaml"),
+            "--base-url",
+            &server.uri(),
+            "--junit",
+        ])
         .arg(&junit)
         .output()
         .unwrap();

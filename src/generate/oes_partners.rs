@@ -13,29 +13,22 @@ pub const UNLICENSED_ENTERPRISE: &str = "5b875f84-aab1-4bd8-b27a-a567e1e4bbab";
 
 /// Partner-mapped currencies: code, base-unit decimals, and the size range in 1/10000ths of a coin.
 const CURRENCIES: [(&str, u32, u64, u64); 6] = [
-    ("BTC", 8, 1, 500_000),                 // 0.0001 .. 50 BTC, in satoshi
-    ("ETH", 18, 10, 5_000_000),             // 0.001 .. 500 ETH, in wei
-    ("USDC", 6, 100_000, 50_000_000_000),   // 10 .. 5M USDC
+    ("BTC", 8, 1, 500_000),               // 0.0001 .. 50 BTC, in satoshi
+    ("ETH", 18, 10, 5_000_000),           // 0.001 .. 500 ETH, in wei
+    ("USDC", 6, 100_000, 50_000_000_000), // 10 .. 5M USDC
     ("USDT", 6, 100_000, 50_000_000_000),
-    ("SOL", 9, 1_000, 100_000_000),         // 0.1 .. 10k SOL, in lamports
-    ("XRP", 6, 100_000, 20_000_000_000),    // 10 .. 2M XRP, in drops
+    ("SOL", 9, 1_000, 100_000_000),      // 0.1 .. 10k SOL, in lamports
+    ("XRP", 6, 100_000, 20_000_000_000), // 10 .. 2M XRP, in drops
 ];
 
 const PARTNER_NAMES: [&str; 3] = ["Northwind Prime", "Harbor Clearing", "Meridian OTC"];
-const CLIENT_WORDS: [&str; 10] = [
-    "Atlas", "Beacon", "Cobalt", "Delta", "Ember", "Fathom", "Granite", "Helix", "Ionic", "Juniper",
-];
+const CLIENT_WORDS: [&str; 10] =
+    ["Atlas", "Beacon", "Cobalt", "Delta", "Ember", "Fathom", "Granite", "Helix", "Ionic", "Juniper"];
 const CLIENT_SUFFIXES: [&str; 5] = ["Capital", "Trading", "Markets", "Fund", "Digital"];
-const RESERVED_REASONS: [&str; 3] = [
-    "Awaiting settlement",
-    "Collateral held for open positions",
-    "Pending partner confirmation",
-];
-const RELEASED_REASONS: [&str; 3] = [
-    "Released after settlement window closed",
-    "Client requested release",
-    "Allocation expired",
-];
+const RESERVED_REASONS: [&str; 3] =
+    ["Awaiting settlement", "Collateral held for open positions", "Pending partner confirmation"];
+const RELEASED_REASONS: [&str; 3] =
+    ["Released after settlement window closed", "Client requested release", "Allocation expired"];
 const NOTES: [&str; 4] = [
     "Collateral for the morning settlement window",
     "Top-up ahead of weekend trading",
@@ -108,7 +101,13 @@ pub fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
         let connection = g.pick(&connections);
         let currency = g.below(0, CURRENCIES.len() as u64) as usize;
         // Cycle the first six records through every type and status, then draw at random.
-        let kind = if i < 6 { ["allocation", "deallocation"][i % 2] } else if g.chance(0.7) { "allocation" } else { "deallocation" };
+        let kind = if i < 6 {
+            ["allocation", "deallocation"][i % 2]
+        } else if g.chance(0.7) {
+            "allocation"
+        } else {
+            "deallocation"
+        };
         let status = if i < 6 {
             ["reserved", "cleared", "released"][i / 2]
         } else {

@@ -11,13 +11,17 @@ use super::{utc_day, FileWriter, FixtureFile, Gen};
 /// Where fixture hrefs point; the server replaces it with the request's own base URL.
 pub const HREF_BASE: &str = "http://host:port/brm/prepayBalanceManagement/v4";
 
-const FIRST: [&str; 12] = ["Adam", "Juan", "John", "Priya", "Mei", "Lars", "Amara", "Sofia", "Kenji", "Omar", "Elena", "Tariq"];
-const LAST: [&str; 12] = ["Baker", "Lopez", "Miller", "Sharma", "Chen", "Nilsen", "Okafor", "Rossi", "Tanaka", "Haddad", "Petrova", "Khan"];
+const FIRST: [&str; 12] =
+    ["Adam", "Juan", "John", "Priya", "Mei", "Lars", "Amara", "Sofia", "Kenji", "Omar", "Elena", "Tariq"];
+const LAST: [&str; 12] =
+    ["Baker", "Lopez", "Miller", "Sharma", "Chen", "Nilsen", "Okafor", "Rossi", "Tanaka", "Haddad", "Petrova", "Khan"];
 /// Currency, BRM resource id (ISO 4217 numeric).
 const CURRENCIES: [(&str, u32); 3] = [("EUR", 978), ("USD", 840), ("GBP", 826)];
 /// Non-currency resource, BRM resource id, bucket name.
-const NON_CURRENCY: [(&str, u32, &str); 2] = [("Free Seconds", 1_000_095, "Free Seconds"), ("Free SMS", 1_000_096, "Free SMS")];
-const PRODUCTS: [(&str, &str); 3] = [("sms", "ServiceTelcoGsmSms"), ("telephony", "ServiceTelcoGsmTelephony"), ("data", "ServiceTelcoGsmData")];
+const NON_CURRENCY: [(&str, u32, &str); 2] =
+    [("Free Seconds", 1_000_095, "Free Seconds"), ("Free SMS", 1_000_096, "Free SMS")];
+const PRODUCTS: [(&str, &str); 3] =
+    [("sms", "ServiceTelcoGsmSms"), ("telephony", "ServiceTelcoGsmTelephony"), ("data", "ServiceTelcoGsmData")];
 
 fn at(id: &str, kind: &str) -> String {
     format!("{HREF_BASE}/{kind}/{id}")
@@ -80,13 +84,48 @@ fn seed_support() -> (Vec<Value>, Vec<Value>, Vec<Value>) {
         &["0.0.0.1+-service-telco-gsm-sms+102975", "0.0.0.1+-service-telco-gsm-telephony+104255"],
     )];
     for (suffix, owner, name, product) in [
-        ("2083846+1000095+38", "0.0.0.1+-account+2084346", "Adam Baker", "0.0.0.1+-service-telco-gsm-telephony+2081030"),
-        ("2083846+1000095+40", "0.0.0.1+-account+2084346", "Adam Baker", "0.0.0.1+-service-telco-gsm-telephony+2081030"),
-        ("2083846+1000095+42", "0.0.0.1+-account+2084346", "Adam Baker", "0.0.0.1+-service-telco-gsm-telephony+2081030"),
-        ("2083846+1000095+44", "0.0.0.1+-account+2084346", "Adam Baker", "0.0.0.1+-service-telco-gsm-telephony+2081030"),
-        ("2090186+1000095+20", "0.0.0.1+-account+2090314", "John Miller", "0.0.0.1+-service-telco-gsm-telephony+2092746"),
-        ("2090186+1000095+22", "0.0.0.1+-account+2090314", "John Miller", "0.0.0.1+-service-telco-gsm-telephony+2092746"),
-        ("2090186+1000095+24", "0.0.0.1+-account+2090314", "John Miller", "0.0.0.1+-service-telco-gsm-telephony+2092746"),
+        (
+            "2083846+1000095+38",
+            "0.0.0.1+-account+2084346",
+            "Adam Baker",
+            "0.0.0.1+-service-telco-gsm-telephony+2081030",
+        ),
+        (
+            "2083846+1000095+40",
+            "0.0.0.1+-account+2084346",
+            "Adam Baker",
+            "0.0.0.1+-service-telco-gsm-telephony+2081030",
+        ),
+        (
+            "2083846+1000095+42",
+            "0.0.0.1+-account+2084346",
+            "Adam Baker",
+            "0.0.0.1+-service-telco-gsm-telephony+2081030",
+        ),
+        (
+            "2083846+1000095+44",
+            "0.0.0.1+-account+2084346",
+            "Adam Baker",
+            "0.0.0.1+-service-telco-gsm-telephony+2081030",
+        ),
+        (
+            "2090186+1000095+20",
+            "0.0.0.1+-account+2090314",
+            "John Miller",
+            "0.0.0.1+-service-telco-gsm-telephony+2092746",
+        ),
+        (
+            "2090186+1000095+22",
+            "0.0.0.1+-account+2090314",
+            "John Miller",
+            "0.0.0.1+-service-telco-gsm-telephony+2092746",
+        ),
+        (
+            "2090186+1000095+24",
+            "0.0.0.1+-account+2090314",
+            "John Miller",
+            "0.0.0.1+-service-telco-gsm-telephony+2092746",
+        ),
     ] {
         buckets.push(bucket(
             &format!("0.0.0.1+-balance_group+{suffix}"),
@@ -104,7 +143,10 @@ fn bucket(id: &str, name: &str, owner: (&str, &str), remained: Value, usage: &st
     let names: Vec<Value> = products
         .iter()
         .map(|p| {
-            let kind = PRODUCTS.iter().find(|(k, _)| p.contains(&format!("-{k}+"))).map_or("ServiceTelcoGsmTelephony", |(_, n)| n);
+            let kind = PRODUCTS
+                .iter()
+                .find(|(k, _)| p.contains(&format!("-{k}+")))
+                .map_or("ServiceTelcoGsmTelephony", |(_, n)| n);
             product_ref(p, kind)
         })
         .collect();
@@ -120,7 +162,8 @@ fn bucket(id: &str, name: &str, owner: (&str, &str), remained: Value, usage: &st
 /// The examples the seed pages show, as the bundled spec holds them verbatim.
 fn seed_examples() -> (Vec<Value>, Vec<Value>) {
     let file = crate::runtime::BUNDLED_SPECS.get_file("prepay-balance.yaml").expect("the bundled BRM spec");
-    let spec: Value = serde_saphyr::from_str(&String::from_utf8_lossy(file.contents())).expect("the bundled spec is YAML");
+    let spec: Value =
+        serde_saphyr::from_str(&String::from_utf8_lossy(file.contents())).expect("the bundled spec is YAML");
     let examples = |path: &str| -> Vec<Value> {
         spec.pointer(&format!("/paths/{path}/get/responses/200/content/application~1json/examples"))
             .and_then(Value::as_object)
@@ -175,13 +218,27 @@ pub fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
             let cents = g.below(0, 20_000);
             total_cents += cents;
             let name = if k == 0 { "Account Level Balance Group" } else { "Service Level Balance Group" };
-            buckets.push(bucket(&bid, name, (&account.id, &account.name), quantity(cents as f64 / 100.0, code), "monetary", &product_ids));
+            buckets.push(bucket(
+                &bid,
+                name,
+                (&account.id, &account.name),
+                quantity(cents as f64 / 100.0, code),
+                "monetary",
+                &product_ids,
+            ));
             bucket_refs.push(bucket_ref(&bid, Some(name)));
             account.currency_buckets.push(bid);
         }
         for (k, (units, resource, bname)) in NON_CURRENCY.iter().enumerate() {
             let bid = format!("0.0.0.1+-balance_group+{group}+{resource}+{}", 30 + k * 2);
-            buckets.push(bucket(&bid, bname, (&account.id, &account.name), quantity(g.below(0, 3_600) as f64, units), "other", &product_ids));
+            buckets.push(bucket(
+                &bid,
+                bname,
+                (&account.id, &account.name),
+                quantity(g.below(0, 3_600) as f64, units),
+                "other",
+                &product_ids,
+            ));
             if k == 0 {
                 account.free_seconds = bid;
             }
@@ -220,7 +277,13 @@ pub fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
         let (units, from_bucket, to_bucket, moved, cost) = if monetary {
             let cents = g.below(100, 5_000);
             let fee = g.below(0, 100);
-            (CURRENCIES[a.currency].0, &a.currency_buckets[0], &b.currency_buckets[0], cents as f64 / 100.0, fee as f64 / 100.0)
+            (
+                CURRENCIES[a.currency].0,
+                &a.currency_buckets[0],
+                &b.currency_buckets[0],
+                cents as f64 / 100.0,
+                fee as f64 / 100.0,
+            )
         } else {
             ("Free Seconds", &a.free_seconds, &b.free_seconds, g.below(10, 600) as f64, g.below(0, 30) as f64)
         };

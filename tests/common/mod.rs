@@ -35,7 +35,10 @@ pub fn router() -> specmock::server::Edge<axum::Router> {
         .get_or_init(|| {
             // Strict, as every test runs: a response that breaks the spec fails loudly.
             let options = specmock::server::ServeOptions { strict: true, ..Default::default() };
-            specmock::server::router(specmock::mock_server::load_bundled().expect("bundled APIs load"), std::sync::Arc::new(options))
+            specmock::server::router(
+                specmock::mock_server::load_bundled().expect("bundled APIs load"),
+                std::sync::Arc::new(options),
+            )
         })
         .clone()
 }
