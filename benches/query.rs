@@ -6,10 +6,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use serde_json::{json, Value};
-use specmock::behaviour::Binding;
-use specmock::params::ParamValues;
-use specmock::query::{Query, QueryBuilder};
-use specmock::store::{Collection, Store};
+use specmock::internals::{Binding, Collection, ParamValues, Query, QueryBuilder, Store};
 
 const STATUSES: [&str; 3] = ["cleared", "released", "reserved"];
 const CURRENCIES: [&str; 6] = ["BTC", "ETH", "USDC", "USDT", "SOL", "XRP"];
@@ -34,7 +31,7 @@ fn binding() -> Binding {
 }
 
 fn query(n: usize) -> Query {
-    let mut g = specmock::generate::Gen::new(1);
+    let mut g = specmock::internals::Gen::new(1);
     let mut builder = QueryBuilder::new(&binding(), &Store::default(), "/id").unwrap();
     let mut keys = Vec::with_capacity(n);
     for i in 0..n {

@@ -7,7 +7,6 @@ use axum::body::Bytes;
 use axum::http::{header, Request};
 use axum::routing::get;
 use axum::Router;
-use tower::ServiceExt;
 
 const ROUTES: [&str; 3] = [
     "/brm/prepayBalanceManagement/v4/transferBalance/0.0.0.1+-event-audit-transfer_balance+332070103776495457",
@@ -19,8 +18,7 @@ const QUERIES: [&str; 3] = ["", "?pageSize=50&types=allocation&statuses=cleared&
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).unwrap_or(4011);
-    let apis = specmock::mock_server::load_bundled().expect("bundled APIs load");
-    let specmock = specmock::server::router(apis, Default::default());
+    let specmock = specmock::MockServer::builder().strict(false).without_admin().start().await;
     let mut app = Router::new();
     for (route, query) in ROUTES.iter().zip(QUERIES) {
         let request = Request::get(format!("{route}{query}"))
@@ -28,7 +26,7 @@ async fn main() {
             .header(header::AUTHORIZATION, "Bearer demo-token")
             .body(axum::body::Body::empty())
             .unwrap();
-        let response = specmock.clone().oneshot(request).await.unwrap();
+        let response = specmock.handle(request).await;
         assert!(response.status().is_success(), "{route}");
         let body: Bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
         app =

@@ -1,20 +1,12 @@
 //! The journal and /__admin, strict mode, faults and hot reload, over real HTTP.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use specmock::mock_server::{App, Settings, Sources};
-use specmock::scenario::Faults;
-use specmock::server::ServeOptions;
 use specmock::MockServer;
 
 const ALLOCATIONS: &str = "/api/network/v1/enterprises/7a72d96a-03b1-4f1f-a16f-5d13f5c04757/partners/allocations";
-
-async fn start(sources: Sources, settings: Settings) -> MockServer {
-    MockServer::run(App::new(sources, settings).unwrap(), "127.0.0.1:0".parse().unwrap()).await.unwrap()
-}
 
 async fn json_get(http: &reqwest::Client, url: String) -> (u16, Value) {
     let r = http.get(url).bearer_auth("demo-token").send().await.unwrap();
@@ -56,26 +48,24 @@ async fn the_journal_lists_recent_requests_newest_first() {
     assert!(problem["error"].as_str().unwrap().starts_with("limit: got 0"));
     let cleared = http.delete(format!("{}/__admin/requests", server.uri())).send().await.unwrap();
     assert_eq!(cleared.status(), 204);
-    assert!(server.app().journal.is_empty());
+    assert!(server.received_requests().is_empty());
 }
 
 #[tokio::test]
 async fn the_journal_is_bounded() {
-    let settings = Settings { journal_size: 5, ..Settings::default() };
-    let server = start(Sources::Bundled, settings).await;
+    let server = MockServer::builder().journal_size(5).start().await;
     let http = reqwest::Client::new();
     for _ in 0..12 {
         http.get(format!("{}{ALLOCATIONS}?pageSize=1", server.uri())).bearer_auth("demo-token").send().await.unwrap();
     }
-    assert_eq!(server.app().journal.len(), 5);
-    let newest = server.app().journal.recent(1, None);
+    assert_eq!(server.received_requests().len(), 5);
+    let newest: Vec<_> = server.received_requests().into_iter().rev().collect();
     assert_eq!(newest[0].seq, 12);
 }
 
 #[tokio::test]
 async fn health_openapi_token_and_no_admin() {
-    let settings = Settings { admin_token: Some("s3cret".into()), ..Settings::default() };
-    let server = start(Sources::Bundled, settings).await;
+    let server = MockServer::builder().admin_token("s3cret").start().await;
     let http = reqwest::Client::new();
     let health: Value =
         http.get(format!("{}/__admin/health", server.uri())).send().await.unwrap().json().await.unwrap();
@@ -90,7 +80,7 @@ async fn health_openapi_token_and_no_admin() {
     let allowed = http.get(format!("{}/__admin/requests", server.uri())).bearer_auth("s3cret").send().await.unwrap();
     assert_eq!(allowed.status(), 200);
 
-    let hidden = start(Sources::Bundled, Settings { admin: false, ..Settings::default() }).await;
+    let hidden = MockServer::builder().without_admin().start().await;
     let gone = http.get(format!("{}/__admin/health", hidden.uri())).send().await.unwrap();
     assert_eq!(gone.status(), 404);
 }
@@ -98,9 +88,7 @@ async fn health_openapi_token_and_no_admin() {
 #[tokio::test]
 async fn fail_rate_answers_the_documented_500_and_repeats_with_its_seed() {
     let run = |seed| async move {
-        let faults = Faults::new(Duration::ZERO, Duration::ZERO, 0.5, seed);
-        let settings = Settings { options: ServeOptions { strict: true, faults }, ..Settings::default() };
-        let server = start(Sources::Bundled, settings).await;
+        let server = MockServer::builder().fail_rate(0.5, seed).start().await;
         let http = reqwest::Client::new();
         let mut statuses = Vec::new();
         for _ in 0..40 {
@@ -128,10 +116,8 @@ async fn fail_rate_answers_the_documented_500_and_repeats_with_its_seed() {
 
 #[tokio::test]
 async fn global_delay_and_jitter_slow_every_response() {
-    let faults = Faults::new(Duration::from_millis(60), Duration::from_millis(40), 0.0, 1);
     let server =
-        start(Sources::Bundled, Settings { options: ServeOptions { strict: false, faults }, ..Settings::default() })
-            .await;
+        MockServer::builder().strict(false).delay(Duration::from_millis(60), Duration::from_millis(40)).start().await;
     let http = reqwest::Client::new();
     let started = Instant::now();
     let r =
@@ -150,9 +136,7 @@ async fn strict_mode_turns_a_response_that_breaks_the_spec_into_a_500_with_the_r
         "openapi: 3.0.3\ninfo: {title: Things, version: '1'}\npaths:\n  /things:\n    get:\n      operationId: listThings\n      responses:\n        '200':\n          description: things\n          content:\n            application/json:\n              schema: {type: object, required: [things]}\n",
     )
     .unwrap();
-    let settings =
-        Settings { options: ServeOptions { strict: true, faults: Faults::default() }, ..Settings::default() };
-    let server = start(Sources::Files { specs: vec![spec], fixtures: None }, settings).await;
+    let server = MockServer::builder().spec(spec).start().await;
     let http = reqwest::Client::new();
     let r = http.get(format!("{}/things", server.uri())).send().await.unwrap();
     assert_eq!(r.status(), 500);
@@ -160,7 +144,7 @@ async fn strict_mode_turns_a_response_that_breaks_the_spec_into_a_500_with_the_r
     let message = body["error"].as_str().unwrap();
     assert!(message.starts_with("strict mode: listThings /things answered 200 against its spec:"), "{message}");
     assert!(message.contains("\"things\" is a required property"), "{message}");
-    let journal = server.app().journal.recent(1, None);
+    let journal: Vec<_> = server.received_requests().into_iter().rev().collect();
     assert_eq!(journal[0].findings.len(), 1);
     assert_eq!(journal[0].findings[0].pointer, "");
     std::fs::remove_dir_all(dir).ok();
@@ -190,9 +174,14 @@ async fn reset_and_watch_reload_and_a_bad_reload_keeps_the_last_good_state() {
     let dir = scratch("reload");
     copy_dir(&root.join("fixtures"), &dir.join("fixtures"));
     let spec = root.join("spec/oes-partners.yaml");
-    let app = App::new(Sources::Files { specs: vec![spec], fixtures: Some(dir.join("fixtures")) }, Settings::default())
-        .unwrap();
-    let server = MockServer::run(app.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    // --watch polls from the start; the steps below hold whether it or the reset reloads first.
+    let server = MockServer::builder()
+        .spec(spec)
+        .fixtures(dir.join("fixtures"))
+        .strict(false)
+        .watch(Duration::from_millis(50))
+        .start()
+        .await;
     let http = reqwest::Client::new();
     let enterprises = dir.join("fixtures/oes-partners/enterprises.json");
     let original = std::fs::read_to_string(&enterprises).unwrap();
@@ -216,7 +205,6 @@ async fn reset_and_watch_reload_and_a_bad_reload_keeps_the_last_good_state() {
     assert_eq!(json_get(&http, url.clone()).await.0, 200);
 
     // --watch: a good change is picked up without a call.
-    Arc::clone(&app).watch(Duration::from_millis(50));
     std::fs::write(&enterprises, &original).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while json_get(&http, url.clone()).await.0 != 403 {

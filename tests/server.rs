@@ -136,8 +136,7 @@ paths:
 "#,
     )
     .unwrap();
-    let apis = specmock::mock_server::load_files(&[spec], None).unwrap();
-    let server = specmock::MockServer::serve(apis, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let server = specmock::MockServer::builder().spec(spec).start().await;
     let http = reqwest::Client::new();
     let ok = http.get(format!("{}/v1/pets/7", server.uri())).send().await.unwrap();
     assert_eq!(ok.status(), 200);
@@ -181,6 +180,7 @@ fn serve_prints_the_base_url_and_a_curl_line_per_route() {
     let curls: Vec<String> =
         lines.map_while(Result::ok).take_while(|_| true).filter(|l| l.contains("curl -s")).take(8).collect();
     child.kill().ok();
+    child.wait().ok();
     assert_eq!(curls.len(), 8, "one per operation");
     assert!(curls[0].contains("Authorization: Bearer demo-token"));
 }
@@ -203,9 +203,10 @@ paths:
               schema: { type: array, items: { type: string } }
               example: [buy milk]
 "#;
-    let api = specmock::runtime::ApiRuntime::load("notes", "notes.yaml", text, None, Default::default()).unwrap();
-    let server =
-        specmock::MockServer::serve(vec![std::sync::Arc::new(api)], "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("notes.yaml");
+    std::fs::write(&spec, text).unwrap();
+    let server = specmock::MockServer::builder().spec(spec).start().await;
     let http = reqwest::Client::new();
     let ok = http.get(format!("{}/notes?tag=work", server.uri())).send().await.unwrap();
     assert_eq!(ok.json::<serde_json::Value>().await.unwrap(), json!(["buy milk"]));
@@ -216,20 +217,19 @@ paths:
 
 #[tokio::test]
 async fn bundled_data_reloads_the_same_after_its_pages_are_released() {
-    use tower::ServiceExt;
     // Each load hands the embedded files' pages back to the kernel; the next load reads them again.
-    let body = |apis| async move {
+    let body = |server: specmock::MockServer| async move {
         let request = axum::http::Request::get(format!("{BRM}/transferBalance?limit=3&offset=7"))
             .header("authorization", "Bearer demo-token")
             .header("host", "mock.test:4010")
             .body(axum::body::Body::empty())
             .unwrap();
-        let response = specmock::server::router(apis, Default::default()).oneshot(request).await.unwrap();
+        let response = server.handle(request).await;
         assert_eq!(response.status(), 200);
         axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap()
     };
-    let first = body(specmock::mock_server::load_bundled().unwrap()).await;
-    let again = body(specmock::mock_server::load_bundled().unwrap()).await;
+    let first = body(specmock::MockServer::start().await).await;
+    let again = body(specmock::MockServer::start().await).await;
     assert!(first.len() > 1000, "three transfer balances");
     assert_eq!(first, again);
 }

@@ -3,14 +3,14 @@
 
 mod common;
 
-use std::path::Path;
-use std::sync::Arc;
-
 use common::{BRM, DEMO, OES, UNLICENSED};
-use specmock::mock_server::Sources;
-use specmock::runtime::ApiRuntime;
-use specmock::snapshot::Snapshots;
-use tower::ServiceExt;
+use specmock::{MockServer, MockServerBuilder};
+use std::path::Path;
+
+/// The bundled APIs, keeping their stores in `cache`.
+fn bundled(cache: &Path) -> MockServerBuilder {
+    MockServer::builder().strict(false).cache_dir(cache)
+}
 
 /// Requests that touch every bundled operation: lookups (with an alias and a miss), filters
 /// direct and joined, every sort and direction, deep pages, attribute selection, views, tenants.
@@ -36,8 +36,7 @@ fn requests() -> Vec<String> {
 }
 
 /// Each request's status and body bytes from a router over `apis`.
-async fn answers(apis: Vec<Arc<ApiRuntime>>) -> Vec<(String, u16, bytes::Bytes)> {
-    let router = specmock::server::router(apis, Default::default());
+async fn answers(server: MockServer) -> Vec<(String, u16, bytes::Bytes)> {
     let mut out = Vec::new();
     for uri in requests() {
         let request = axum::http::Request::get(&uri)
@@ -47,15 +46,15 @@ async fn answers(apis: Vec<Arc<ApiRuntime>>) -> Vec<(String, u16, bytes::Bytes)>
             .header("x-request-id", "snapshot-test")
             .body(axum::body::Body::empty())
             .unwrap();
-        let response = router.clone().oneshot(request).await.unwrap();
+        let response = server.handle(request).await;
         let status = response.status().as_u16();
         out.push((uri, status, axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap()));
     }
     out
 }
 
-fn from_snapshot(apis: &[Arc<ApiRuntime>]) -> Vec<bool> {
-    apis.iter().map(|a| a.from_snapshot).collect()
+fn from_snapshot(server: &MockServer) -> Vec<bool> {
+    specmock::internals::loaded_from_cache(server)
 }
 
 fn snapshot_files(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -67,14 +66,14 @@ fn snapshot_files(dir: &Path) -> Vec<std::path::PathBuf> {
 #[tokio::test]
 async fn a_restart_serves_the_same_bytes_from_its_snapshot() {
     let dir = tempfile::tempdir().unwrap();
-    let snapshots = Snapshots::in_dir(dir.path());
-    let built = Sources::Bundled.load_with(Some(&snapshots)).unwrap();
+    let snapshots = dir.path();
+    let built = bundled(snapshots).start().await;
     assert_eq!(from_snapshot(&built), [false, false], "nothing to read yet");
     let files = snapshot_files(dir.path());
     assert_eq!(files.len(), 2, "one snapshot per API: {files:?}");
     assert!(files.iter().all(|f| f.extension().is_some_and(|e| e == "snapshot")), "no partial file is left: {files:?}");
 
-    let restarted = Sources::Bundled.load_with(Some(&snapshots)).unwrap();
+    let restarted = bundled(snapshots).start().await;
     assert_eq!(from_snapshot(&restarted), [true, true]);
     let expected = answers(built).await;
     let statuses: Vec<u16> = expected.iter().map(|(_, s, _)| *s).collect();
@@ -87,8 +86,8 @@ async fn a_restart_serves_the_same_bytes_from_its_snapshot() {
 #[tokio::test]
 async fn a_damaged_snapshot_is_ignored_and_rewritten() {
     let dir = tempfile::tempdir().unwrap();
-    let snapshots = Snapshots::in_dir(dir.path());
-    let expected = answers(Sources::Bundled.load_with(Some(&snapshots)).unwrap()).await;
+    let snapshots = dir.path();
+    let expected = answers(bundled(snapshots).start().await).await;
     let brm = snapshot_files(dir.path()).into_iter().find(|f| f.to_string_lossy().contains("prepay-balance")).unwrap();
     let good = std::fs::read(&brm).unwrap();
     let damages: Vec<(&str, Vec<u8>)> = vec![
@@ -104,7 +103,7 @@ async fn a_damaged_snapshot_is_ignored_and_rewritten() {
     ];
     for (damage, bytes) in damages {
         std::fs::write(&brm, &bytes).unwrap();
-        let apis = Sources::Bundled.load_with(Some(&snapshots)).unwrap();
+        let apis = bundled(snapshots).start().await;
         assert_eq!(from_snapshot(&apis), [true, false], "{damage}: the BRM store is rebuilt");
         let answered = answers(apis).await;
         assert!(expected.iter().zip(&answered).all(|(a, b)| a == b), "{damage}: the same answers");
@@ -131,10 +130,10 @@ fn oes_on_disk(root: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
 async fn an_edited_fixture_is_read_again_and_a_broken_one_still_stops_the_load() {
     let dir = tempfile::tempdir().unwrap();
     let (spec, fixtures) = oes_on_disk(dir.path());
-    let snapshots = Snapshots::in_dir(dir.path().join("cache"));
-    let sources = Sources::Files { specs: vec![spec], fixtures: Some(fixtures.clone()) };
-    sources.load_with(Some(&snapshots)).unwrap();
-    assert_eq!(from_snapshot(&sources.load_with(Some(&snapshots)).unwrap()), [true]);
+    let snapshots = dir.path().join("cache");
+    let sources = || MockServer::builder().strict(false).spec(&spec).fixtures(&fixtures).cache_dir(&snapshots);
+    sources().start().await;
+    assert_eq!(from_snapshot(&sources().start().await), [true]);
 
     // Same length, new content: the key is made from the bytes, not the size or the time.
     let path = fixtures.join("oes-partners/allocations.json");
@@ -147,7 +146,7 @@ async fn an_edited_fixture_is_read_again_and_a_broken_one_still_stops_the_load()
         text.replacen(&format!("\"quantity\":\"{quantity}\""), &format!("\"quantity\":\"{changed}\""), 1),
     )
     .unwrap();
-    let apis = sources.load_with(Some(&snapshots)).unwrap();
+    let apis = sources().start().await;
     assert_eq!(from_snapshot(&apis), [false]);
     // The edited record is the file's first.
     let first = answers(apis)
@@ -160,7 +159,7 @@ async fn an_edited_fixture_is_read_again_and_a_broken_one_still_stops_the_load()
 
     // A snapshot of the good data never stands in for a fixture that breaks its schema.
     std::fs::write(&path, text.replacen("\"quantity\":\"", "\"quantity\":\"12.5x", 1)).unwrap();
-    let err = sources.load_with(Some(&snapshots)).unwrap_err().to_string();
+    let err = sources().try_start().await.err().unwrap().to_string();
     assert!(err.contains("record 0 breaks schema Allocation: at /records/0/amount/quantity"), "{err}");
 }
 
@@ -169,11 +168,11 @@ async fn a_snapshot_folder_that_cannot_be_written_only_costs_the_quick_start() {
     let dir = tempfile::tempdir().unwrap();
     let blocker = dir.path().join("not-a-folder");
     std::fs::write(&blocker, "a file where the folder would go").unwrap();
-    let snapshots = Snapshots::in_dir(&blocker);
-    let apis = Sources::Bundled.load_with(Some(&snapshots)).unwrap();
+    let snapshots = blocker.as_path();
+    let apis = bundled(snapshots).start().await;
     assert_eq!(from_snapshot(&apis), [false, false]);
     assert!(
-        answers(apis).await == answers(Sources::Bundled.load().unwrap()).await,
+        answers(apis).await == answers(MockServer::builder().strict(false).start().await).await,
         "the same answers as a load without snapshots"
     );
     assert!(blocker.is_file(), "the file in the folder's place is left alone");

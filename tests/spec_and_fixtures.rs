@@ -4,7 +4,8 @@
 use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
-use specmock::generate::{self, FixtureFile};
+use specmock::internals as generate;
+use specmock::internals::FixtureFile;
 
 fn yaml(text: &str) -> Value {
     serde_saphyr::from_str(text).unwrap()
@@ -27,11 +28,11 @@ fn both_specs_are_valid_openapi_3_0() {
 
 #[test]
 fn a_broken_spec_is_refused_with_a_reason() {
-    let err = specmock::spec::Api::from_text("x", "x.yaml", "openapi: 2.0\ninfo: {title: x, version: '1'}\npaths: {}")
-        .unwrap_err();
+    let err =
+        specmock::Api::from_text("x", "x.yaml", "openapi: 2.0\ninfo: {title: x, version: '1'}\npaths: {}").unwrap_err();
     assert_eq!(err.to_string(), "x.yaml: `openapi: 2.0` is not supported; expected 3.0.x or 3.1.x");
     let text = "openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths:\n  /a:\n    get:\n      responses: {'200': {description: ok}}\n";
-    let err = specmock::spec::Api::from_text("x", "x.yaml", text).unwrap_err();
+    let err = specmock::Api::from_text("x", "x.yaml", text).unwrap_err();
     assert!(err.to_string().contains("/paths/~1a/get: the operation has no operationId"), "{err}");
 }
 
@@ -39,12 +40,12 @@ fn a_broken_spec_is_refused_with_a_reason() {
 fn committed_format_schemas_are_the_generated_ones() {
     assert_eq!(
         include_str!("../fixtures/behaviour.schema.json"),
-        specmock::behaviour::Behaviour::json_schema(),
+        specmock::internals::Behaviour::json_schema(),
         "run `specmock fixtures schema`"
     );
     assert_eq!(
         include_str!("../fixtures/identities.schema.json"),
-        specmock::auth::identities_json_schema(),
+        specmock::internals::identities_json_schema(),
         "run `specmock fixtures schema`"
     );
     let schema: Value = serde_json::from_str(include_str!("../fixtures/behaviour.schema.json")).unwrap();
@@ -188,8 +189,8 @@ fn brm_data_is_consistent() {
     }
 }
 
-#[test]
-fn a_bad_fixture_stops_the_load_naming_file_record_and_pointer() {
+#[tokio::test]
+async fn a_bad_fixture_stops_the_load_naming_file_record_and_pointer() {
     let dir = std::env::temp_dir().join(format!("specmock-bad-fixture-{}", std::process::id()));
     let fixtures = dir.join("fixtures");
     let root = env!("CARGO_MANIFEST_DIR");
@@ -204,7 +205,8 @@ fn a_bad_fixture_stops_the_load_naming_file_record_and_pointer() {
     let broken = text.replacen("\"quantity\":\"", "\"quantity\":\"12.5x", 1);
     std::fs::write(&path, broken).unwrap();
     let spec = std::path::PathBuf::from(format!("{root}/spec/oes-partners.yaml"));
-    let err = specmock::mock_server::load_files(&[spec], Some(&fixtures)).unwrap_err().to_string();
+    let err =
+        specmock::MockServer::builder().spec(spec).fixtures(&fixtures).try_start().await.err().unwrap().to_string();
     std::fs::remove_dir_all(&dir).ok();
     assert!(err.contains("oes-partners/allocations.json"), "{err}");
     assert!(err.contains("record 0 breaks schema Allocation: at /records/0/amount/quantity"), "{err}");

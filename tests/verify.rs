@@ -1,8 +1,8 @@
 //! `specmock verify`: clean against specmock itself, and every kind of drift caught at its pointer.
 
 use serde_json::{json, Value};
-use specmock::spec::Api;
 use specmock::verify::{self, Check, Config, Outcome};
+use specmock::Api;
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer as WireMock, ResponseTemplate};
 
@@ -49,7 +49,7 @@ async fn drifting(drift: ResponseTemplate) -> WireMock {
     server
 }
 
-fn allocation_failure(report: &verify::Report) -> (u16, Vec<specmock::schema::Finding>) {
+fn allocation_failure(report: &verify::Report) -> (u16, Vec<specmock::Finding>) {
     let failed: Vec<&Check> = report.failures().collect();
     // The baseline request and the one with example parameters both hit the drifting route.
     assert_eq!(failed.len(), 2, "{}", report.text());

@@ -1,8 +1,8 @@
 //! Seeded generators of realistic fixture data, one module per API. The same seed and scale give
 //! the same bytes on every machine: ChaCha8 is portable and nothing reads the clock.
 
-pub mod oes_partners;
-pub mod prepay_balance;
+pub(crate) mod oes_partners;
+pub(crate) mod prepay_balance;
 
 use std::path::Path;
 
@@ -33,7 +33,7 @@ impl FixtureFile {
 }
 
 /// Writes a fixture file record by record, so a large one is never held as parsed values.
-pub struct FileWriter {
+pub(crate) struct FileWriter {
     name: String,
     /// The file so far; bytes, so records serialise straight into it.
     text: Vec<u8>,
@@ -43,12 +43,12 @@ pub struct FileWriter {
 
 impl FileWriter {
     /// An empty file called `name`.
-    pub fn new(name: &str) -> FileWriter {
+    pub(crate) fn new(name: &str) -> FileWriter {
         FileWriter { name: name.into(), text: b"{\n  \"records\": [\n".to_vec(), records: 0, aliases: Vec::new() }
     }
 
     /// A file holding `records`.
-    pub fn with(name: &str, records: &[Value]) -> FixtureFile {
+    pub(crate) fn with(name: &str, records: &[Value]) -> FixtureFile {
         let mut file = FileWriter::new(name);
         for r in records {
             file.push(r);
@@ -57,7 +57,7 @@ impl FileWriter {
     }
 
     /// Appends one record.
-    pub fn push(&mut self, record: &Value) {
+    pub(crate) fn push(&mut self, record: &Value) {
         self.text.extend_from_slice(if self.records == 0 { b"    " } else { b",\n    " });
         // Straight into the file's text: no String per record, which a million records notice.
         serde_json::to_writer(&mut self.text, record).expect("a JSON value serialises");
@@ -65,12 +65,12 @@ impl FileWriter {
     }
 
     /// Declares another key, `alias`, for the record keyed `key`.
-    pub fn alias(&mut self, alias: String, key: String) {
+    pub(crate) fn alias(&mut self, alias: String, key: String) {
         self.aliases.push((alias, key));
     }
 
     /// The finished file.
-    pub fn finish(self) -> FixtureFile {
+    pub(crate) fn finish(self) -> FixtureFile {
         let mut text = String::from_utf8(self.text).expect("serde_json writes UTF-8");
         text.push_str(if self.records == 0 { "  ]" } else { "\n  ]" });
         if !self.aliases.is_empty() {
@@ -160,11 +160,11 @@ impl Gen {
 }
 
 /// `2026-03-02T09:15:00.000Z`: BitGo's timestamp form.
-pub fn iso_millis(t: DateTime<Utc>) -> String {
+pub(crate) fn iso_millis(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// The first instant of a UTC day.
-pub fn utc_day(year: i32, month: u32, day: u32) -> DateTime<Utc> {
+pub(crate) fn utc_day(year: i32, month: u32, day: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(year, month, day, 0, 0, 0).single().expect("a valid date")
 }

@@ -7,9 +7,9 @@ use serde_json::{json, Map, Value};
 use super::{iso_millis, utc_day, FileWriter, FixtureFile, Gen};
 
 /// The demo partner enterprise (licensed).
-pub const DEMO_ENTERPRISE: &str = "7a72d96a-03b1-4f1f-a16f-5d13f5c04757";
+pub(crate) const DEMO_ENTERPRISE: &str = "7a72d96a-03b1-4f1f-a16f-5d13f5c04757";
 /// An enterprise that exists but holds no OES licence.
-pub const UNLICENSED_ENTERPRISE: &str = "5b875f84-aab1-4bd8-b27a-a567e1e4bbab";
+pub(crate) const UNLICENSED_ENTERPRISE: &str = "5b875f84-aab1-4bd8-b27a-a567e1e4bbab";
 
 /// Partner-mapped currencies: code, base-unit decimals, and the size range in 1/10000ths of a coin.
 const CURRENCIES: [(&str, u32, u64, u64); 6] = [
@@ -43,7 +43,7 @@ fn amount(g: &mut Gen, currency: usize) -> String {
 }
 
 /// Generates enterprises, partners, clients, connections and allocations.
-pub fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
+pub(crate) fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
     let scale = scale as usize;
     let partners: Vec<Value> = PARTNER_NAMES
         .iter()

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::{utc_day, FileWriter, FixtureFile, Gen};
 
 /// Where fixture hrefs point; the server replaces it with the request's own base URL.
-pub const HREF_BASE: &str = "http://host:port/brm/prepayBalanceManagement/v4";
+pub(crate) const HREF_BASE: &str = "http://host:port/brm/prepayBalanceManagement/v4";
 
 const FIRST: [&str; 12] =
     ["Adam", "Juan", "John", "Priya", "Mei", "Lars", "Amara", "Sofia", "Kenji", "Omar", "Elena", "Tariq"];
@@ -161,7 +161,7 @@ fn bucket(id: &str, name: &str, owner: (&str, &str), remained: Value, usage: &st
 
 /// The examples the seed pages show, as the bundled spec holds them verbatim.
 fn seed_examples() -> (Vec<Value>, Vec<Value>) {
-    let file = crate::runtime::BUNDLED_SPECS.get_file("prepay-balance.yaml").expect("the bundled BRM spec");
+    let file = crate::bundled::BUNDLED_SPECS.get_file("prepay-balance.yaml").expect("the bundled BRM spec");
     let spec: Value =
         serde_saphyr::from_str(&String::from_utf8_lossy(file.contents())).expect("the bundled spec is YAML");
     let examples = |path: &str| -> Vec<Value> {
@@ -174,7 +174,7 @@ fn seed_examples() -> (Vec<Value>, Vec<Value>) {
 }
 
 /// Generates accounts, products, buckets, accumulated balances and transfers.
-pub fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
+pub(crate) fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
     let (seed_accumulated, seed_transfers) = seed_examples();
     let mut accumulated = FileWriter::new("accumulated-balances.json");
     seed_accumulated.iter().for_each(|r| accumulated.push(r));
@@ -183,8 +183,7 @@ pub fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
     let (mut account_records, mut product_records, mut buckets) = seed_support();
     let mut accounts: Vec<Account> = Vec::new();
     let mut next_product = 300_001u32;
-    let mut next_group = 400_001u32;
-    for i in 0..200 * scale {
+    for (i, next_group) in (0..200 * scale).zip(400_001u32..) {
         let number = 200_001 + i;
         let id = format!("0.0.0.1+-account+{number}");
         let name = format!("{} {}", g.pick(&FIRST), g.pick(&LAST));
@@ -208,7 +207,6 @@ pub fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
             msisdn: format!("91{:08}", g.below(0, 100_000_000)),
         };
         let group = next_group;
-        next_group += 1;
         let product_ids: Vec<&str> = account.products.iter().map(|(p, _)| p.as_str()).collect();
         let (code, resource) = CURRENCIES[currency];
         let mut total_cents = 0u64;

@@ -1,12 +1,11 @@
 //! Helpers shared by the integration tests.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::sync::OnceLock;
 
 use axum::body::Body;
 use axum::http::Request;
 use serde_json::Value;
-use tower::ServiceExt;
 
 pub const DEMO: &str = "7a72d96a-03b1-4f1f-a16f-5d13f5c04757";
 pub const UNLICENSED: &str = "5b875f84-aab1-4bd8-b27a-a567e1e4bbab";
@@ -28,19 +27,21 @@ impl Reply {
     }
 }
 
-/// The bundled router, loaded once per test binary.
-pub fn router() -> specmock::server::Edge<axum::Router> {
-    static ROUTER: OnceLock<specmock::server::Edge<axum::Router>> = OnceLock::new();
-    ROUTER
-        .get_or_init(|| {
-            // Strict, as every test runs: a response that breaks the spec fails loudly.
-            let options = specmock::server::ServeOptions { strict: true, ..Default::default() };
-            specmock::server::router(
-                specmock::mock_server::load_bundled().expect("bundled APIs load"),
-                std::sync::Arc::new(options),
-            )
-        })
-        .clone()
+/// The bundled APIs behind the same stack users get (edge, admin API, journal), strict as every
+/// test runs, started once per test binary on a runtime of its own so it outlives each test's.
+pub fn server() -> &'static specmock::MockServer {
+    static SERVER: OnceLock<specmock::MockServer> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                tx.send(specmock::MockServer::start().await).unwrap();
+                std::future::pending::<()>().await
+            })
+        });
+        rx.recv().expect("the bundled APIs load")
+    })
 }
 
 /// Sends a request through the router in-process.
@@ -52,7 +53,7 @@ pub async fn send(method: &str, uri: &str, headers: &[(&str, &str)]) -> Reply {
     for (k, v) in headers {
         request = request.header(*k, *v);
     }
-    let response = router().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    let response = server().handle(request.body(Body::empty()).unwrap()).await;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();

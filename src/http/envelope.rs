@@ -6,7 +6,7 @@ use crate::behaviour::ErrorEnvelope;
 
 /// A compiled error envelope.
 #[derive(Clone, Debug)]
-pub struct Envelope {
+pub(crate) struct Envelope {
     def: ErrorEnvelope,
 }
 
@@ -26,12 +26,12 @@ impl Default for Envelope {
 
 impl Envelope {
     /// Wraps a behaviour file's envelope.
-    pub fn new(def: ErrorEnvelope) -> Self {
+    pub(crate) fn new(def: ErrorEnvelope) -> Self {
         Envelope { def }
     }
 
     /// The body for `status` saying `message`.
-    pub fn body(&self, status: u16, message: &str, request_id: &str) -> Value {
+    pub(crate) fn body(&self, status: u16, message: &str, request_id: &str) -> Value {
         let name = self.def.names.get(&status).cloned().unwrap_or_else(|| {
             http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error").to_string()
         });
@@ -47,7 +47,7 @@ impl Envelope {
     }
 
     /// Puts this request's id into a documented example body, where the envelope carries one.
-    pub fn refresh_request_id(&self, body: &mut Value, request_id: &str) {
+    pub(crate) fn refresh_request_id(&self, body: &mut Value, request_id: &str) {
         if let Some(slot) = self.def.request_id_field.as_deref().and_then(|p| body.pointer_mut(p)) {
             *slot = Value::String(request_id.to_string());
         }

@@ -1,5 +1,9 @@
 //! The in-memory fixture store: named collections of records, each addressable by key and alias.
 
+pub(crate) mod cache;
+pub(crate) mod query;
+pub(crate) mod render;
+
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
@@ -7,13 +11,15 @@ use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 use serde_json::Value;
 
+use crate::json::text_of;
+
 /// Records of one kind, in file order.
 #[derive(Debug, Default)]
 pub struct Collection {
     /// The collection's name.
-    pub name: String,
+    pub(crate) name: String,
     /// The records as loaded; emptied by [`Store::release`] once bindings no longer need them.
-    pub records: Vec<Value>,
+    pub(crate) records: Vec<Value>,
     /// Keys and aliases.
     pub index: Arc<KeyIndex>,
 }
@@ -27,18 +33,18 @@ pub struct KeyIndex {
     /// Record index by alias.
     aliases: HashMap<String, u32>,
     /// Each record's own key, by index.
-    pub key_of: Vec<String>,
+    pub(crate) key_of: Vec<String>,
 }
 
 impl KeyIndex {
     /// The index of the record with this key or alias.
-    pub fn find(&self, key: &str) -> Option<u32> {
+    pub(crate) fn find(&self, key: &str) -> Option<u32> {
         let hash = self.hasher.hash_one(key);
         self.by_key.find(hash, |&i| self.key_of[i as usize] == key).copied().or_else(|| self.aliases.get(key).copied())
     }
 
     /// Each alias and the key it stands for, sorted by alias.
-    pub fn aliases(&self) -> Vec<(String, String)> {
+    pub(crate) fn aliases(&self) -> Vec<(String, String)> {
         let mut aliases: Vec<(String, String)> =
             self.aliases.iter().map(|(alias, &i)| (alias.clone(), self.key_of[i as usize].clone())).collect();
         aliases.sort();
@@ -46,19 +52,25 @@ impl KeyIndex {
     }
 
     /// Number of records.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.key_of.len()
     }
 
     /// True when there are no records.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.key_of.is_empty()
     }
 }
 
 impl Collection {
     /// Builds a collection; fails on a record without a key or a key used twice.
-    pub fn new(name: &str, records: Vec<Value>, key: &str, aliases: &[(String, String)]) -> Result<Self, String> {
+    #[cfg(test)]
+    pub(crate) fn new(
+        name: &str,
+        records: Vec<Value>,
+        key: &str,
+        aliases: &[(String, String)],
+    ) -> Result<Self, String> {
         let mut key_of = Vec::with_capacity(records.len());
         for (i, record) in records.iter().enumerate() {
             key_of.push(record.pointer(key).map(text_of).ok_or_else(|| format!("/records/{i}: no key at {key}"))?);
@@ -125,19 +137,24 @@ pub struct Store {
 }
 
 impl Store {
+    /// How many records its collections hold, each collection counted once.
+    pub(crate) fn record_count(&self) -> usize {
+        self.collections.values().map(|c| c.index.len()).sum()
+    }
+
     /// Adds a collection, replacing one of the same name.
-    pub fn insert(&mut self, collection: Collection) {
+    pub(crate) fn insert(&mut self, collection: Collection) {
         self.collections.insert(collection.name.clone(), Arc::new(collection));
     }
 
     /// The collection called `name`.
-    pub fn collection(&self, name: &str) -> Option<&Arc<Collection>> {
+    pub(crate) fn collection(&self, name: &str) -> Option<&Arc<Collection>> {
         self.collections.get(name)
     }
 
     /// Drops the parsed records of every collection but `keep`: once bindings hold their
     /// pre-serialised bytes and indexes, only tenant lookups read records at request time.
-    pub fn release(&mut self, keep: &[&str]) {
+    pub(crate) fn release(&mut self, keep: &[&str]) {
         for (name, collection) in self.collections.iter_mut() {
             if !keep.contains(&name.as_str()) {
                 *collection =
@@ -147,18 +164,10 @@ impl Store {
     }
 }
 
-/// A scalar as the text filters and keys compare: strings as they are, other scalars in JSON.
-pub fn text_of(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// A JSON pointer split into unescaped segments once, where `*` walks every array element.
 /// Read per record while a collection loads, so nothing is unescaped or allocated per read.
 #[derive(Clone, Debug)]
-pub struct Path {
+pub(crate) struct Path {
     segments: Vec<String>,
     /// Some segment is `*`.
     wild: bool,
@@ -166,7 +175,7 @@ pub struct Path {
 
 impl Path {
     /// Parses `/a/*/b`.
-    pub fn new(pointer: &str) -> Path {
+    pub(crate) fn new(pointer: &str) -> Path {
         let segments: Vec<String> =
             pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
         let wild = segments.iter().any(|s| s == "*");
@@ -174,7 +183,7 @@ impl Path {
     }
 
     /// The first non-null value it reaches.
-    pub fn get<'v>(&self, value: &'v Value) -> Option<&'v Value> {
+    pub(crate) fn get<'v>(&self, value: &'v Value) -> Option<&'v Value> {
         let mut found = None;
         self.for_each(value, |v| {
             found = found.or(Some(v));
@@ -183,7 +192,7 @@ impl Path {
     }
 
     /// Calls `f` with every non-null value it reaches, without collecting them.
-    pub fn for_each<'v>(&self, value: &'v Value, mut f: impl FnMut(&'v Value)) {
+    pub(crate) fn for_each<'v>(&self, value: &'v Value, mut f: impl FnMut(&'v Value)) {
         if self.wild {
             walk(value, &self.segments).into_iter().for_each(f);
             return;
@@ -208,7 +217,8 @@ impl Path {
     }
 
     /// Every value it reaches (nulls left out where the path has no `*`).
-    pub fn values<'v>(&self, value: &'v Value) -> Vec<&'v Value> {
+    #[cfg(test)]
+    pub(crate) fn values<'v>(&self, value: &'v Value) -> Vec<&'v Value> {
         let mut found = Vec::new();
         self.for_each(value, |v| found.push(v));
         found
@@ -216,7 +226,8 @@ impl Path {
 }
 
 /// Every value at a JSON pointer whose `*` segments walk all elements of an array.
-pub fn values_at<'v>(value: &'v Value, pointer: &str) -> Vec<&'v Value> {
+#[cfg(test)]
+fn values_at<'v>(value: &'v Value, pointer: &str) -> Vec<&'v Value> {
     Path::new(pointer).values(value)
 }
 

@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::query::{Query, QueryParts, QueryPartsRef};
-use crate::render::Rendered;
+use crate::store::query::{Query, QueryParts, QueryPartsRef};
+use crate::store::render::Rendered;
 
 /// Bumped whenever the layout or anything encoded in it changes.
 const MAGIC: &[u8; 20] = b"specmock snapshot 1\n";
@@ -30,51 +30,41 @@ fn checksum() -> impl Hasher {
     foldhash::fast::FixedState::with_seed(0x5EED).build_hasher()
 }
 
-/// A folder of snapshots, one file per API and origin of its fixtures.
-///
-/// ```
-/// let snapshots = specmock::snapshot::Snapshots::in_dir(std::env::temp_dir().join("specmock-doc"));
-/// assert!(snapshots.dir().ends_with("specmock-doc"));
-/// ```
+/// The store cache: a folder of compiled stores, one file per API and origin of its fixtures.
 #[derive(Clone, Debug)]
-pub struct Snapshots {
+pub(crate) struct StoreCache {
     dir: PathBuf,
 }
 
-impl Snapshots {
-    /// Snapshots kept in `dir`, created when the first one is written.
-    pub fn in_dir(dir: impl Into<PathBuf>) -> Snapshots {
-        Snapshots { dir: dir.into() }
+impl StoreCache {
+    /// Stores kept in `dir`, created when the first one is written.
+    pub(crate) fn in_dir(dir: impl Into<PathBuf>) -> StoreCache {
+        StoreCache { dir: dir.into() }
     }
 
     /// The user's cache folder for specmock: `$XDG_CACHE_HOME/specmock`, else
     /// `$HOME/.cache/specmock`; None when neither variable is set.
-    pub fn default_dir() -> Option<PathBuf> {
+    pub(crate) fn default_dir() -> Option<PathBuf> {
         let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
         set("XDG_CACHE_HOME")
             .or_else(|| set("HOME").map(|home| home.join(".cache")))
             .map(|cache| cache.join("specmock"))
     }
 
-    /// The folder.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The file for `api` loaded from `origin`: each origin has its own, so switching between,
     /// say, bundled and scaled data keeps both.
-    pub fn path(&self, api: &str, origin: &str) -> PathBuf {
+    pub(crate) fn path(&self, api: &str, origin: &str) -> PathBuf {
         let mut hasher = DefaultHasher::new();
         hasher.write(origin.as_bytes());
         self.dir.join(format!("{api}-{:016x}.snapshot", hasher.finish()))
     }
 
     /// The snapshot of `api` from `origin`, if one with this `key` is there.
-    pub(crate) fn open(&self, api: &str, origin: &str, key: u64) -> Option<SnapshotReader> {
+    pub(crate) fn open(&self, api: &str, origin: &str, key: u64) -> Option<CacheReader> {
         let path = self.path(api, origin);
         let file = File::open(&path).ok()?;
         let size = file.metadata().ok()?.len();
-        let mut reader = SnapshotReader { file: BufReader::with_capacity(1 << 16, file), left: size, path };
+        let mut reader = CacheReader { file: BufReader::with_capacity(1 << 16, file), left: size, path };
         let mut head = [0u8; MAGIC.len() + 8];
         if reader.read_exact(&mut head).is_err() || &head[..MAGIC.len()] != MAGIC {
             tracing::info!("{} is not a snapshot of this format; it will be rewritten", reader.path.display());
@@ -89,7 +79,7 @@ impl Snapshots {
 
     /// Starts writing the snapshot of `api` from `origin`; None, with a warning, when the folder
     /// cannot be written (serving goes on without a snapshot).
-    pub(crate) fn create(&self, api: &str, origin: &str, key: u64) -> Option<SnapshotWriter> {
+    pub(crate) fn create(&self, api: &str, origin: &str, key: u64) -> Option<CacheWriter> {
         let path = self.path(api, origin);
         let partial = path.with_extension(format!("partial-{}", std::process::id()));
         let opened = std::fs::create_dir_all(&self.dir).and_then(|()| File::create(&partial));
@@ -100,7 +90,7 @@ impl Snapshots {
                 return None;
             }
         };
-        let mut writer = SnapshotWriter { file: Some(BufWriter::with_capacity(1 << 16, file)), partial, path };
+        let mut writer = CacheWriter { file: Some(BufWriter::with_capacity(1 << 16, file)), partial, path };
         writer.put(MAGIC).and_then(|()| writer.put(&key.to_le_bytes())).ok()?;
         Some(writer)
     }
@@ -150,17 +140,17 @@ struct CollectionOut<'a> {
 /// One collection as a snapshot keeps it.
 #[derive(Deserialize)]
 pub(crate) struct CollectionIn {
-    pub keys: Vec<String>,
-    pub aliases: Vec<(String, String)>,
+    pub(crate) keys: Vec<String>,
+    pub(crate) aliases: Vec<(String, String)>,
     /// The records kept parsed (tenants and join targets), as a JSON array; empty otherwise.
     records: String,
-    pub queries: Vec<QueryParts>,
+    pub(crate) queries: Vec<QueryParts>,
     views: Vec<(Vec<usize>, Vec<usize>, usize)>,
 }
 
 impl CollectionIn {
     /// The records kept parsed.
-    pub fn records(&self) -> Result<Vec<Value>, String> {
+    pub(crate) fn records(&self) -> Result<Vec<Value>, String> {
         if self.records.is_empty() {
             return Ok(Vec::new());
         }
@@ -168,15 +158,15 @@ impl CollectionIn {
     }
 }
 
-/// Writes one snapshot; it takes the snapshot's name only when [`SnapshotWriter::commit`]ted,
+/// Writes one snapshot; it takes the snapshot's name only when [`CacheWriter::commit`]ted,
 /// so a load that fails half-way leaves no snapshot behind.
-pub(crate) struct SnapshotWriter {
+pub(crate) struct CacheWriter {
     file: Option<BufWriter<File>>,
     partial: PathBuf,
     path: PathBuf,
 }
 
-impl SnapshotWriter {
+impl CacheWriter {
     fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         let file = self.file.as_mut().ok_or_else(|| std::io::Error::other("the snapshot was abandoned"))?;
         file.write_all(bytes)
@@ -184,7 +174,7 @@ impl SnapshotWriter {
 
     /// Appends one collection: its keys and aliases, the records kept parsed, each binding's
     /// query parts and each view's bytes. A write error abandons the snapshot, with a warning.
-    pub fn collection(
+    pub(crate) fn collection(
         &mut self,
         index: &crate::store::KeyIndex,
         records: &[Value],
@@ -220,7 +210,7 @@ impl SnapshotWriter {
     }
 
     /// Finishes the snapshot and gives it its name.
-    pub fn commit(mut self) {
+    pub(crate) fn commit(mut self) {
         let Some(file) = self.file.take() else { return };
         let done =
             file.into_inner().map_err(|e| e.into_error()).and_then(|_| std::fs::rename(&self.partial, &self.path));
@@ -231,7 +221,7 @@ impl SnapshotWriter {
     }
 }
 
-impl Drop for SnapshotWriter {
+impl Drop for CacheWriter {
     fn drop(&mut self) {
         // Gone already once committed; otherwise the partial file must not stay behind.
         let _ = std::fs::remove_file(&self.partial);
@@ -239,16 +229,16 @@ impl Drop for SnapshotWriter {
 }
 
 /// Reads one snapshot, collection by collection.
-pub(crate) struct SnapshotReader {
+pub(crate) struct CacheReader {
     file: BufReader<File>,
     /// Bytes not read yet, so a damaged length cannot ask for more than the file holds.
     left: u64,
     path: PathBuf,
 }
 
-impl SnapshotReader {
+impl CacheReader {
     /// Where it is read from.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -272,7 +262,7 @@ impl SnapshotReader {
     }
 
     /// The next collection and its views' bytes.
-    pub fn collection(&mut self) -> Result<(CollectionIn, Vec<Rendered>), String> {
+    pub(crate) fn collection(&mut self) -> Result<(CollectionIn, Vec<Rendered>), String> {
         let mut len = [0u8; 8];
         self.read_exact(&mut len).map_err(|e| e.to_string())?;
         let meta = self.read_vec(u64::from_le_bytes(len))?;
@@ -295,7 +285,7 @@ impl SnapshotReader {
     }
 
     /// Says whether the whole file has been read: a snapshot with bytes to spare is not trusted.
-    pub fn finished(&self) -> bool {
+    pub(crate) fn finished(&self) -> bool {
         self.left == 0
     }
 }

@@ -4,8 +4,9 @@
 
 use serde_json::Value;
 
-use crate::schema::Finding;
-use crate::spec::{Api, Location, Operation, Param, Scalar};
+use crate::contract::Finding;
+use crate::json::text_of;
+use crate::openapi::{Api, Location, Operation, Param, Scalar};
 
 /// Characters a path segment must escape; `+`, `-` and `.` stay as they are.
 const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
@@ -91,9 +92,7 @@ pub async fn run(api: &Api, config: &Config) -> Report {
             .params
             .iter()
             .filter(|p| !p.required && p.location == Location::Query)
-            .filter_map(|p| {
-                p.example.as_ref().map(crate::store::text_of).or_else(|| enum_first(api, p)).map(|v| (p, v))
-            })
+            .filter_map(|p| p.example.as_ref().map(text_of).or_else(|| enum_first(api, p)).map(|v| (p, v)))
             .collect();
         if !optional.is_empty() {
             plans.push(("with examples".to_string(), baseline.iter().cloned().chain(optional).collect(), false));
@@ -113,11 +112,9 @@ pub async fn run(api: &Api, config: &Config) -> Report {
             let request = format!("{} {url}", op.method);
             let outcome = match send(&http, op, &url, &headers).await {
                 Ok((status, header_map, bytes)) => judge(op, status, &header_map, &bytes, negative),
-                Err(e) => Outcome::Fail {
-                    status: 0,
-                    findings: vec![Finding { pointer: String::new(), rule: "transport".into(), message: e }],
-                    body: None,
-                },
+                Err(e) => {
+                    Outcome::Fail { status: 0, findings: vec![Finding::new("", "transport".into(), e)], body: None }
+                }
             };
             report.checks.push(Check { operation: op.id.clone(), name, request, outcome });
         }
@@ -126,15 +123,11 @@ pub async fn run(api: &Api, config: &Config) -> Report {
 }
 
 fn judge(op: &Operation, status: u16, headers: &http::HeaderMap, bytes: &[u8], negative: bool) -> Outcome {
-    let mut findings = crate::conformance::check(op, status, headers, bytes);
+    let mut findings = crate::contract::conformance::check(op, status, headers, bytes);
     if negative && !(400..500).contains(&status) {
         findings.insert(
             0,
-            Finding {
-                pointer: String::new(),
-                rule: "negative".into(),
-                message: format!("an invalid request got {status}; expected a declared 4xx"),
-            },
+            Finding::new("", "negative".into(), format!("an invalid request got {status}; expected a declared 4xx")),
         );
     }
     if findings.is_empty() {
@@ -199,30 +192,23 @@ fn build(api: &Api, op: &Operation, config: &Config, values: &[(&Param, String)]
 }
 
 fn enum_first(api: &Api, param: &Param) -> Option<String> {
-    let schema = item_schema(api, param);
-    schema
-        .get("enum")
-        .and_then(Value::as_array)
-        .and_then(|e| e.iter().find(|v| !v.is_null()))
-        .map(crate::store::text_of)
+    crate::json::enum_texts(item_schema(api, param)).into_iter().next()
 }
 
 /// A valid value: the parameter's example, its default, its first enum value, or one its type allows.
 fn sample(api: &Api, param: &Param) -> String {
     if let Some(example) = &param.example {
-        return crate::store::text_of(example);
+        return text_of(example);
     }
     if let Some(default) = &param.default {
-        return crate::store::text_of(default);
+        return text_of(default);
     }
     if let Some(first) = enum_first(api, param) {
         return first;
     }
     let schema = item_schema(api, param);
     match (param.array_of.unwrap_or(param.scalar), schema.get("format").and_then(Value::as_str)) {
-        (Scalar::Integer | Scalar::Number, _) => {
-            schema.get("minimum").map(crate::store::text_of).unwrap_or_else(|| "1".into())
-        }
+        (Scalar::Integer | Scalar::Number, _) => schema.get("minimum").map(text_of).unwrap_or_else(|| "1".into()),
         (Scalar::Boolean, _) => "true".into(),
         (_, Some("uuid")) => "00000000-0000-4000-8000-000000000000".into(),
         (_, Some("date-time")) => "2026-01-01T00:00:00Z".into(),

@@ -1,42 +1,36 @@
 //! Loads an OpenAPI document and compiles it, once, into operations with typed parameters,
 //! response schemas, examples and validators.
 
+pub(crate) mod schema;
+
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::schema::{Checker, Dialect, SchemaSet};
+use crate::error::LoadError;
+use crate::json::{enum_texts, text_of};
+use schema::{Checker, Dialect, SchemaSet};
 
 /// The HTTP methods an OpenAPI path item may hold.
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
-/// An error in a document, naming where it is.
-#[derive(Debug, thiserror::Error)]
-#[error("{source_name}: {message}")]
-pub struct SpecError {
-    /// The file or name of the document.
-    pub source_name: String,
-    /// What is wrong, with the JSON pointer where it helps.
-    pub message: String,
-}
-
-/// One compiled OpenAPI document.
+/// One compiled OpenAPI document: its operations, parameters, response schemas and examples.
 #[derive(Debug)]
 pub struct Api {
     /// Short name: the file stem, e.g. `oes-partners`.
-    pub name: String,
+    pub(crate) name: String,
     /// `info.title`.
-    pub title: String,
+    pub(crate) title: String,
     /// Path part of the first server URL, without a trailing slash (may be empty).
-    pub base_path: String,
+    pub(crate) base_path: String,
     /// The longest path prefix every operation shares, used to pick this API's error envelope.
-    pub prefix: String,
+    pub(crate) prefix: String,
     /// Every operation, in document order.
-    pub operations: Vec<Operation>,
+    pub(crate) operations: Vec<Operation>,
     /// Component schemas as JSON Schema.
-    pub schemas: SchemaSet,
+    pub(crate) schemas: SchemaSet,
     /// The raw document, as loaded.
-    pub document: Value,
+    pub(crate) document: Value,
 }
 
 /// Where a parameter travels.
@@ -52,7 +46,7 @@ pub enum Location {
 
 /// The JSON type a parameter's raw text is read as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scalar {
+pub(crate) enum Scalar {
     /// Kept as text.
     String,
     /// A whole number.
@@ -71,46 +65,44 @@ pub struct Param {
     /// Where it travels.
     pub location: Location,
     /// Whether a request must carry it.
-    pub required: bool,
+    pub(crate) required: bool,
     /// `Some(item type)` for arrays, which accept `a,b` and repeated `x=a&x=b`.
-    pub array_of: Option<Scalar>,
+    pub(crate) array_of: Option<Scalar>,
     /// The type of a non-array value.
-    pub scalar: Scalar,
+    pub(crate) scalar: Scalar,
     /// The declared default, if any.
-    pub default: Option<Value>,
+    pub(crate) default: Option<Value>,
     /// The parameter's `example`, or its first named example.
     pub example: Option<Value>,
     /// The converted schema.
-    pub schema: Value,
+    pub(crate) schema: Value,
     /// What the parameter accepts, in words, for error messages.
-    pub expected: String,
+    pub(crate) expected: String,
     /// Validator for the typed value.
-    pub checker: Checker,
+    pub(crate) checker: Checker,
 }
 
 /// One declared response.
 #[derive(Clone, Debug)]
 pub struct ResponseSpec {
     /// The HTTP status.
-    pub status: u16,
+    pub(crate) status: u16,
     /// The response's description.
-    pub description: String,
+    pub(crate) description: String,
     /// The media type of the body, if there is one.
-    pub media_type: Option<String>,
-    /// The body schema, converted.
-    pub schema: Option<Value>,
+    pub(crate) media_type: Option<String>,
     /// Validator for the body.
-    pub checker: Option<Checker>,
+    pub(crate) checker: Option<Checker>,
     /// Named examples, in document order (a lone `example` is named `default`).
-    pub examples: Vec<(String, Value)>,
+    pub(crate) examples: Vec<(String, Value)>,
     /// Declared response header names, lower-cased.
-    pub headers: Vec<String>,
+    pub(crate) headers: Vec<String>,
     /// Declared headers marked `required: true`, lower-cased.
-    pub required_headers: Vec<String>,
+    pub(crate) required_headers: Vec<String>,
     /// Validators of declared header schemas, by lower-cased name.
-    pub header_checkers: Vec<(String, Checker)>,
+    pub(crate) header_checkers: Vec<(String, Checker)>,
     /// `x-additional-headers: false`: no undeclared header may appear.
-    pub closed_headers: bool,
+    pub(crate) closed_headers: bool,
 }
 
 /// One compiled operation.
@@ -119,9 +111,9 @@ pub struct Operation {
     /// `operationId`.
     pub id: String,
     /// Upper-case HTTP method.
-    pub method: String,
+    pub(crate) method: String,
     /// The spec's path template.
-    pub path: String,
+    pub(crate) path: String,
     /// The route the server listens on: base path plus template.
     pub route: String,
     /// Declared parameters.
@@ -129,9 +121,9 @@ pub struct Operation {
     /// Declared responses by status.
     pub responses: BTreeMap<u16, ResponseSpec>,
     /// Whether a security requirement applies.
-    pub secured: bool,
+    pub(crate) secured: bool,
     /// `summary`, for printed help.
-    pub summary: String,
+    pub(crate) summary: String,
 }
 
 impl Operation {
@@ -141,22 +133,28 @@ impl Operation {
     }
 
     /// The lowest declared 2xx response.
-    pub fn success(&self) -> Option<&ResponseSpec> {
+    pub(crate) fn success(&self) -> Option<&ResponseSpec> {
         self.responses.range(200..300).next().map(|(_, r)| r)
-    }
-
-    /// The response that holds the example called `name`.
-    pub fn example(&self, name: &str) -> Option<(&ResponseSpec, &Value)> {
-        self.responses.values().find_map(|r| r.examples.iter().find(|(n, _)| n == name).map(|(_, v)| (r, v)))
     }
 }
 
 impl Api {
-    /// Parses YAML or JSON text and compiles it. `name` is the short API name.
-    pub fn from_text(name: &str, source_name: &str, text: &str) -> Result<Api, SpecError> {
-        let err = |message: String| SpecError { source_name: source_name.to_string(), message };
+    /// Reads an OpenAPI document (YAML or JSON) and compiles it; its name is the file stem.
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Api, LoadError> {
+        let path = path.as_ref();
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| LoadError::Read { file: file.clone(), message: e.to_string() })?;
+        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        Api::from_text(&name, &file, &text)
+    }
+
+    /// Parses YAML or JSON text and compiles it. `name` is the short API name; `source_name`
+    /// names the document in errors.
+    pub fn from_text(name: &str, source_name: &str, text: &str) -> Result<Api, LoadError> {
+        let err = |message: String| LoadError::Spec { file: source_name.to_string(), message };
         let document: Value = serde_saphyr::from_str(text).map_err(|e| err(format!("not YAML or JSON: {e}")))?;
-        let version = document.get("openapi").map(crate::store::text_of).unwrap_or_default();
+        let version = document.get("openapi").map(text_of).unwrap_or_default();
         let dialect = if version.starts_with("3.0.") {
             // The typed model checks the document's structure before we walk it.
             serde_json::from_value::<openapiv3::OpenAPI>(document.clone())
@@ -184,8 +182,14 @@ impl Api {
             .map_err(err)
     }
 
+    /// Every operation, in document order.
+    #[doc(hidden)]
+    pub fn operations(&self) -> &[Operation] {
+        &self.operations
+    }
+
     /// The operation with this `operationId`.
-    pub fn operation(&self, id: &str) -> Option<&Operation> {
+    pub(crate) fn operation(&self, id: &str) -> Option<&Operation> {
         self.operations.iter().find(|o| o.id == id)
     }
 }
@@ -352,7 +356,6 @@ impl<'a> Compiler<'a> {
             status,
             description: raw.get("description").and_then(Value::as_str).unwrap_or_default().to_string(),
             media_type,
-            schema,
             checker,
             examples,
             headers,
@@ -365,8 +368,8 @@ impl<'a> Compiler<'a> {
 
 /// A reader's phrase for what a schema accepts.
 fn phrase(schema: &Value) -> String {
-    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
-        let names: Vec<String> = options.iter().filter(|v| !v.is_null()).map(crate::store::text_of).collect();
+    let names = enum_texts(schema);
+    if !names.is_empty() {
         return format!("one of {}", names.join(", "));
     }
     let kind = scalar_type(schema);

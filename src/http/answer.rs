@@ -5,22 +5,14 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
 
-use crate::behaviour::{Body, Paging};
-use crate::params::ParamValues;
-use crate::render::{select, Template};
-use crate::runtime::{ApiRuntime, CompiledBinding};
-use crate::spec::Operation;
-
-/// A refusal found while answering (a bad `fields`, an unknown id).
-pub struct Refused {
-    /// The status.
-    pub status: u16,
-    /// The message for the envelope.
-    pub message: String,
-}
+use crate::behaviour::{Body, CompiledBinding, LoadedApi, Paging};
+use crate::http::error::HttpError;
+use crate::http::params::ParamValues;
+use crate::openapi::Operation;
+use crate::store::render::{select, Template};
 
 /// The request's own base URL for this API, JSON-escaped, e.g. `http://127.0.0.1:4010/brm/.../v4`.
-pub fn base_url(api: &ApiRuntime, headers: &HeaderMap) -> Vec<u8> {
+pub(crate) fn base_url(api: &LoadedApi, headers: &HeaderMap) -> Vec<u8> {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let scheme = headers
         .get("x-forwarded-proto")
@@ -42,7 +34,7 @@ pub fn base_url(api: &ApiRuntime, headers: &HeaderMap) -> Vec<u8> {
 }
 
 /// A JSON response from bytes.
-pub fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
+pub(crate) fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
     // Room for the headers the layers add, so none of them regrows the map.
     let mut headers = HeaderMap::with_capacity(8);
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -53,20 +45,20 @@ pub fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
 }
 
 /// A JSON example, with the request's base URL where the data holds a placeholder.
-pub fn example_response(api: &ApiRuntime, status: u16, value: &Value, base: &[u8]) -> Response {
+pub(crate) fn example_response(api: &LoadedApi, status: u16, value: &Value, base: &[u8]) -> Response {
     let mut out = Vec::new();
     Template::new(value, &api.placeholders).write(&mut out, base);
     json_bytes(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), out)
 }
 
 /// Answers a request whose parameters passed validation.
-pub fn answer(
-    api: &ApiRuntime,
+pub(crate) fn answer(
+    api: &LoadedApi,
     op: &Operation,
     params: &ParamValues,
     tenant: Option<(u32, &Value)>,
     headers: &HeaderMap,
-) -> Result<Response, Refused> {
+) -> Result<Response, HttpError> {
     let base = base_url(api, headers);
     let Some(binding) = api.bindings.get(&op.id) else {
         let success = op.success();
@@ -104,7 +96,7 @@ pub fn answer(
             let param = binding.lookup.as_deref().unwrap_or("id");
             let id = params.str(param).unwrap_or_default();
             let Some(index) = binding.query.index.find(id) else {
-                return Err(Refused { status: 404, message: binding.not_found.replace("{id}", id) });
+                return Err(HttpError::new(404, binding.not_found.replace("{id}", id)));
             };
             reserve(&mut out, &[index]);
             render(index, &mut out);
@@ -197,7 +189,7 @@ fn selected_fields(
     binding: &CompiledBinding,
     view: usize,
     params: &ParamValues,
-) -> Result<Option<Vec<String>>, Refused> {
+) -> Result<Option<Vec<String>>, HttpError> {
     let Some(selection) = &binding.fields else { return Ok(None) };
     let Some(raw) = params.str(&selection.param) else { return Ok(None) };
     let mut keep = selection.always.clone();
@@ -234,7 +226,7 @@ fn selected_fields(
                     known.join(", ")
                 ),
             };
-            return Err(Refused { status: 400, message });
+            return Err(HttpError::bad_request(message));
         }
         if !keep.iter().any(|k| k == name) {
             keep.push(name.to_string());

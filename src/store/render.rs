@@ -12,7 +12,7 @@ use serde_json::Value;
 /// offsets where the request's base URL goes. One buffer instead of one allocation per record
 /// keeps a million records compact and quick to load.
 #[derive(Debug, Default)]
-pub struct Rendered {
+pub(crate) struct Rendered {
     bytes: Vec<u8>,
     /// End offset of each record in `bytes`.
     ends: Vec<usize>,
@@ -26,7 +26,7 @@ pub struct Rendered {
 
 impl Rendered {
     /// Appends `record` as `shape` shows it, cutting out every placeholder prefix.
-    pub fn push(&mut self, shape: &Shape, record: &Value, placeholders: &Placeholders) {
+    pub(crate) fn push(&mut self, shape: &Shape, record: &Value, placeholders: &Placeholders) {
         self.scratch.clear();
         if self.shown.is_none() {
             self.shown = shape.props.as_ref().map(|p| p.iter().cloned().collect());
@@ -43,18 +43,18 @@ impl Rendered {
     }
 
     /// Appends a value serialised as it is, with no placeholders cut out.
-    pub fn push_plain<T: Serialize + ?Sized>(&mut self, value: &T) {
+    pub(crate) fn push_plain<T: Serialize + ?Sized>(&mut self, value: &T) {
         serde_json::to_writer(&mut self.bytes, value).expect("a JSON value serialises");
         self.ends.push(self.bytes.len());
     }
 
     /// What a snapshot keeps: the bytes, each record's end offset, and the hole offsets.
-    pub fn parts(&self) -> (&[u8], &[usize], &[usize]) {
+    pub(crate) fn parts(&self) -> (&[u8], &[usize], &[usize]) {
         (&self.bytes, &self.ends, &self.holes)
     }
 
     /// Rebuilds a collection's bytes kept by a snapshot, checking that the offsets fit them.
-    pub fn from_parts(bytes: Vec<u8>, ends: Vec<usize>, holes: Vec<usize>) -> Result<Rendered, String> {
+    pub(crate) fn from_parts(bytes: Vec<u8>, ends: Vec<usize>, holes: Vec<usize>) -> Result<Rendered, String> {
         let ascending = |v: &[usize]| v.windows(2).all(|w| w[0] <= w[1]);
         if !ascending(&ends) || ends.last().copied().unwrap_or(0) != bytes.len() {
             return Err(format!("record offsets do not fit {} bytes", bytes.len()));
@@ -66,7 +66,7 @@ impl Rendered {
     }
 
     /// Frees the slack left by growing.
-    pub fn shrink(&mut self) {
+    pub(crate) fn shrink(&mut self) {
         self.bytes.shrink_to_fit();
         self.ends.shrink_to_fit();
         self.holes.shrink_to_fit();
@@ -85,7 +85,7 @@ impl Rendered {
     }
 
     /// Appends record `id`, with `base` (already JSON-escaped) in each hole.
-    pub fn write(&self, id: u32, out: &mut Vec<u8>, base: &[u8]) {
+    pub(crate) fn write(&self, id: u32, out: &mut Vec<u8>, base: &[u8]) {
         let (start, end) = self.span(id);
         let mut at = start;
         for &hole in self.holes_in(start, end) {
@@ -97,25 +97,25 @@ impl Rendered {
     }
 
     /// The written size of record `id` with a base of `base` bytes in each hole.
-    pub fn size_with(&self, id: u32, base: usize) -> usize {
+    pub(crate) fn size_with(&self, id: u32, base: usize) -> usize {
         let (start, end) = self.span(id);
         end - start + base * self.holes_in(start, end).len()
     }
 
     /// How many records it holds.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.ends.len()
     }
 
     /// True when it holds none.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
 }
 
 /// Placeholder URL prefixes, longest first, with a table of the bytes that can start one.
 #[derive(Clone, Debug)]
-pub struct Placeholders {
+pub(crate) struct Placeholders {
     prefixes: Vec<String>,
     first: [bool; 256],
     /// The distinct bytes a placeholder starts with, for a vectorised search when there are few.
@@ -130,7 +130,7 @@ impl Default for Placeholders {
 
 impl Placeholders {
     /// Placeholders from their texts.
-    pub fn new(texts: &[String]) -> Placeholders {
+    pub(crate) fn new(texts: &[String]) -> Placeholders {
         let mut prefixes: Vec<String> = texts.iter().filter(|t| !t.is_empty()).cloned().collect();
         prefixes.sort_by_key(|p| std::cmp::Reverse(p.len()));
         let mut first = [false; 256];
@@ -143,7 +143,7 @@ impl Placeholders {
 
     /// Calls `piece` with each stretch of `text` between placeholders, in order, and whether a
     /// placeholder follows it (every stretch but the last).
-    pub fn pieces<'t>(&self, text: &'t [u8], mut piece: impl FnMut(&'t [u8], bool)) {
+    pub(crate) fn pieces<'t>(&self, text: &'t [u8], mut piece: impl FnMut(&'t [u8], bool)) {
         let (mut start, mut from) = (0, 0);
         while let Some(at) = self.next_candidate(text, from) {
             match self.at(&text[at..]) {
@@ -210,13 +210,13 @@ impl Serialize for Shaped<'_> {
 
 /// Bytes with holes where the request's base URL goes.
 #[derive(Clone, Debug, Default)]
-pub struct Template {
+pub(crate) struct Template {
     parts: Vec<Bytes>,
 }
 
 impl Template {
     /// Serialises `value` and cuts it at every placeholder prefix.
-    pub fn new(value: &Value, placeholders: &Placeholders) -> Template {
+    pub(crate) fn new(value: &Value, placeholders: &Placeholders) -> Template {
         let text = serde_json::to_vec(value).expect("a JSON value serialises");
         let mut parts = Vec::new();
         placeholders.pieces(&text, |piece, _| parts.push(Bytes::copy_from_slice(piece)));
@@ -224,7 +224,7 @@ impl Template {
     }
 
     /// Appends the bytes, with `base` (already JSON-escaped) in each hole.
-    pub fn write(&self, out: &mut Vec<u8>, base: &[u8]) {
+    pub(crate) fn write(&self, out: &mut Vec<u8>, base: &[u8]) {
         for (i, part) in self.parts.iter().enumerate() {
             if i > 0 {
                 out.extend_from_slice(base);
@@ -232,41 +232,26 @@ impl Template {
             out.extend_from_slice(part);
         }
     }
-
-    /// The written size with `base` in each hole.
-    pub fn size_with(&self, base: usize) -> usize {
-        self.len() + base * self.parts.len().saturating_sub(1)
-    }
-
-    /// The size of the bytes, holes left out.
-    pub fn len(&self) -> usize {
-        self.parts.iter().map(Bytes::len).sum()
-    }
-
-    /// True when there are no bytes.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// How a record is shown: which first-level attributes, and what `@type` says.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Shape {
+pub(crate) struct Shape {
     /// The view's name (the schema name), written into `type_field` when set.
-    pub name: String,
+    pub(crate) name: String,
     /// Attributes shown, in schema order; None shows the record as it is.
-    pub props: Option<Vec<String>>,
+    pub(crate) props: Option<Vec<String>>,
     /// Field that names the view, e.g. `@type`.
-    pub type_field: Option<String>,
+    pub(crate) type_field: Option<String>,
     /// Show attributes the record lacks as null.
-    pub explicit_nulls: bool,
+    pub(crate) explicit_nulls: bool,
 }
 
 #[cfg(test)]
 impl Shape {
     /// The record as this view shows it, built as a value: the reference [`Rendered`]'s
     /// serialiser is tested against.
-    pub fn apply<'r>(&self, record: &'r Value) -> std::borrow::Cow<'r, Value> {
+    pub(crate) fn apply<'r>(&self, record: &'r Value) -> std::borrow::Cow<'r, Value> {
         let Some(props) = &self.props else { return std::borrow::Cow::Borrowed(record) };
         let Value::Object(map) = record else { return std::borrow::Cow::Borrowed(record) };
         let mut out = serde_json::Map::new();
@@ -292,19 +277,13 @@ impl Shape {
 }
 
 /// Keeps the named first-level attributes of an object, in the object's order.
-pub fn select(value: &Value, keep: &[String]) -> Value {
+pub(crate) fn select(value: &Value, keep: &[String]) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.iter().filter(|(k, _)| keep.iter().any(|f| f == *k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
         ),
         other => other.clone(),
     }
-}
-
-/// A string's JSON form without the quotes, for splicing into a JSON string.
-pub fn json_escaped(text: &str) -> Vec<u8> {
-    let quoted = serde_json::to_vec(text).expect("a string serialises");
-    quoted[1..quoted.len() - 1].to_vec()
 }
 
 #[cfg(test)]

@@ -16,35 +16,23 @@ use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use pin_project_lite::pin_project;
-use tower::{Layer, Service};
+use tower::Service;
 
 /// The header carrying each request's id, both ways.
-pub const REQUEST_ID: &str = "x-request-id";
+pub(crate) const REQUEST_ID: &str = "x-request-id";
 
 /// The longest request id taken from a caller; a longer one is replaced.
 const MAX_GIVEN_ID: usize = 200;
 
-/// Adds [`Edge`] around a service.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct EdgeLayer;
-
-impl<S> Layer<S> for EdgeLayer {
-    type Service = Edge<S>;
-
-    fn layer(&self, inner: S) -> Edge<S> {
-        Edge { inner }
-    }
-}
-
 /// Request ids and CORS around `S`.
 #[derive(Clone, Debug)]
-pub struct Edge<S> {
+pub(crate) struct Edge<S> {
     inner: S,
 }
 
 impl<S> Edge<S> {
     /// Wraps `inner`.
-    pub fn new(inner: S) -> Edge<S> {
+    pub(crate) fn new(inner: S) -> Edge<S> {
         Edge { inner }
     }
 }
@@ -81,7 +69,7 @@ pin_project! {
     /// The response of [`Edge`]: a preflight answered at once, or the inner service's response
     /// with the id and CORS headers added.
     #[project = EdgeProjection]
-    pub enum EdgeFuture<F> {
+    pub(crate) enum EdgeFuture<F> {
         /// A preflight, answered without the inner service.
         Answered { response: Option<Response> },
         /// Waiting for the inner service.

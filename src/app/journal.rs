@@ -2,27 +2,21 @@
 //! strict validation found. Memory stays flat: the oldest entry leaves when a new one comes.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::response::Response;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::schema::Finding;
+use crate::contract::Finding;
+use crate::http::pipeline::{Findings, Matched};
 
-/// The operation that answered a request, set on the response by the server.
-#[derive(Clone, Debug)]
-pub struct Matched(pub Arc<str>);
-
-/// What strict validation found in a response, set on the response by the server.
-#[derive(Clone, Debug, Default)]
-pub struct Findings(pub Vec<Finding>);
-
-/// One journal entry.
+/// One request the server answered, as the journal keeps it.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Entry {
+#[non_exhaustive]
+pub struct ReceivedRequest {
     /// Sequence number, from 1.
     pub seq: u64,
     /// When the request arrived (RFC 3339, UTC).
@@ -50,18 +44,18 @@ fn rfc3339<S: serde::Serializer>(time: &DateTime<Utc>, s: S) -> Result<S::Ok, S:
 
 /// A bounded, shared request journal.
 #[derive(Debug)]
-pub struct Journal {
+pub(crate) struct Journal {
     capacity: usize,
-    inner: Mutex<(u64, VecDeque<Entry>)>,
+    inner: Mutex<(u64, VecDeque<ReceivedRequest>)>,
 }
 
 impl Journal {
     /// A journal keeping the last `capacity` requests (0 keeps none).
-    pub fn new(capacity: usize) -> Journal {
+    pub(crate) fn new(capacity: usize) -> Journal {
         Journal { capacity, inner: Mutex::new((0, VecDeque::with_capacity(capacity.min(4096)))) }
     }
 
-    fn push(&self, mut entry: Entry) {
+    fn push(&self, mut entry: ReceivedRequest) {
         if self.capacity == 0 {
             return;
         }
@@ -75,29 +69,19 @@ impl Journal {
     }
 
     /// Newest first: at most `limit` entries that arrived at or after `since`.
-    pub fn recent(&self, limit: usize, since: Option<DateTime<Utc>>) -> Vec<Entry> {
+    pub(crate) fn recent(&self, limit: usize, since: Option<DateTime<Utc>>) -> Vec<ReceivedRequest> {
         let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         guard.1.iter().rev().filter(|e| since.is_none_or(|s| e.time >= s)).take(limit).cloned().collect()
     }
 
     /// Forgets every entry.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).1.clear();
-    }
-
-    /// How many entries it holds.
-    pub fn len(&self) -> usize {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).1.len()
-    }
-
-    /// True when it holds none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
 /// A request seen but not yet answered: what the journal keeps of it.
-pub struct Pending {
+pub(crate) struct Pending {
     at: DateTime<Utc>,
     started: Instant,
     method: String,
@@ -107,7 +91,7 @@ pub struct Pending {
 
 impl Journal {
     /// Notes a request as it arrives; None when the journal keeps nothing.
-    pub fn begin<B>(&self, req: &http::Request<B>) -> Option<Pending> {
+    pub(crate) fn begin<B>(&self, req: &http::Request<B>) -> Option<Pending> {
         if self.capacity == 0 {
             return None;
         }
@@ -121,9 +105,9 @@ impl Journal {
     }
 
     /// Records the answer to a request noted by [`Journal::begin`], taking its findings.
-    pub fn end(&self, pending: Pending, response: &mut Response) {
+    pub(crate) fn end(&self, pending: Pending, response: &mut Response) {
         let findings = response.extensions_mut().remove::<Findings>().map(|f| f.0).unwrap_or_default();
-        self.push(Entry {
+        self.push(ReceivedRequest {
             seq: 0,
             time: pending.at,
             method: pending.method,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::behaviour::{Binding, Compare, Paging, SortKey};
-use crate::params::ParamValues;
+use crate::http::params::ParamValues;
 use crate::store::{text_of, KeyIndex, Path, Store};
 
 /// One filter: parameter values to the records whose field holds them.
@@ -125,14 +125,14 @@ impl std::ops::Index<&OrderKey> for Orders {
 #[derive(Debug)]
 pub struct Query {
     /// Keys of the collection read.
-    pub index: Arc<KeyIndex>,
+    pub(crate) index: Arc<KeyIndex>,
     filters: Vec<FilterIndex>,
     orders: Orders,
     sort_param: Option<String>,
     direction_param: Option<String>,
     descending: Option<String>,
     /// The paging convention, if the binding pages.
-    pub paging: Option<Paging>,
+    pub(crate) paging: Option<Paging>,
 }
 
 /// Which records a request gets, in order, and how many matched in all.
@@ -144,10 +144,13 @@ pub struct Page {
     pub total: usize,
 }
 
+/// A filter that reads another collection: the joined records and the field of theirs it matches.
+type Join = (Arc<crate::store::Collection>, Path);
+
 /// Builds a [`Query`] from records fed one at a time, so a large collection never has to be
 /// held parsed in memory all at once.
 pub struct QueryBuilder {
-    filters: Vec<(FilterIndex, Path, Option<(Arc<crate::store::Collection>, Path)>)>,
+    filters: Vec<(FilterIndex, Path, Option<Join>)>,
     /// Each distinct sort column (a field and how it compares) and its values, by record. A field
     /// that is both a sort key and a tie-break (`id`, say) is read, held and ranked once.
     columns: Vec<(String, Compare, Path, Vec<SortValue>)>,
@@ -323,14 +326,14 @@ impl QueryBuilder {
 /// The part of a [`Query`] made from the records, as a snapshot keeps it: the filter postings
 /// and each order's record ids (ranks follow from the ids).
 #[derive(Deserialize)]
-pub struct QueryParts {
+pub(crate) struct QueryParts {
     filters: Vec<FilterIndex>,
     orders: Vec<(OrderKey, Vec<u32>)>,
 }
 
 /// [`QueryParts`] borrowed from a query, for writing; it encodes the same.
 #[derive(Serialize)]
-pub struct QueryPartsRef<'a> {
+pub(crate) struct QueryPartsRef<'a> {
     filters: &'a [FilterIndex],
     orders: Vec<(&'a OrderKey, &'a [u32])>,
 }
@@ -338,7 +341,7 @@ pub struct QueryPartsRef<'a> {
 impl QueryBuilder {
     /// Makes the query from parts kept by a snapshot instead of from records, checking that they
     /// fit this binding and a collection of `index.len()` records.
-    pub fn resume(self, index: Arc<KeyIndex>, parts: QueryParts) -> Result<Query, String> {
+    pub(crate) fn resume(self, index: Arc<KeyIndex>, parts: QueryParts) -> Result<Query, String> {
         let n = index.len();
         if parts.filters.len() != self.filters.len() {
             return Err(format!("{} filters kept, {} declared", parts.filters.len(), self.filters.len()));
@@ -379,13 +382,14 @@ impl QueryBuilder {
 impl Query {
     /// Runs the query for one request's parameters.
     /// The parts a snapshot keeps.
-    pub fn parts(&self) -> QueryPartsRef<'_> {
+    pub(crate) fn parts(&self) -> QueryPartsRef<'_> {
         QueryPartsRef {
             filters: &self.filters,
             orders: self.orders.0.iter().map(|(k, o)| (k, o.ids.as_slice())).collect(),
         }
     }
 
+    /// The page of record ids the request's filters, sort and paging select, and the total.
     pub fn run(&self, params: &ParamValues) -> Page {
         let candidates = self.candidates(params);
         let key = self.sort_param.as_deref().and_then(|p| params.str(p));
@@ -669,7 +673,7 @@ impl SortValue {
 
 /// A decimal of any size, compared exactly: sign, then integer digits, then fraction digits.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Decimal {
+pub(crate) struct Decimal {
     negative: bool,
     // Boxed, not String: a million of them sit in a sort column while a collection loads.
     integer: Box<str>,
@@ -678,7 +682,7 @@ pub struct Decimal {
 
 impl Decimal {
     /// Parses `-?digits(.digits)?`; None for anything else.
-    pub fn parse(text: &str) -> Option<Decimal> {
+    pub(crate) fn parse(text: &str) -> Option<Decimal> {
         let (negative, digits) = match text.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, text.strip_prefix('+').unwrap_or(text)),

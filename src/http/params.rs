@@ -4,28 +4,15 @@ use std::sync::Arc;
 
 use serde_json::{Number, Value};
 
-use crate::spec::{Location, Operation, Param, Scalar};
+use crate::http::error::HttpError;
+use crate::json;
+use crate::openapi::{Location, Operation, Param, Scalar};
 
 /// Typed parameter values of one request, with defaults applied. A list, not a map: an
 /// operation has a handful of parameters, and a scan beats hashing them per request.
 #[derive(Clone, Debug, Default)]
 pub struct ParamValues {
     values: Vec<(Arc<str>, Value)>,
-}
-
-/// A parameter that broke the spec.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParamError {
-    /// The parameter's name.
-    pub param: String,
-    /// What was wrong and what was expected.
-    pub message: String,
-}
-
-impl std::fmt::Display for ParamError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
 }
 
 impl ParamValues {
@@ -46,15 +33,9 @@ impl ParamValues {
 
     /// The values of `name` as texts: each element of an array, or the one scalar.
     pub fn texts(&self, name: &str) -> Option<Vec<std::borrow::Cow<'_, str>>> {
-        fn text(v: &Value) -> std::borrow::Cow<'_, str> {
-            match v {
-                Value::String(s) => std::borrow::Cow::Borrowed(s.as_str()),
-                other => std::borrow::Cow::Owned(crate::store::text_of(other)),
-            }
-        }
         self.get(name).map(|v| match v {
-            Value::Array(items) => items.iter().map(text).collect(),
-            other => vec![text(other)],
+            Value::Array(items) => items.iter().map(json::text).collect(),
+            other => vec![json::text(other)],
         })
     }
 
@@ -70,13 +51,13 @@ impl ParamValues {
 /// Reads every declared parameter of `op` from the request parts.
 ///
 /// `aliases` maps other wire spellings to a declared name (e.g. `type` -> `@type`).
-pub fn extract(
+pub(crate) fn extract(
     op: &Operation,
     path: &[(&str, &str)],
     query: Option<&str>,
     headers: &http::HeaderMap,
     aliases: &[(String, String)],
-) -> Result<ParamValues, ParamError> {
+) -> Result<ParamValues, HttpError> {
     // Borrowed where nothing needed decoding, which is the common case.
     let mut pairs: Vec<(std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)> =
         form_urlencoded::parse(query.unwrap_or_default().as_bytes()).collect();
@@ -96,10 +77,7 @@ pub fn extract(
         };
         if raws.is_empty() {
             if param.required {
-                return Err(ParamError {
-                    param: param.name.to_string(),
-                    message: format!("{}: required; expected {}", param.name, param.expected),
-                });
+                return Err(HttpError::bad_request(format!("{}: required; expected {}", param.name, param.expected)));
             }
             if let Some(default) = &param.default {
                 out.values.push((param.name.clone(), default.clone()));
@@ -109,17 +87,19 @@ pub fn extract(
         let value = typed(param, &raws)?;
         if !param.checker.is_valid(&value) {
             let shown = if param.array_of.is_some() { offending_item(param, &value) } else { value.clone() };
-            return Err(ParamError {
-                param: param.name.to_string(),
-                message: format!("{}: got {}; expected {}", param.name, show(&shown), param.expected),
-            });
+            return Err(HttpError::bad_request(format!(
+                "{}: got {}; expected {}",
+                param.name,
+                show(&shown),
+                param.expected
+            )));
         }
         out.values.push((param.name.clone(), value));
     }
     Ok(out)
 }
 
-fn typed(param: &Param, raws: &[&str]) -> Result<Value, ParamError> {
+fn typed(param: &Param, raws: &[&str]) -> Result<Value, HttpError> {
     match param.array_of {
         Some(item) => {
             let mut items = Vec::new();
@@ -131,18 +111,22 @@ fn typed(param: &Param, raws: &[&str]) -> Result<Value, ParamError> {
             }
             Ok(Value::Array(items))
         }
-        None if raws.len() > 1 => Err(ParamError {
-            param: param.name.to_string(),
-            message: format!("{}: given {} times; expected one value, {}", param.name, raws.len(), param.expected),
-        }),
+        None if raws.len() > 1 => Err(HttpError::bad_request(format!(
+            "{}: given {} times; expected one value, {}",
+            param.name,
+            raws.len(),
+            param.expected
+        ))),
         None => scalar(param, param.scalar, raws[0]),
     }
 }
 
-fn scalar(param: &Param, kind: Scalar, raw: &str) -> Result<Value, ParamError> {
-    let bad = |what: &str| ParamError {
-        param: param.name.to_string(),
-        message: format!("{}: got {:?}, which is not {what}; expected {}", param.name, raw, param.expected),
+fn scalar(param: &Param, kind: Scalar, raw: &str) -> Result<Value, HttpError> {
+    let bad = |what: &str| {
+        HttpError::bad_request(format!(
+            "{}: got {:?}, which is not {what}; expected {}",
+            param.name, raw, param.expected
+        ))
     };
     Ok(match kind {
         Scalar::String => Value::String(raw.to_string()),

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 /// Which flavour of schema an OpenAPI document writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dialect {
+pub(crate) enum Dialect {
     /// OpenAPI 3.0: a JSON Schema draft 4 dialect with `nullable` and boolean exclusive bounds.
     OpenApi30,
     /// OpenAPI 3.1: plain JSON Schema 2020-12.
@@ -14,17 +14,17 @@ pub enum Dialect {
 }
 
 /// One rule an instance broke, located by JSON pointer.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Finding {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Violation {
     /// JSON pointer into the instance.
-    pub pointer: String,
+    pub(crate) pointer: String,
     /// JSON pointer into the schema: the rule that failed.
-    pub rule: String,
+    pub(crate) rule: String,
     /// What was wrong.
-    pub message: String,
+    pub(crate) message: String,
 }
 
-impl std::fmt::Display for Finding {
+impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let at = if self.pointer.is_empty() { "/" } else { &self.pointer };
         write!(f, "at {at}: {} (rule {})", self.message, self.rule)
@@ -33,7 +33,7 @@ impl std::fmt::Display for Finding {
 
 /// The component schemas of one document, converted to JSON Schema 2020-12 `$defs`.
 #[derive(Debug)]
-pub struct SchemaSet {
+pub(crate) struct SchemaSet {
     defs: Map<String, Value>,
     dialect: Dialect,
     /// Compiled checkers by schema text: many parameters and responses share one schema.
@@ -42,7 +42,7 @@ pub struct SchemaSet {
 
 /// A compiled schema that can check instances.
 #[derive(Clone)]
-pub struct Checker {
+pub(crate) struct Checker {
     validator: Arc<jsonschema::Validator>,
 }
 
@@ -54,16 +54,16 @@ impl std::fmt::Debug for Checker {
 
 impl Checker {
     /// True when the instance satisfies the schema.
-    pub fn is_valid(&self, instance: &Value) -> bool {
+    pub(crate) fn is_valid(&self, instance: &Value) -> bool {
         self.validator.is_valid(instance)
     }
 
     /// Every rule the instance breaks, at most `limit` of them.
-    pub fn findings(&self, instance: &Value, limit: usize) -> Vec<Finding> {
+    pub(crate) fn findings(&self, instance: &Value, limit: usize) -> Vec<Violation> {
         self.validator
             .iter_errors(instance)
             .take(limit)
-            .map(|e| Finding {
+            .map(|e| Violation {
                 pointer: e.instance_path().to_string(),
                 rule: e.schema_path().to_string().replacen("/$defs/", "#/components/schemas/", 1),
                 message: e.to_string(),
@@ -74,7 +74,7 @@ impl Checker {
 
 impl SchemaSet {
     /// Converts `components.schemas` of a document in the given dialect.
-    pub fn new(components_schemas: Option<&Value>, dialect: Dialect) -> Self {
+    pub(crate) fn new(components_schemas: Option<&Value>, dialect: Dialect) -> Self {
         let mut defs = Map::new();
         if let Some(Value::Object(schemas)) = components_schemas {
             for (name, schema) in schemas {
@@ -85,18 +85,18 @@ impl SchemaSet {
     }
 
     /// Converts a schema written in this document's dialect.
-    pub fn convert(&self, schema: &Value) -> Value {
+    pub(crate) fn convert(&self, schema: &Value) -> Value {
         convert(schema, self.dialect)
     }
 
     /// The converted component schema called `name`.
-    pub fn component(&self, name: &str) -> Option<&Value> {
+    pub(crate) fn component(&self, name: &str) -> Option<&Value> {
         self.defs.get(name)
     }
 
     /// Compiles an already converted schema against the `$defs` it reaches; the same schema is
     /// compiled once.
-    pub fn compile(&self, converted: &Value) -> Result<Checker, String> {
+    pub(crate) fn compile(&self, converted: &Value) -> Result<Checker, String> {
         let key = converted.to_string();
         if let Some(found) = self.compiled.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return Ok(found.clone());
@@ -134,7 +134,7 @@ impl SchemaSet {
     }
 
     /// Follows `$ref`s (and single-entry `allOf` wrappers used for nullable refs) to a concrete schema.
-    pub fn resolve<'a>(&'a self, mut schema: &'a Value) -> &'a Value {
+    pub(crate) fn resolve<'a>(&'a self, mut schema: &'a Value) -> &'a Value {
         for _ in 0..32 {
             if let Some(name) = schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/")) {
                 match self.defs.get(name) {
@@ -160,7 +160,7 @@ impl SchemaSet {
     }
 
     /// The first-level property names of an object schema, through `allOf` and `$ref`, in declared order.
-    pub fn property_names(&self, schema: &Value) -> Vec<String> {
+    pub(crate) fn property_names(&self, schema: &Value) -> Vec<String> {
         let mut names = Vec::new();
         self.collect_properties(schema, &mut names, 0);
         names
@@ -184,18 +184,6 @@ impl SchemaSet {
             }
         }
     }
-
-    /// The schema of one first-level property, through `allOf` and `$ref`.
-    pub fn property_schema<'a>(&'a self, schema: &'a Value, name: &str) -> Option<&'a Value> {
-        let schema = self.resolve(schema);
-        if let Some(p) = schema.get("properties").and_then(|p| p.get(name)) {
-            return Some(p);
-        }
-        schema
-            .get("allOf")
-            .and_then(Value::as_array)
-            .and_then(|parts| parts.iter().find_map(|part| self.property_schema(part, name)))
-    }
 }
 
 fn collect_refs(schema: &Value, out: &mut Vec<String>) {
@@ -215,7 +203,7 @@ fn collect_refs(schema: &Value, out: &mut Vec<String>) {
 }
 
 /// Rewrites one schema of `dialect` into JSON Schema 2020-12 with refs into `#/$defs/`.
-pub fn convert(schema: &Value, dialect: Dialect) -> Value {
+pub(crate) fn convert(schema: &Value, dialect: Dialect) -> Value {
     match schema {
         Value::Object(map) => {
             let mut out = Map::new();

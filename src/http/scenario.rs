@@ -4,21 +4,21 @@ use std::time::Duration;
 
 /// The parsed `Prefer` header.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Prefer {
+pub(crate) struct Prefer {
     /// `code=N`: answer with this declared status.
-    pub code: Option<u16>,
+    pub(crate) code: Option<u16>,
     /// `example=NAME`: answer with this named example.
-    pub example: Option<String>,
+    pub(crate) example: Option<String>,
     /// `delay=MS`: wait this long before answering.
-    pub delay: Option<Duration>,
+    pub(crate) delay: Option<Duration>,
 }
 
 /// The longest delay a request may ask for.
-pub const MAX_DELAY: Duration = Duration::from_secs(60);
+pub(crate) const MAX_DELAY: Duration = Duration::from_secs(60);
 
 impl Prefer {
     /// Parses every `Prefer` header value; `Err` says which preference is malformed.
-    pub fn parse<'a>(values: impl Iterator<Item = &'a str>) -> Result<Prefer, String> {
+    pub(crate) fn parse<'a>(values: impl Iterator<Item = &'a str>) -> Result<Prefer, String> {
         let mut prefer = Prefer::default();
         for value in values {
             for item in value.split([',', ';']).map(str::trim).filter(|s| !s.is_empty()) {
@@ -66,13 +66,13 @@ mod tests {
 
 /// Server-wide latency and failure injection, seeded so a test run repeats.
 #[derive(Debug)]
-pub struct Faults {
+pub(crate) struct Faults {
     /// Added to every response.
-    pub delay: Duration,
+    pub(crate) delay: Duration,
     /// A further uniformly drawn delay in `[0, jitter]`.
-    pub jitter: Duration,
+    pub(crate) jitter: Duration,
     /// Share of requests, 0.0 to 1.0, answered with the operation's documented 500.
-    pub fail_rate: f64,
+    pub(crate) fail_rate: f64,
     rng: std::sync::Mutex<rand_chacha::ChaCha8Rng>,
 }
 
@@ -84,7 +84,7 @@ impl Default for Faults {
 
 impl Faults {
     /// Faults drawn from `seed`.
-    pub fn new(delay: Duration, jitter: Duration, fail_rate: f64, seed: u64) -> Faults {
+    pub(crate) fn new(delay: Duration, jitter: Duration, fail_rate: f64, seed: u64) -> Faults {
         use rand::SeedableRng;
         Faults {
             delay,
@@ -95,12 +95,12 @@ impl Faults {
     }
 
     /// True when nothing is injected.
-    pub fn is_quiet(&self) -> bool {
+    pub(crate) fn is_quiet(&self) -> bool {
         self.delay.is_zero() && self.jitter.is_zero() && self.fail_rate == 0.0
     }
 
     /// This request's injected delay, and whether it fails.
-    pub fn draw(&self) -> (Duration, bool) {
+    pub(crate) fn draw(&self) -> (Duration, bool) {
         use rand::Rng;
         if self.is_quiet() {
             return (Duration::ZERO, false);

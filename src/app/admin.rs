@@ -9,14 +9,14 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::mock_server::App;
-use crate::spec::Api;
+use crate::app::App;
+use crate::openapi::Api;
 
 /// The admin API's document, compiled once.
-pub fn admin_api() -> &'static Api {
+pub(crate) fn admin_api() -> &'static Api {
     static API: OnceLock<Api> = OnceLock::new();
     API.get_or_init(|| {
-        Api::from_text("admin", "spec/admin/specmock-admin.yaml", include_str!("../spec/admin/specmock-admin.yaml"))
+        Api::from_text("admin", "spec/admin/specmock-admin.yaml", include_str!("../../spec/admin/specmock-admin.yaml"))
             .expect("the admin spec compiles")
     })
 }
@@ -40,7 +40,7 @@ fn authorised(app: &App, req: &Request) -> Result<(), Response> {
 }
 
 /// The routes under `/__admin`.
-pub fn routes(app: Arc<App>) -> Router {
+pub(crate) fn routes(app: Arc<App>) -> Router {
     Router::new()
         .route("/__admin/health", get(health))
         .route("/__admin/openapi.json", get(openapi))
@@ -62,7 +62,7 @@ async fn list_requests(State(app): State<Arc<App>>, req: Request) -> Response {
         return denied;
     }
     let op = admin_api().operation("listRequests").expect("declared");
-    let params = match crate::params::extract(op, &[], req.uri().query(), req.headers(), &[]) {
+    let params = match crate::http::params::extract(op, &[], req.uri().query(), req.headers(), &[]) {
         Ok(p) => p,
         Err(e) => return problem(StatusCode::BAD_REQUEST, &e.message),
     };

@@ -2,260 +2,86 @@
 //! server answers from. Anything wrong stops the load with the file and JSON pointer.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use include_dir::{include_dir, Dir};
 use serde_json::Value;
 
-use crate::auth::Identities;
-use crate::behaviour::{AuthRules, Behaviour, Binding, Body, FieldSelection, Paging, SchemaRef};
-use crate::envelope::Envelope;
-use crate::query::{Query, QueryBuilder};
-use crate::render::{Placeholders, Rendered, Shape};
-use crate::snapshot::{SnapshotReader, SnapshotWriter, Snapshots};
-use crate::spec::Api;
-use crate::store::{Collection, Store};
-
-/// The specs compiled into the binary.
-pub static BUNDLED_SPECS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/spec");
-/// The fixtures compiled into the binary.
-pub static BUNDLED_FIXTURES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/fixtures");
-
-/// A load failure: which file, where in it, and what is wrong.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct LoadError(pub String);
-
-/// Where fixture files come from.
-#[derive(Clone, Debug)]
-pub enum Files {
-    /// Compiled into the binary.
-    Embedded(&'static Dir<'static>),
-    /// A folder on disk.
-    Disk(PathBuf),
-    /// One API's files generated in memory (`--scale`), over the embedded files.
-    Generated(Arc<Generated>),
-}
-
-/// One API's fixtures made by the seeded generator, over the embedded files. They are generated
-/// on the first read, so a start served from a snapshot never generates them, and each is handed
-/// out once, so a large file is freed as soon as its collection is loaded.
-#[derive(Debug)]
-pub struct Generated {
-    api: String,
-    seed: u64,
-    scale: u32,
-    files: std::sync::Mutex<Option<HashMap<String, String>>>,
-}
-
-impl Generated {
-    /// The fixtures of `api` at `scale` from `seed` (none for an API without a generator).
-    pub fn new(api: &str, seed: u64, scale: u32) -> Generated {
-        Generated { api: api.to_string(), seed, scale, files: Default::default() }
-    }
-
-    fn take(&self, rel: &str) -> Option<String> {
-        let name = rel.strip_prefix(&self.api)?.strip_prefix('/')?;
-        // The generator makes records; the behaviour file stays as embedded, and reading it
-        // must not set off a generation that a snapshot would make needless.
-        if name == "behaviour.yaml" {
-            return None;
-        }
-        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
-        let files = files.get_or_insert_with(|| {
-            let started = std::time::Instant::now();
-            let generated = crate::generate::generate(&self.api, self.seed, self.scale).unwrap_or_default();
-            tracing::info!(
-                scale = self.scale,
-                ms = started.elapsed().as_millis() as u64,
-                "generated the {} fixtures",
-                self.api
-            );
-            generated.into_iter().map(|file| (file.name, file.text)).collect()
-        });
-        files.remove(name)
-    }
-}
-
-/// Embedded bytes as text, borrowed when they are UTF-8 (they are, unless the build broke).
-fn embedded_text(bytes: &'static [u8]) -> std::borrow::Cow<'static, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => std::borrow::Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(bytes),
-    }
-}
-
-impl Files {
-    /// The text of `rel`, None when it does not exist.
-    pub fn read(&self, rel: &str) -> Result<Option<std::borrow::Cow<'_, str>>, LoadError> {
-        let embedded = |rel: &str| BUNDLED_FIXTURES.get_file(rel).map(|f| embedded_text(f.contents()));
-        match self {
-            Files::Embedded(dir) => Ok(dir.get_file(rel).map(|f| embedded_text(f.contents()))),
-            Files::Generated(generated) => {
-                Ok(generated.take(rel).map(std::borrow::Cow::Owned).or_else(|| embedded(rel)))
-            }
-            Files::Disk(root) => {
-                let path = root.join(rel);
-                match std::fs::read_to_string(&path) {
-                    Ok(text) => Ok(Some(std::borrow::Cow::Owned(text))),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                    Err(e) => Err(LoadError(format!("{}: {e}", path.display()))),
-                }
-            }
-        }
-    }
-
-    /// Names where the files come from, for a snapshot's file name and key. Embedded and
-    /// generated files are part of the binary, which the key covers; files on disk are not, and
-    /// their bytes go into the key as well (see [`Files::fingerprint`]).
-    pub fn origin(&self) -> String {
-        match self {
-            Files::Embedded(_) => "embedded".to_string(),
-            Files::Disk(root) => format!("disk {}", root.display()),
-            Files::Generated(g) => format!("generated {} seed {} scale {}", g.api, g.seed, g.scale),
-        }
-    }
-
-    /// Adds what `rel` holds to a snapshot key: its bytes when it is on disk.
-    fn fingerprint(&self, rel: &str, key: &mut crate::snapshot::Key) -> Result<(), LoadError> {
-        if let Files::Disk(_) = self {
-            match self.read(rel)? {
-                Some(text) => key.add(text.as_bytes()),
-                None => key.add(b"(missing)"),
-            }
-        }
-        Ok(())
-    }
-
-    /// Says `rel` has been read and is no longer needed in memory.
-    pub fn done(&self, rel: &str) {
-        let embedded = match self {
-            Files::Embedded(dir) => dir.get_file(rel),
-            Files::Generated(_) => BUNDLED_FIXTURES.get_file(rel),
-            Files::Disk(_) => None,
-        };
-        if let Some(file) = embedded {
-            release_pages(file.contents());
-        }
-    }
-
-    /// How to name `rel` in messages.
-    pub fn display(&self, rel: &str) -> String {
-        match self {
-            Files::Embedded(_) | Files::Generated(_) => format!("fixtures/{rel}"),
-            Files::Disk(root) => root.join(rel).display().to_string(),
-        }
-    }
-}
+use crate::behaviour::fixtures::Files;
+use crate::behaviour::identities::Identities;
+use crate::behaviour::{AuthRules, Behaviour, Binding, Body, CollectionDef, FieldSelection, Paging, SchemaRef, Views};
+use crate::error::LoadError;
+use crate::http::Envelope;
+use crate::json::enum_texts;
+use crate::openapi::Api;
+use crate::store::cache::{CacheReader, CacheWriter, Key, StoreCache};
+use crate::store::query::{Query, QueryBuilder};
+use crate::store::render::{Placeholders, Rendered, Shape};
+use crate::store::{Collection, Path, Store};
 
 /// One operation's binding, compiled.
 #[derive(Debug)]
-pub struct CompiledBinding {
+pub(crate) struct CompiledBinding {
     /// Filters, orders and paging.
-    pub query: Query,
+    pub(crate) query: Query,
     /// The path parameter that finds one record.
-    pub lookup: Option<String>,
+    pub(crate) lookup: Option<String>,
     /// Views and each record's pre-serialised bytes in each.
-    pub views: Vec<(Shape, Arc<Rendered>)>,
+    pub(crate) views: Vec<(Shape, Arc<Rendered>)>,
     /// The parameter choosing the view, and its other spellings.
-    pub view_param: Option<(String, Vec<String>)>,
+    pub(crate) view_param: Option<(String, Vec<String>)>,
     /// The view used when the parameter is absent.
-    pub default_view: usize,
+    pub(crate) default_view: usize,
     /// Other wire spellings of declared parameters: (alias, declared name).
-    pub param_aliases: Vec<(String, String)>,
+    pub(crate) param_aliases: Vec<(String, String)>,
     /// Attribute selection.
-    pub fields: Option<FieldSelection>,
+    pub(crate) fields: Option<FieldSelection>,
     /// The body's shape.
-    pub body: Body,
+    pub(crate) body: Body,
     /// The 404 message for a lookup that finds nothing.
-    pub not_found: String,
+    pub(crate) not_found: String,
     /// For a map body, each tenant's `from_tenant` members, serialised once: `"name":value,`
     /// per member, by tenant record index.
-    pub tenant_members: Vec<Vec<u8>>,
+    pub(crate) tenant_members: Vec<Vec<u8>>,
     /// For a map body, each record's key as a JSON string, serialised once.
-    pub map_keys: Rendered,
+    pub(crate) map_keys: Rendered,
 }
 
 /// One API, ready to answer.
 #[derive(Debug)]
-pub struct ApiRuntime {
+pub(crate) struct LoadedApi {
     /// The compiled spec.
-    pub api: Api,
+    pub(crate) api: Api,
     /// Its error body.
-    pub envelope: Envelope,
+    pub(crate) envelope: Envelope,
     /// Auth rules; None serves without auth.
-    pub auth: Option<AuthRules>,
+    pub(crate) auth: Option<AuthRules>,
     /// Known callers.
-    pub identities: Arc<Identities>,
+    pub(crate) identities: Arc<Identities>,
     /// Fixture collections.
-    pub store: Store,
+    pub(crate) store: Store,
     /// Bindings by operationId.
-    pub bindings: HashMap<String, CompiledBinding>,
+    pub(crate) bindings: HashMap<String, CompiledBinding>,
     /// Placeholder URL prefixes replaced by the request's base URL.
-    pub placeholders: Placeholders,
+    pub(crate) placeholders: Placeholders,
     /// The spec's base path, JSON-escaped, for building base URLs.
-    pub base_path_json: Vec<u8>,
+    pub(crate) base_path_json: Vec<u8>,
     /// The store was read from a snapshot rather than built from the fixtures.
-    pub from_snapshot: bool,
+    pub(crate) from_cache: bool,
 }
 
-/// Hands the pages of an embedded file back to the kernel once it is loaded.
-///
-/// Embedded files live in the binary's read-only data and are read only while loading; afterwards
-/// their pages would count towards the resident set for nothing. They are clean file-backed
-/// pages, so dropping them loses nothing: a reload faults them back in from the binary.
-fn release_pages(bytes: &'static [u8]) {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: sysconf has no preconditions.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096).max(1);
-        let start = (bytes.as_ptr() as usize).next_multiple_of(page);
-        let end = (bytes.as_ptr() as usize + bytes.len()) / page * page;
-        if end > start {
-            // SAFETY: [start, end) is whole pages inside one immutable static byte array that
-            // nothing writes; MADV_DONTNEED on those clean, private, file-backed pages only drops
-            // them, and the next read maps the binary's unchanged bytes again.
-            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = bytes;
-}
-
-/// Reads `identities.json` from a fixtures root; no file means no identities.
-pub fn load_identities(files: &Files) -> Result<Identities, LoadError> {
-    match files.read("identities.json")? {
-        None => Ok(Identities::default()),
-        Some(text) => {
-            serde_json::from_str(&text).map_err(|e| LoadError(format!("{}: {e}", files.display("identities.json"))))
-        }
-    }
-}
-
-impl ApiRuntime {
-    /// Loads the API `name` from spec text and, when there is one, `<name>/behaviour.yaml` in `files`.
-    pub fn load(
+impl LoadedApi {
+    /// Loads the API `name` from spec text and, when there is one, `<name>/behaviour.yaml` in
+    /// `files`; the store is read from `cache` when it holds one made from the same inputs, and
+    /// written there when not.
+    pub(crate) fn load(
         name: &str,
         spec_source: &str,
         spec_text: &str,
         files: Option<&Files>,
         identities: Arc<Identities>,
-    ) -> Result<ApiRuntime, LoadError> {
-        ApiRuntime::load_with(name, spec_source, spec_text, files, identities, None)
-    }
-
-    /// Like [`ApiRuntime::load`], with the store read from `snapshots` when a snapshot of the
-    /// same inputs is there, and written there when not.
-    pub fn load_with(
-        name: &str,
-        spec_source: &str,
-        spec_text: &str,
-        files: Option<&Files>,
-        identities: Arc<Identities>,
-        snapshots: Option<&Snapshots>,
-    ) -> Result<ApiRuntime, LoadError> {
-        let api = Api::from_text(name, spec_source, spec_text).map_err(|e| LoadError(e.to_string()))?;
+        cache: Option<&StoreCache>,
+    ) -> Result<LoadedApi, LoadError> {
+        let api = Api::from_text(name, spec_source, spec_text)?;
         check_examples(&api, spec_source)?;
         let behaviour_rel = format!("{name}/behaviour.yaml");
         let behaviour_text = match files {
@@ -263,14 +89,13 @@ impl ApiRuntime {
             None => None,
         };
         let behaviour = match (&behaviour_text, files) {
-            (Some(text), Some(files)) => {
-                Behaviour::from_yaml(text).map_err(|e| LoadError(format!("{}: {e}", files.display(&behaviour_rel))))?
-            }
+            (Some(text), Some(files)) => Behaviour::from_yaml(text)
+                .map_err(|message| LoadError::Fixture { file: files.display(&behaviour_rel), message })?,
             _ => Behaviour::default(),
         };
         let at = |pointer: &str, message: String| {
             let file = files.map(|f| f.display(&behaviour_rel)).unwrap_or_default();
-            LoadError(format!("{file}: at {pointer}: {message}"))
+            LoadError::Behaviour { file, pointer: pointer.to_string(), message }
         };
         let envelope =
             if behaviour.errors.body.is_null() { Envelope::default() } else { Envelope::new(behaviour.errors.clone()) };
@@ -297,32 +122,33 @@ impl ApiRuntime {
         };
         let mut built = None;
         let mut writer = None;
-        if let (Some(snapshots), Some(files)) = (snapshots, files.filter(|_| !behaviour.collections.is_empty())) {
+        if let (Some(cache), Some(files)) = (cache, files.filter(|_| !behaviour.collections.is_empty())) {
             let origin = files.origin();
-            if let Some(key) = snapshot_key(name, spec_text, behaviour_text.as_deref(), files, &origin, &behaviour)? {
-                if let Some(reader) = snapshots.open(name, &origin, key) {
-                    built = compiling.read_snapshot(reader)?;
+            if let Some(key) = cache_key(name, spec_text, behaviour_text.as_deref(), files, &origin, &behaviour)? {
+                if let Some(reader) = cache.open(name, &origin, key) {
+                    built = compiling.read_cache(reader)?;
                 }
                 if built.is_none() {
-                    writer = snapshots.create(name, &origin, key);
+                    writer = cache.create(name, &origin, key);
                 }
             }
         }
-        let from_snapshot = built.is_some();
+        let from_cache = built.is_some();
         let (store, bindings) = match built {
             Some(built) => built,
             None => match compiling.store(Source::Fixtures(writer.as_mut())) {
                 Ok(built) => built,
                 Err(Failure::Load(e)) => return Err(e),
-                Err(Failure::Snapshot(e)) => return Err(LoadError(e)),
+                // Building from the fixtures reads no cache; should it fail as if it did, say where.
+                Err(Failure::Cache(message)) => return Err(LoadError::Fixture { file: name.to_string(), message }),
             },
         };
         if let Some(writer) = writer {
             writer.commit();
         }
-        let base_path_json = crate::render::json_escaped(&api.base_path);
+        let base_path_json = crate::json::json_escaped(&api.base_path);
         let placeholders = compiling.placeholders;
-        Ok(ApiRuntime {
+        Ok(LoadedApi {
             api,
             envelope,
             auth: behaviour.auth,
@@ -331,13 +157,13 @@ impl ApiRuntime {
             bindings,
             placeholders,
             base_path_json,
-            from_snapshot,
+            from_cache,
         })
     }
 }
 
 /// The key of the snapshot made from these inputs; None when this binary cannot be identified.
-fn snapshot_key(
+fn cache_key(
     name: &str,
     spec_text: &str,
     behaviour_text: Option<&str>,
@@ -345,7 +171,7 @@ fn snapshot_key(
     origin: &str,
     behaviour: &Behaviour,
 ) -> Result<Option<u64>, LoadError> {
-    let Some(mut key) = crate::snapshot::Key::new() else { return Ok(None) };
+    let Some(mut key) = Key::new() else { return Ok(None) };
     for input in [name, spec_text, behaviour_text.unwrap_or_default(), origin] {
         key.add(input.as_bytes());
     }
@@ -358,9 +184,9 @@ fn snapshot_key(
 /// Where a collection's records come from while the store is built.
 enum Source<'a> {
     /// The fixture files, parsed and validated; the result also goes to the writer, if any.
-    Fixtures(Option<&'a mut SnapshotWriter>),
+    Fixtures(Option<&'a mut CacheWriter>),
     /// A snapshot of the same inputs.
-    Snapshot(&'a mut SnapshotReader),
+    Cache(&'a mut CacheReader),
 }
 
 /// Why building the store stopped.
@@ -368,7 +194,7 @@ enum Failure {
     /// The inputs are wrong: the load fails.
     Load(LoadError),
     /// The snapshot is: the fixtures are loaded instead.
-    Snapshot(String),
+    Cache(String),
 }
 
 impl From<LoadError> for Failure {
@@ -395,10 +221,10 @@ struct Compiling<'a> {
 impl Compiling<'_> {
     /// The store as a snapshot keeps it; None, with a warning, when the snapshot does not read
     /// back whole and consistent (the fixtures are loaded instead).
-    fn read_snapshot(&self, mut reader: SnapshotReader) -> Result<Option<Built>, LoadError> {
+    fn read_cache(&self, mut reader: CacheReader) -> Result<Option<Built>, LoadError> {
         let started = std::time::Instant::now();
         let path = reader.path().display().to_string();
-        match self.store(Source::Snapshot(&mut reader)) {
+        match self.store(Source::Cache(&mut reader)) {
             Ok(built) if reader.finished() => {
                 tracing::info!(ms = started.elapsed().as_millis() as u64, "loaded {} from {path}", self.name);
                 Ok(Some(built))
@@ -407,7 +233,7 @@ impl Compiling<'_> {
                 tracing::warn!("{path} has bytes to spare; loading the fixtures instead");
                 Ok(None)
             }
-            Err(Failure::Snapshot(e)) => {
+            Err(Failure::Cache(e)) => {
                 tracing::warn!("{path} is damaged ({e}); loading the fixtures instead");
                 Ok(None)
             }
@@ -454,30 +280,27 @@ impl Compiling<'_> {
             }
             let retain = tenant == Some(def.name.as_str()) || joined.contains(&def.name.as_str());
             let (collection, queries, rendered) = match &mut source {
-                Source::Snapshot(reader) => {
-                    let (kept, rendered) = reader.collection().map_err(Failure::Snapshot)?;
-                    let records = kept.records().map_err(Failure::Snapshot)?;
+                Source::Cache(reader) => {
+                    let (kept, rendered) = reader.collection().map_err(Failure::Cache)?;
+                    let records = kept.records().map_err(Failure::Cache)?;
                     let n = kept.keys.len();
                     if records.len() != if retain { n } else { 0 }
                         || kept.queries.len() != queries.len()
                         || rendered.len() != shapes.len()
                     {
-                        return Err(Failure::Snapshot(format!("collection `{}` was kept in another layout", def.name)));
+                        return Err(Failure::Cache(format!("collection `{}` was kept in another layout", def.name)));
                     }
                     if rendered.iter().any(|r| r.len() != n) {
-                        return Err(Failure::Snapshot(format!(
-                            "a view of `{}` does not hold its {n} records",
-                            def.name
-                        )));
+                        return Err(Failure::Cache(format!("a view of `{}` does not hold its {n} records", def.name)));
                     }
                     let collection = Collection::from_keys(&def.name, records, kept.keys, &def.key, &kept.aliases)
-                        .map_err(Failure::Snapshot)?;
+                        .map_err(Failure::Cache)?;
                     let queries = queries
                         .into_iter()
                         .zip(kept.queries)
                         .map(|(query, parts)| query.resume(collection.index.clone(), parts))
                         .collect::<Result<Vec<_>, _>>()
-                        .map_err(|e| Failure::Snapshot(format!("collection `{}`: {e}", def.name)))?;
+                        .map_err(|e| Failure::Cache(format!("collection `{}`: {e}", def.name)))?;
                     (collection, queries, rendered)
                 }
                 Source::Fixtures(writer) => {
@@ -485,15 +308,14 @@ impl Compiling<'_> {
                         at(&format!("/collections/{i}/file"), format!("{} does not exist", files.display(&rel)))
                     })?;
                     let mut rendered: Vec<Rendered> = shapes.iter().map(|_| Rendered::default()).collect();
-                    let collection = load_collection(self.api, def, &text, retain, |record| {
+                    let collection = load_collection(self.api, def, &files.display(&rel), &text, retain, |record| {
                         for query in queries.iter_mut() {
                             query.ingest(record);
                         }
                         for (shape, rendered) in shapes.iter().zip(rendered.iter_mut()) {
                             rendered.push(shape, record, &self.placeholders);
                         }
-                    })
-                    .map_err(|e| LoadError(format!("{}: {e}", files.display(&rel))))?;
+                    })?;
                     drop(text);
                     files.done(&rel);
                     rendered.iter_mut().for_each(Rendered::shrink);
@@ -528,7 +350,7 @@ impl Compiling<'_> {
                 }
                 bindings.insert(op_id.clone(), compiled);
             }
-            let from = if let Source::Snapshot(_) = source { "its snapshot" } else { "the fixtures" };
+            let from = if let Source::Cache(_) = source { "its snapshot" } else { "the fixtures" };
             tracing::info!(
                 records = collection.len(),
                 read_ms,
@@ -557,10 +379,13 @@ fn check_examples(api: &Api, source: &str) -> Result<(), LoadError> {
             let Some(checker) = &response.checker else { continue };
             for (name, example) in &response.examples {
                 if let Some(finding) = checker.findings(example, 1).into_iter().next() {
-                    return Err(LoadError(format!(
-                        "{source}: example `{name}` of {} {} does not match its schema: {finding}",
-                        op.id, response.status
-                    )));
+                    return Err(LoadError::Example {
+                        file: source.to_string(),
+                        example: name.clone(),
+                        operation: op.id.clone(),
+                        status: response.status,
+                        message: finding.to_string(),
+                    });
                 }
             }
         }
@@ -568,46 +393,53 @@ fn check_examples(api: &Api, source: &str) -> Result<(), LoadError> {
     Ok(())
 }
 
+/// Reads, validates and keys one fixture file, handing each record to `ingest`.
 fn load_collection(
     api: &Api,
-    def: &crate::behaviour::CollectionDef,
+    def: &CollectionDef,
+    file: &str,
     text: &str,
     retain: bool,
     mut ingest: impl FnMut(&Value),
-) -> Result<Collection, String> {
+) -> Result<Collection, LoadError> {
+    let fault = |message: String| LoadError::Fixture { file: file.to_string(), message };
     let schema = match &def.schema {
         SchemaRef::Component(name) => api
             .schemas
             .component(name)
             .cloned()
-            .ok_or_else(|| format!("schema `{name}` is not in the spec's components"))?,
+            .ok_or_else(|| fault(format!("schema `{name}` is not in the spec's components")))?,
         SchemaRef::Inline(map) => api.schemas.convert(&Value::Object(map.clone())),
     };
     let schema_name = match &def.schema {
         SchemaRef::Component(n) => n.as_str(),
         SchemaRef::Inline(_) => "(inline)",
     };
-    let checker = api.schemas.compile(&schema)?;
-    let check = |i: usize, record: &Value| -> Result<(), String> {
+    let checker = api.schemas.compile(&schema).map_err(fault)?;
+    let check = |i: usize, record: &Value| -> Result<(), LoadError> {
         // The quick yes/no first; the findings only for the record that fails.
         if checker.is_valid(record) {
             return Ok(());
         }
         match checker.findings(record, 1).into_iter().next() {
-            Some(finding) => Err(format!(
-                "record {i} breaks schema {schema_name}: at /records/{i}{}: {} (rule {})",
-                finding.pointer, finding.message, finding.rule
-            )),
+            Some(finding) => Err(LoadError::Record {
+                file: file.to_string(),
+                record: i,
+                schema: schema_name.to_string(),
+                pointer: format!("/records/{i}{}", finding.pointer),
+                message: finding.message,
+                rule: finding.rule,
+            }),
             None => Ok(()),
         }
     };
     let mut records = Vec::new();
     let mut keys = Vec::new();
-    let key_path = crate::store::Path::new(&def.key);
-    let mut take = |i: usize, record: Value| -> Result<(), String> {
+    let key_path = Path::new(&def.key);
+    let mut take = |i: usize, record: Value| -> Result<(), LoadError> {
         match key_path.get(&record) {
-            Some(k) => keys.push(crate::store::text_of(k)),
-            None => return Err(format!("/records/{i}: no key at {}", def.key)),
+            Some(k) => keys.push(crate::json::text_of(k)),
+            None => return Err(fault(format!("/records/{i}: no key at {}", def.key))),
         }
         ingest(&record);
         if retain {
@@ -615,15 +447,16 @@ fn load_collection(
         }
         Ok(())
     };
-    let mut fault = None;
-    let aliases = crate::fixture_file::for_each_record(text, |i, record| {
-        fault = check(i, &record).and_then(|()| take(i, record)).err();
-        fault.is_none()
-    })?;
-    if let Some(fault) = fault {
-        return Err(fault);
+    let mut failed = None;
+    let aliases = crate::behaviour::fixture_file::for_each_record(text, |i, record| {
+        failed = check(i, &record).and_then(|()| take(i, record)).err();
+        failed.is_none()
+    })
+    .map_err(fault)?;
+    if let Some(failed) = failed {
+        return Err(failed);
     }
-    Collection::from_keys(&def.name, records, keys, &def.key, &aliases)
+    Collection::from_keys(&def.name, records, keys, &def.key, &aliases).map_err(fault)
 }
 
 /// What a binding needs before its records arrive: checks against the spec, and its views.
@@ -658,7 +491,7 @@ fn plan_binding(api: &Api, op_id: &str, binding: &Binding) -> Result<Plan, Strin
     if let Some(sort) = &binding.sort {
         if let Some(field_param) = &sort.field_param {
             declared(field_param, "sort")?;
-            let mut values = enum_values(&op.param(field_param).unwrap().schema);
+            let mut values = enum_texts(&op.param(field_param).unwrap().schema);
             values.sort();
             let keys: Vec<String> = sort.keys.keys().cloned().collect();
             if values != keys {
@@ -674,7 +507,7 @@ fn plan_binding(api: &Api, op_id: &str, binding: &Binding) -> Result<Plan, Strin
     if let Some(fields) = &binding.fields {
         declared(&fields.param, "fields")?;
     }
-    let component_shape = |name: &str, views: Option<&crate::behaviour::Views>| -> Result<Shape, String> {
+    let component_shape = |name: &str, views: Option<&Views>| -> Result<Shape, String> {
         let schema = api.schemas.component(name).ok_or_else(|| format!("schema `{name}` is not in the spec"))?;
         Ok(Shape {
             name: name.to_string(),
@@ -689,7 +522,7 @@ fn plan_binding(api: &Api, op_id: &str, binding: &Binding) -> Result<Plan, Strin
     if let Some(views) = &binding.views {
         declared(&views.param, "view")?;
         let param = op.param(&views.param).unwrap();
-        for name in enum_values(&param.schema) {
+        for name in enum_texts(&param.schema) {
             shapes.push(component_shape(&name, Some(views))?);
         }
         if shapes.is_empty() {
@@ -749,12 +582,4 @@ fn finish_binding(
         tenant_members: Vec::new(),
         map_keys: Rendered::default(),
     })
-}
-
-fn enum_values(schema: &Value) -> Vec<String> {
-    schema
-        .get("enum")
-        .and_then(Value::as_array)
-        .map(|e| e.iter().filter_map(Value::as_str).map(str::to_string).collect())
-        .unwrap_or_default()
 }

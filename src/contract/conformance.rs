@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-use crate::schema::Finding;
-use crate::spec::Operation;
+use crate::contract::Finding;
+use crate::openapi::Operation;
 
 /// Header names HTTP itself or the transport adds, never a spec's concern.
 const TRANSPORT_HEADERS: [&str; 16] = [
@@ -27,9 +27,8 @@ const TRANSPORT_HEADERS: [&str; 16] = [
 ];
 
 /// What a response broke, located by JSON pointer where it is about the body.
-pub fn check(op: &Operation, status: u16, headers: &http::HeaderMap, body: &[u8]) -> Vec<Finding> {
-    let finding =
-        |pointer: &str, rule: String, message: String| Finding { pointer: pointer.to_string(), rule, message };
+pub(crate) fn check(op: &Operation, status: u16, headers: &http::HeaderMap, body: &[u8]) -> Vec<Finding> {
+    let finding = Finding::new;
     let Some(declared) = op.responses.get(&status) else {
         let known: Vec<String> = op.responses.keys().map(u16::to_string).collect();
         return vec![finding(
@@ -89,7 +88,7 @@ pub fn check(op: &Operation, status: u16, headers: &http::HeaderMap, body: &[u8]
     }
     if let Some(checker) = &declared.checker {
         match serde_json::from_slice::<Value>(body) {
-            Ok(value) => findings.extend(checker.findings(&value, 20)),
+            Ok(value) => findings.extend(checker.findings(&value, 20).into_iter().map(Finding::from)),
             Err(e) => {
                 findings.push(finding("", format!("responses/{status}/content"), format!("the body is not JSON: {e}")))
             }
@@ -99,7 +98,7 @@ pub fn check(op: &Operation, status: u16, headers: &http::HeaderMap, body: &[u8]
 }
 
 /// One line per finding, for logs and reports.
-pub fn describe(op: &Operation, status: u16, findings: &[Finding]) -> String {
+pub(crate) fn describe(op: &Operation, status: u16, findings: &[Finding]) -> String {
     let mut out = format!("{} {} answered {status} against its spec:", op.id, op.path);
     for f in findings {
         out.push_str(&format!("\n  {f}"));

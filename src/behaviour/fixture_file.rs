@@ -7,7 +7,10 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::Value;
 
 /// Calls `each(index, record)` for every record until it returns false; returns the aliases.
-pub fn for_each_record(text: &str, each: impl FnMut(usize, Value) -> bool) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn for_each_record(
+    text: &str,
+    each: impl FnMut(usize, Value) -> bool,
+) -> Result<Vec<(String, String)>, String> {
     let mut de = serde_json::Deserializer::from_str(text);
     let mut aliases = Vec::new();
     let mut each = each;

@@ -1,0 +1,57 @@
+//! The service behind the edge: `/__admin` to the admin API, everything else to the APIs served
+//! now, journalled.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
+use axum::response::Response;
+use axum::Router;
+use tower::ServiceExt;
+
+use crate::app::App;
+
+/// Sends `/__admin` to the admin API and everything else to the APIs served now, journalling
+/// every request outside `/__admin`.
+#[derive(Clone)]
+pub(crate) struct Dispatch {
+    app: Arc<App>,
+    admin: Option<Router>,
+}
+
+impl Dispatch {
+    pub(crate) fn new(app: Arc<App>, admin: Option<Router>) -> Dispatch {
+        Dispatch { app, admin }
+    }
+}
+
+impl tower::Service<Request> for Dispatch {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let is_admin = req.uri().path().starts_with("/__admin");
+        if let (true, Some(admin)) = (is_admin, &self.admin) {
+            return Box::pin(admin.clone().oneshot(req));
+        }
+        // Taken per request, so a reload applies to the next request and in-flight ones finish.
+        let router = self.app.router();
+        let pending = if is_admin { None } else { self.app.journal.begin(&req) };
+        let journal = self.app.journal.clone();
+        Box::pin(async move {
+            let mut response = router.oneshot(req).await?;
+            if let Some(pending) = pending {
+                journal.end(pending, &mut response);
+            }
+            Ok(response)
+        })
+    }
+}

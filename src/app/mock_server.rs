@@ -1,0 +1,291 @@
+//! [`MockServer`]: a running specmock for a test suite, started by a builder that reads like
+//! wiremock-rs's, and stopped when dropped.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::response::Response;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tower::ServiceExt;
+
+use crate::app::journal::ReceivedRequest;
+use crate::app::sources::Sources;
+use crate::app::{App, Settings};
+use crate::error::LoadError;
+use crate::http::scenario::Faults;
+use crate::http::ServeOptions;
+use crate::store::cache::StoreCache;
+
+/// A running specmock: it serves on a loopback port until dropped.
+///
+/// ```no_run
+/// # async fn demo() {
+/// let server = specmock::MockServer::start().await;
+/// let url = format!("{}/brm/prepayBalanceManagement/v4/accumulatedBalance/account+12345", server.uri());
+/// let reply = reqwest::Client::new().get(url).bearer_auth("demo-token").send().await.unwrap();
+/// assert_eq!(reply.status(), 200);
+/// assert_eq!(server.received_requests().len(), 1);
+/// # }
+/// ```
+pub struct MockServer {
+    address: SocketAddr,
+    pub(crate) app: Arc<App>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+/// Why a [`MockServer`] did not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The specs or fixtures did not load.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The address could not be listened on.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address asked for.
+        address: SocketAddr,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+}
+
+impl MockServer {
+    /// Starts the bundled APIs on a free loopback port, in strict mode: a response that breaks
+    /// the spec becomes a 500 that says why.
+    ///
+    /// Panics if the bundled data does not load, which the test suite rules out.
+    pub async fn start() -> MockServer {
+        MockServer::builder().start().await
+    }
+
+    /// A server to set up before it starts: which specs and fixtures, strictness, port, journal.
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// let server = specmock::MockServer::builder()
+    ///     .spec("openapi/things.yaml")
+    ///     .journal_size(50)
+    ///     .start()
+    ///     .await;
+    /// # }
+    /// ```
+    pub fn builder() -> MockServerBuilder {
+        MockServerBuilder::default()
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:41234`.
+    pub fn uri(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The socket address it listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The requests it answered, oldest first (as many as the journal keeps; `/__admin` calls
+    /// are not journalled).
+    pub fn received_requests(&self) -> Vec<ReceivedRequest> {
+        let mut requests = self.app.journal.recent(usize::MAX, None);
+        requests.reverse();
+        requests
+    }
+
+    /// Forgets the received requests, so the next test starts from a clean journal.
+    pub fn reset(&self) {
+        self.app.journal.clear();
+    }
+
+    /// Answers one request in-process, through the same stack a connection reaches (edge,
+    /// admin API, journal), without a socket.
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// let server = specmock::MockServer::start().await;
+    /// let request = http::Request::get("/__admin/health").body(axum::body::Body::empty()).unwrap();
+    /// assert_eq!(server.handle(request).await.status(), 200);
+    /// # }
+    /// ```
+    pub async fn handle(&self, request: Request) -> Response {
+        match self.app.service().oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Serves `app` on `address` until dropped.
+    pub(crate) async fn listen(app: Arc<App>, address: SocketAddr) -> Result<MockServer, StartError> {
+        let listen_error = |source| StartError::Listen { address, source };
+        let listener = TcpListener::bind(address).await.map_err(listen_error)?;
+        let address = listener.local_addr().map_err(listen_error)?;
+        let (tx, rx) = oneshot::channel();
+        let service = axum::ServiceExt::<Request>::into_make_service(app.service());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, service)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(MockServer { address, app, shutdown: Some(tx) })
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Sets up a [`MockServer`]: by default the bundled APIs, strict, on a free loopback port.
+#[derive(Debug)]
+pub struct MockServerBuilder {
+    specs: Vec<PathBuf>,
+    fixtures: Option<PathBuf>,
+    scale: Option<u32>,
+    address: SocketAddr,
+    settings: Settings,
+    faults: (Duration, Duration, f64, u64),
+    watch: Option<Duration>,
+}
+
+impl Default for MockServerBuilder {
+    fn default() -> Self {
+        let settings = Settings { options: ServeOptions { strict: true, ..Default::default() }, ..Default::default() };
+        MockServerBuilder {
+            specs: Vec::new(),
+            fixtures: None,
+            scale: None,
+            address: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            settings,
+            faults: (Duration::ZERO, Duration::ZERO, 0.0, 1),
+            watch: None,
+        }
+    }
+}
+
+impl MockServerBuilder {
+    /// Serves this OpenAPI document (YAML or JSON) instead of the bundled APIs; call again for
+    /// more than one.
+    pub fn spec(mut self, path: impl Into<PathBuf>) -> Self {
+        self.specs.push(path.into());
+        self
+    }
+
+    /// Binds the specs' operations to fixtures: `DIR/<spec stem>/behaviour.yaml` and
+    /// `DIR/identities.json`. Without it, operations answer from the spec's examples.
+    pub fn fixtures(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.fixtures = Some(dir.into());
+        self
+    }
+
+    /// Serves the bundled APIs with the OES partner data generated at this scale (seed 1): 500
+    /// holds 1,000,000 allocations. Ignored when a spec is given.
+    pub fn scale(mut self, scale: u32) -> Self {
+        self.scale = Some(scale.max(1));
+        self
+    }
+
+    /// Checks every response against its operation; a violation becomes a 500 carrying the
+    /// report. On by default.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.settings.options.strict = strict;
+        self
+    }
+
+    /// Listens on this address; port 0 (the default, on 127.0.0.1) picks a free port.
+    pub fn address(mut self, address: SocketAddr) -> Self {
+        self.address = address;
+        self
+    }
+
+    /// Listens on this port of 127.0.0.1.
+    pub fn port(mut self, port: u16) -> Self {
+        self.address.set_port(port);
+        self
+    }
+
+    /// How many requests the journal keeps (default 1000; 0 keeps none).
+    pub fn journal_size(mut self, entries: usize) -> Self {
+        self.settings.journal_size = entries;
+        self
+    }
+
+    /// Requires `Authorization: Bearer TOKEN` on `/__admin` (health and openapi.json excepted).
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.settings.admin_token = Some(token.into());
+        self
+    }
+
+    /// Serves no `/__admin` at all.
+    pub fn without_admin(mut self) -> Self {
+        self.settings.admin = false;
+        self
+    }
+
+    /// Keeps each API's compiled store in this folder, so a restart with the same binary, specs
+    /// and fixtures skips parsing, validating and indexing.
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.settings.cache = Some(StoreCache::in_dir(dir));
+        self
+    }
+
+    /// Delays every response by `delay` plus up to `jitter`, drawn from the fault seed.
+    pub fn delay(mut self, delay: Duration, jitter: Duration) -> Self {
+        (self.faults.0, self.faults.1) = (delay, jitter);
+        self
+    }
+
+    /// Answers this share of requests (0.0 to 1.0) with the operation's documented 500, drawn
+    /// from `seed` so a run repeats.
+    pub fn fail_rate(mut self, share: f64, seed: u64) -> Self {
+        (self.faults.2, self.faults.3) = (share, seed);
+        self
+    }
+
+    /// Reloads specs and fixtures whenever their files change, checking every `period`; a change
+    /// that fails validation is refused and the last good state keeps serving.
+    pub fn watch(mut self, period: Duration) -> Self {
+        self.watch = Some(period);
+        self
+    }
+
+    /// Loads everything and starts serving; panics with the reason when it cannot, as a test
+    /// would want.
+    pub async fn start(self) -> MockServer {
+        match self.try_start().await {
+            Ok(server) => server,
+            Err(e) => panic!("specmock did not start: {e}"),
+        }
+    }
+
+    /// Loads everything and starts serving.
+    pub async fn try_start(self) -> Result<MockServer, StartError> {
+        let (address, watch) = (self.address, self.watch);
+        let app = self.build()?;
+        let server = MockServer::listen(app, address).await?;
+        if let Some(period) = watch {
+            server.app.watch(period);
+        }
+        Ok(server)
+    }
+
+    /// Loads everything into the state a server serves from.
+    pub(crate) fn build(mut self) -> Result<Arc<App>, LoadError> {
+        let sources = match (self.specs.is_empty(), self.scale) {
+            (false, _) => Sources::Files { specs: self.specs, fixtures: self.fixtures },
+            (true, Some(scale)) => Sources::Scaled(scale),
+            (true, None) => Sources::Bundled,
+        };
+        let (delay, jitter, share, seed) = self.faults;
+        self.settings.options.faults = Faults::new(delay, jitter, share, seed);
+        App::new(sources, self.settings)
+    }
+}

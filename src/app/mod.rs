@@ -1,0 +1,124 @@
+//! The running server: what it serves now and what survives a reload (settings, journal,
+//! admin API), the dispatch in front of the routers, and [`MockServer`].
+
+pub(crate) mod admin;
+mod dispatch;
+pub(crate) mod journal;
+mod mock_server;
+pub(crate) mod sources;
+mod watch;
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::Router;
+use serde_json::{json, Value};
+
+use crate::behaviour::LoadedApi;
+use crate::error::LoadError;
+use crate::http::edge::Edge;
+use crate::http::ServeOptions;
+use crate::store::cache::StoreCache;
+pub(crate) use dispatch::Dispatch;
+use journal::Journal;
+pub use journal::ReceivedRequest;
+pub use mock_server::StartError;
+pub use mock_server::{MockServer, MockServerBuilder};
+use sources::Sources;
+
+/// Everything a server is set up with.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    /// Server-wide behaviour: strict validation and faults.
+    pub(crate) options: ServeOptions,
+    /// How many requests the journal keeps.
+    pub(crate) journal_size: usize,
+    /// Whether `/__admin` is served.
+    pub(crate) admin: bool,
+    /// Bearer token `/__admin` requires, if any.
+    pub(crate) admin_token: Option<String>,
+    /// Where compiled stores are kept between starts; None builds them from the fixtures always.
+    pub(crate) cache: Option<StoreCache>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { options: ServeOptions::default(), journal_size: 1000, admin: true, admin_token: None, cache: None }
+    }
+}
+
+/// A server's state: the APIs it serves now, and what survives a reload.
+pub(crate) struct App {
+    sources: Sources,
+    options: Arc<ServeOptions>,
+    /// The request journal.
+    pub(crate) journal: Arc<Journal>,
+    /// Bearer token `/__admin` requires.
+    pub(crate) admin_token: Option<String>,
+    admin: bool,
+    cache: Option<StoreCache>,
+    current: RwLock<(Router, Vec<Arc<LoadedApi>>)>,
+    /// Held while a reload runs, so reloads run one at a time and never hold two new states.
+    reloading: Mutex<()>,
+}
+
+impl App {
+    /// Loads the sources; fails with the first fault found.
+    pub(crate) fn new(sources: Sources, settings: Settings) -> Result<Arc<App>, LoadError> {
+        let apis = sources.load(settings.cache.as_ref())?;
+        let options = Arc::new(settings.options);
+        let router = crate::http::routes(apis.clone(), options.clone());
+        Ok(Arc::new(App {
+            sources,
+            options,
+            journal: Arc::new(Journal::new(settings.journal_size)),
+            admin_token: settings.admin_token,
+            admin: settings.admin,
+            cache: settings.cache,
+            current: RwLock::new((router, apis)),
+            reloading: Mutex::new(()),
+        }))
+    }
+
+    /// Loads the sources again and swaps them in; on failure the last good state keeps serving.
+    /// Requests in flight finish on the state they started with.
+    pub(crate) fn reload(&self) -> Result<(), LoadError> {
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
+        let apis = self.sources.load(self.cache.as_ref())?;
+        let router = crate::http::routes(apis.clone(), self.options.clone());
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = (router, apis);
+        Ok(())
+    }
+
+    /// The APIs served now.
+    pub(crate) fn apis(&self) -> Vec<Arc<LoadedApi>> {
+        self.current.read().unwrap_or_else(|e| e.into_inner()).1.clone()
+    }
+
+    /// The router serving the APIs now.
+    fn router(&self) -> Router {
+        self.current.read().unwrap_or_else(|e| e.into_inner()).0.clone()
+    }
+
+    /// What `/__admin/health` says.
+    pub(crate) fn health(&self) -> Value {
+        let apis: Vec<Value> = self
+            .apis()
+            .iter()
+            .map(|a| {
+                json!({
+                    "name": a.api.name,
+                    "title": a.api.title,
+                    "operations": a.api.operations.len(),
+                    "records": a.store.record_count(),
+                })
+            })
+            .collect();
+        json!({"status": "ok", "apis": apis})
+    }
+
+    /// The whole service: CORS and request ids, then `/__admin` or the current APIs, journalled.
+    pub(crate) fn service(self: &Arc<Self>) -> Edge<Dispatch> {
+        let admin = self.admin.then(|| admin::routes(self.clone()));
+        Edge::new(Dispatch::new(self.clone(), admin))
+    }
+}

@@ -1,0 +1,159 @@
+//! `specmock serve`: serves the bundled APIs, or your own specs, until interrupted.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::app::{App, MockServer, Settings};
+use crate::behaviour::LoadedApi;
+use crate::cli::{fail, Sources};
+use crate::http::scenario::Faults;
+use crate::http::ServeOptions;
+use crate::json::text_of;
+use crate::openapi::Location;
+use crate::store::cache::StoreCache;
+
+#[derive(Args)]
+pub(crate) struct Serve {
+    #[command(flatten)]
+    sources: Sources,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
+    /// Port to listen on; 0 picks a free one and prints it.
+    #[arg(long, default_value_t = 4010)]
+    port: u16,
+    /// Log filter, e.g. `info`, `specmock=debug` (RUST_LOG works too).
+    #[arg(long, default_value = "warn")]
+    log: String,
+    /// Check every response against the spec; a violation becomes a 500 carrying the report.
+    #[arg(long)]
+    strict: bool,
+    /// Delay every response by this many milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    delay_ms: u64,
+    /// Add a random delay of up to this many milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    delay_jitter_ms: u64,
+    /// Answer this share of requests (0.0 to 1.0) with the operation's documented 500.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = share)]
+    fail_rate: f64,
+    /// Seed for jitter and failures, so a run repeats.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// How many requests the journal at /__admin/requests keeps.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    journal_size: usize,
+    /// Do not serve /__admin.
+    #[arg(long)]
+    no_admin: bool,
+    /// Require 'Authorization: Bearer TOKEN' on /__admin (health excepted).
+    #[arg(long, value_name = "TOKEN")]
+    admin_token: Option<String>,
+    /// Reload specs and fixtures when their files change (with --spec); a bad change keeps the last good state.
+    #[arg(long, requires = "specs")]
+    watch: bool,
+    /// Keep each API's compiled store here, so a restart with the same binary, specs and fixtures
+    /// skips parsing, validating and indexing [default: $XDG_CACHE_HOME/specmock or ~/.cache/specmock]
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    cache_dir: Option<PathBuf>,
+    /// Build every store from the fixtures; read and write no snapshots.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+fn share(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("{raw:?} is not a share; expected a number from 0.0 to 1.0, e.g. 0.05")),
+    }
+}
+
+pub(crate) fn run(serve: Serve) -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&serve.log));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let settings = Settings {
+        options: ServeOptions {
+            strict: serve.strict,
+            faults: Faults::new(
+                Duration::from_millis(serve.delay_ms),
+                Duration::from_millis(serve.delay_jitter_ms),
+                serve.fail_rate,
+                serve.seed,
+            ),
+        },
+        journal_size: serve.journal_size,
+        admin: !serve.no_admin,
+        admin_token: serve.admin_token.clone(),
+        cache: match (&serve.cache_dir, serve.no_cache) {
+            (_, true) => None,
+            (Some(dir), false) => Some(StoreCache::in_dir(dir)),
+            (None, false) => StoreCache::default_dir().map(StoreCache::in_dir),
+        },
+    };
+    let app = match App::new(serve.sources.origin(), settings) {
+        Ok(app) => app,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
+    // The main thread waits outside the runtime: a thread parked in `block_on` can hold the I/O
+    // driver and then wake the worker for every event, which costs a third of the throughput.
+    let (done, finished) = std::sync::mpsc::channel();
+    runtime.spawn(async move {
+        let code = serve_until_interrupted(serve, app).await;
+        let _ = done.send(code);
+    });
+    finished.recv().unwrap_or(ExitCode::FAILURE)
+}
+
+async fn serve_until_interrupted(serve: Serve, app: Arc<App>) -> ExitCode {
+    let address = SocketAddr::new(serve.host, serve.port);
+    let server = match MockServer::listen(app.clone(), address).await {
+        Ok(s) => s,
+        Err(e) => return fail(&format!("{e} (try --port 0 for a free port)")),
+    };
+    if serve.watch {
+        app.watch(Duration::from_millis(500));
+    }
+    print!("{}", banner(&server.uri(), &app.apis(), !serve.no_admin));
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = tokio::signal::ctrl_c().await;
+    drop(server);
+    ExitCode::SUCCESS
+}
+
+/// What `serve` prints: the base URL and a ready curl line for each route.
+fn banner(base: &str, apis: &[Arc<LoadedApi>], admin: bool) -> String {
+    let mut out = format!("specmock listening on {base}\n");
+    for api in apis {
+        out.push_str(&format!("\n{} ({} operations)\n", api.api.title, api.api.operations.len()));
+        let token = api.auth.as_ref().and_then(|rules| {
+            api.identities
+                .identities
+                .iter()
+                .find(|i| i.permissions.contains(&rules.permission))
+                .map(|i| i.token.clone())
+        });
+        for op in &api.api.operations {
+            let mut path = op.route.clone();
+            for param in op.params.iter().filter(|p| p.location == Location::Path) {
+                let value = param.example.as_ref().map(text_of).unwrap_or_else(|| "1".into());
+                path = path.replace(&format!("{{{}}}", param.name), &value);
+            }
+            let auth = token.as_ref().map(|t| format!(" -H 'Authorization: Bearer {t}'")).unwrap_or_default();
+            out.push_str(&format!("  {:<6} {}\n         curl -s{auth} '{base}{path}'\n", op.method, op.summary));
+        }
+    }
+    if admin {
+        out.push_str(&format!(
+            "\nadmin: {base}/__admin/health  {base}/__admin/requests  {base}/__admin/openapi.json\n"
+        ));
+    }
+    out
+}

@@ -1,0 +1,32 @@
+//! Serving a request: the router, each operation's pipeline and its steps (scenario, auth,
+//! parameters, answer), the error envelope, and the edge every request passes first.
+
+mod answer;
+mod auth;
+pub(crate) mod edge;
+mod envelope;
+pub(crate) mod error;
+pub(crate) mod params;
+pub(crate) mod pipeline;
+mod router;
+pub(crate) mod scenario;
+
+use axum::http::HeaderMap;
+
+pub(crate) use envelope::Envelope;
+pub(crate) use router::routes;
+use scenario::Faults;
+
+/// How the server behaves beyond the specs.
+#[derive(Debug, Default)]
+pub(crate) struct ServeOptions {
+    /// Check every response against its operation; a violation becomes a 500 carrying the report.
+    pub(crate) strict: bool,
+    /// Latency and failure injection.
+    pub(crate) faults: Faults,
+}
+
+/// The request's id, as the edge set it.
+pub(crate) fn request_id(headers: &HeaderMap) -> &str {
+    headers.get(edge::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default()
+}
