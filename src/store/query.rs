@@ -1,5 +1,9 @@
 //! A binding compiled against its collection: filter indexes and precomputed sort orders, so a
 //! filtered, sorted page costs what its matches cost, not what the collection holds.
+//!
+//! Longer than 500 lines on purpose: the builder, the kept parts the store cache reads back, and
+//! the page walk share private index types (postings, orders, sort columns) that would have to
+//! become crate-wide to split them; a fifth of the file is its tests.
 
 use hashbrown::HashMap;
 use std::cmp::Ordering;
