@@ -72,6 +72,7 @@ mod error;
 mod generate;
 mod http;
 mod json;
+mod load;
 mod openapi;
 mod store;
 
@@ -94,8 +95,8 @@ pub mod internals {
     pub use crate::behaviour::identities::identities_json_schema;
     pub use crate::behaviour::{Behaviour, Binding};
     pub use crate::generate::{generate, write, FixtureFile, Gen, APIS};
-    pub use crate::http::params::ParamValues;
     pub use crate::json::text_of;
+    pub use crate::openapi::params::ParamValues;
     pub use crate::openapi::{Location, Operation, Param, ResponseSpec};
     pub use crate::store::query::{Query, QueryBuilder};
     pub use crate::store::{Collection, Store};

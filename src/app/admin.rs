@@ -62,9 +62,9 @@ async fn list_requests(State(app): State<Arc<App>>, req: Request) -> Response {
         return denied;
     }
     let op = admin_api().operation("listRequests").expect("declared");
-    let params = match crate::http::params::extract(op, &[], req.uri().query(), req.headers(), &[]) {
+    let params = match crate::openapi::params::extract(op, &[], req.uri().query(), req.headers(), &[]) {
         Ok(p) => p,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, &e.message),
+        Err(message) => return problem(StatusCode::BAD_REQUEST, &message),
     };
     let limit = params.int("limit").unwrap_or(100).max(1) as usize;
     let since = params.str("since").and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()).map(|t| t.to_utc());

@@ -13,10 +13,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use axum::Router;
 use serde_json::{json, Value};
 
-use crate::behaviour::LoadedApi;
 use crate::error::LoadError;
 use crate::http::edge::Edge;
 use crate::http::ServeOptions;
+use crate::load::LoadedApi;
 use crate::store::cache::StoreCache;
 pub(crate) use dispatch::Dispatch;
 use journal::Journal;

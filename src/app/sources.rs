@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::behaviour::fixtures::{load_identities, Files, Generated};
-use crate::behaviour::LoadedApi;
 use crate::bundled::{BUNDLED_FIXTURES, BUNDLED_SPECS};
 use crate::error::LoadError;
+use crate::load::fixtures::{load_identities, Files, Generated};
+use crate::load::LoadedApi;
 use crate::store::cache::StoreCache;
 
 /// Where a server's APIs come from, so that a reload reads them again.

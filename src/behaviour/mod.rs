@@ -5,9 +5,7 @@
 //! the error envelope and the auth rules. Its JSON Schema (`fixtures/behaviour.schema.json`) is
 //! generated from these types with schemars, so editors can check a file as it is written.
 
-mod compile;
-pub(crate) mod fixture_file;
-pub(crate) mod fixtures;
+mod envelope;
 pub(crate) mod identities;
 
 use std::collections::BTreeMap;
@@ -16,7 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub(crate) use compile::{CompiledBinding, LoadedApi};
+pub(crate) use envelope::Envelope;
 
 /// One API's behaviour file.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]

@@ -9,11 +9,11 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::app::{App, MockServer, Settings};
-use crate::behaviour::LoadedApi;
 use crate::cli::{fail, Sources};
 use crate::http::scenario::Faults;
 use crate::http::ServeOptions;
 use crate::json::text_of;
+use crate::load::LoadedApi;
 use crate::openapi::Location;
 use crate::store::cache::StoreCache;
 

@@ -5,9 +5,10 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
 
-use crate::behaviour::{Body, CompiledBinding, LoadedApi, Paging};
+use crate::behaviour::{Body, Paging};
 use crate::http::error::HttpError;
-use crate::http::params::ParamValues;
+use crate::load::{CompiledBinding, LoadedApi};
+use crate::openapi::params::ParamValues;
 use crate::openapi::Operation;
 use crate::store::render::{select, Template};
 

@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::behaviour::identities::{Identities, Identity};
 use crate::behaviour::AuthRules;
 use crate::http::error::HttpError;
-use crate::http::params::ParamValues;
+use crate::openapi::params::ParamValues;
 use crate::store::Store;
 
 /// Step one: who is calling. `authorization` is the raw header. Returns the caller's index in

@@ -4,8 +4,8 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 
+use crate::behaviour::Envelope;
 use crate::http::answer::json_bytes;
-use crate::http::envelope::Envelope;
 
 /// A refusal with its HTTP meaning.
 #[derive(Clone, Debug, PartialEq, Eq)]

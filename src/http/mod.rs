@@ -4,16 +4,13 @@
 mod answer;
 mod auth;
 pub(crate) mod edge;
-mod envelope;
 pub(crate) mod error;
-pub(crate) mod params;
 pub(crate) mod pipeline;
 mod router;
 pub(crate) mod scenario;
 
 use axum::http::HeaderMap;
 
-pub(crate) use envelope::Envelope;
 pub(crate) use router::routes;
 use scenario::Faults;
 

@@ -16,14 +16,14 @@ use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use serde_json::Value;
 
-use crate::behaviour::LoadedApi;
 use crate::contract::{conformance, Finding};
 use crate::http::answer::{answer, base_url, example_response};
 use crate::http::auth::{authenticate, authorize};
 use crate::http::error::{HttpError, Refused};
-use crate::http::params::{extract, ParamValues};
 use crate::http::scenario::Prefer;
 use crate::http::{request_id, ServeOptions};
+use crate::load::LoadedApi;
+use crate::openapi::params::{extract, ParamValues};
 use crate::openapi::Operation;
 
 /// The operation that answered a request, set on the response for the journal.
@@ -117,7 +117,7 @@ fn validate(
     })?;
     let path: Vec<(&str, &str)> = path.iter().collect();
     let aliases = api.bindings.get(&op.id).map_or(&[][..], |b| b.param_aliases.as_slice());
-    extract(op, &path, parts.uri.query(), &parts.headers, aliases)
+    extract(op, &path, parts.uri.query(), &parts.headers, aliases).map_err(HttpError::bad_request)
 }
 
 /// `Prefer: code=N`, `example=NAME` and `delay=MS`, with the server-wide faults drawn in: the

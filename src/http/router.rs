@@ -12,11 +12,11 @@ use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter};
 use axum::Router;
 
-use crate::behaviour::LoadedApi;
 use crate::http::answer::json_bytes;
 use crate::http::error::HttpError;
 use crate::http::pipeline::{serve, Endpoint};
 use crate::http::{request_id, ServeOptions};
+use crate::load::LoadedApi;
 
 /// Routes every operation of `apis`.
 pub(crate) fn routes(apis: Vec<Arc<LoadedApi>>, options: Arc<ServeOptions>) -> Router {

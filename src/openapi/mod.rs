@@ -1,6 +1,7 @@
 //! Loads an OpenAPI document and compiles it, once, into operations with typed parameters,
 //! response schemas, examples and validators.
 
+pub(crate) mod params;
 pub(crate) mod schema;
 
 use std::collections::BTreeMap;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::behaviour::{Binding, Compare, Paging, SortKey};
-use crate::http::params::ParamValues;
+use crate::openapi::params::ParamValues;
 use crate::store::{text_of, KeyIndex, Path, Store};
 
 /// One filter: parameter values to the records whose field holds them.

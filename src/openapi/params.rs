@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use serde_json::{Number, Value};
 
-use crate::http::error::HttpError;
 use crate::json;
 use crate::openapi::{Location, Operation, Param, Scalar};
 
@@ -57,7 +56,7 @@ pub(crate) fn extract(
     query: Option<&str>,
     headers: &http::HeaderMap,
     aliases: &[(String, String)],
-) -> Result<ParamValues, HttpError> {
+) -> Result<ParamValues, String> {
     // Borrowed where nothing needed decoding, which is the common case.
     let mut pairs: Vec<(std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)> =
         form_urlencoded::parse(query.unwrap_or_default().as_bytes()).collect();
@@ -77,7 +76,7 @@ pub(crate) fn extract(
         };
         if raws.is_empty() {
             if param.required {
-                return Err(HttpError::bad_request(format!("{}: required; expected {}", param.name, param.expected)));
+                return Err(format!("{}: required; expected {}", param.name, param.expected));
             }
             if let Some(default) = &param.default {
                 out.values.push((param.name.clone(), default.clone()));
@@ -87,19 +86,14 @@ pub(crate) fn extract(
         let value = typed(param, &raws)?;
         if !param.checker.is_valid(&value) {
             let shown = if param.array_of.is_some() { offending_item(param, &value) } else { value.clone() };
-            return Err(HttpError::bad_request(format!(
-                "{}: got {}; expected {}",
-                param.name,
-                show(&shown),
-                param.expected
-            )));
+            return Err(format!("{}: got {}; expected {}", param.name, show(&shown), param.expected));
         }
         out.values.push((param.name.clone(), value));
     }
     Ok(out)
 }
 
-fn typed(param: &Param, raws: &[&str]) -> Result<Value, HttpError> {
+fn typed(param: &Param, raws: &[&str]) -> Result<Value, String> {
     match param.array_of {
         Some(item) => {
             let mut items = Vec::new();
@@ -111,23 +105,15 @@ fn typed(param: &Param, raws: &[&str]) -> Result<Value, HttpError> {
             }
             Ok(Value::Array(items))
         }
-        None if raws.len() > 1 => Err(HttpError::bad_request(format!(
-            "{}: given {} times; expected one value, {}",
-            param.name,
-            raws.len(),
-            param.expected
-        ))),
+        None if raws.len() > 1 => {
+            Err(format!("{}: given {} times; expected one value, {}", param.name, raws.len(), param.expected))
+        }
         None => scalar(param, param.scalar, raws[0]),
     }
 }
 
-fn scalar(param: &Param, kind: Scalar, raw: &str) -> Result<Value, HttpError> {
-    let bad = |what: &str| {
-        HttpError::bad_request(format!(
-            "{}: got {:?}, which is not {what}; expected {}",
-            param.name, raw, param.expected
-        ))
-    };
+fn scalar(param: &Param, kind: Scalar, raw: &str) -> Result<Value, String> {
+    let bad = |what: &str| format!("{}: got {:?}, which is not {what}; expected {}", param.name, raw, param.expected);
     Ok(match kind {
         Scalar::String => Value::String(raw.to_string()),
         Scalar::Integer => Value::Number(raw.parse::<i64>().map_err(|_| bad("an integer"))?.into()),

@@ -4,17 +4,20 @@
 //! Just over 500 lines: the checks of a binding against its spec, the build from fixtures and the
 //! read from the store cache walk the same plan and are kept side by side so they cannot drift.
 
+pub(crate) mod fixture_file;
+pub(crate) mod fixtures;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::behaviour::fixtures::Files;
 use crate::behaviour::identities::Identities;
+use crate::behaviour::Envelope;
 use crate::behaviour::{AuthRules, Behaviour, Binding, Body, CollectionDef, FieldSelection, Paging, SchemaRef, Views};
 use crate::error::LoadError;
-use crate::http::Envelope;
 use crate::json::enum_texts;
+use crate::load::fixtures::Files;
 use crate::openapi::Api;
 use crate::store::cache::{CacheReader, CacheWriter, Key, StoreCache};
 use crate::store::query::{Query, QueryBuilder};
@@ -451,7 +454,7 @@ fn load_collection(
         Ok(())
     };
     let mut failed = None;
-    let aliases = crate::behaviour::fixture_file::for_each_record(text, |i, record| {
+    let aliases = fixture_file::for_each_record(text, |i, record| {
         failed = check(i, &record).and_then(|()| take(i, record)).err();
         failed.is_none()
     })
