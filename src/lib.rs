@@ -99,6 +99,7 @@ pub mod internals {
     pub use crate::openapi::params::ParamValues;
     pub use crate::openapi::{Location, Operation, Param, ResponseSpec};
     pub use crate::store::query::{Query, QueryBuilder};
+    pub use crate::store::select::select_members;
     pub use crate::store::{Collection, Store};
 
     /// Whether each API the server loaded read its store from the cache, in load order.

@@ -191,13 +191,19 @@ async fn reset_and_watch_reload_and_a_bad_reload_keeps_the_last_good_state() {
 
     // POST /__admin/reset picks up a licence.
     std::fs::write(&enterprises, original.replace("\"oesLicensed\":false", "\"oesLicensed\":true")).unwrap();
-    let reset = http.post(format!("{}/__admin/reset", server.uri())).send().await.unwrap();
+    // A web page cannot send this: without the JSON content type it is refused before it acts.
+    let simple = http.post(format!("{}/__admin/reset", server.uri())).send().await.unwrap();
+    assert_eq!(simple.status(), 415);
+    assert_eq!(json_get(&http, url.clone()).await.0, 403, "the refused reset did not reload");
+    let reset = http.post(format!("{}/__admin/reset", server.uri())).header("content-type", "application/json");
+    let reset = reset.send().await.unwrap();
     assert_eq!(reset.status(), 200);
     assert_eq!(json_get(&http, url.clone()).await.0, 200);
 
     // A broken file is refused; the last good state keeps serving.
     std::fs::write(&enterprises, original.replace("\"oesLicensed\":false", "\"oesLicensed\":\"maybe\"")).unwrap();
-    let refused = http.post(format!("{}/__admin/reset", server.uri())).send().await.unwrap();
+    let refused = http.post(format!("{}/__admin/reset", server.uri())).header("content-type", "application/json");
+    let refused = refused.send().await.unwrap();
     assert_eq!(refused.status(), 422);
     let problem: Value = refused.json().await.unwrap();
     let message = problem["error"].as_str().unwrap();

@@ -40,7 +40,7 @@ async fn cors_lets_browser_frontends_call() {
         ],
     )
     .await;
-    assert_eq!(preflight.status, 200);
+    assert_eq!(preflight.status, 204);
     assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
     // Browsers do not let `*` cover Authorization: the headers asked for are named back.
     assert_eq!(preflight.header("access-control-allow-headers"), Some("authorization"));
@@ -53,6 +53,71 @@ async fn cors_lets_browser_frontends_call() {
     .await;
     assert_eq!(simple.header("access-control-allow-origin"), Some("*"));
     assert!(simple.header("access-control-expose-headers").is_some(), "X-Total-Count must be readable");
+    // A preflight for a method the route does not serve gets the route's 405, approving nothing.
+    let refused = send(
+        "OPTIONS",
+        &format!("{BRM}/bucket"),
+        &[("origin", "http://localhost:3000"), ("access-control-request-method", "DELETE")],
+    )
+    .await;
+    assert_eq!(refused.status, 405);
+    assert_eq!(refused.header("allow"), Some("GET"));
+    assert_eq!(refused.header("access-control-allow-methods"), None);
+    assert_eq!(refused.body["@type"], "Error", "in the API's own envelope");
+}
+
+#[tokio::test]
+async fn the_admin_api_is_neither_readable_nor_drivable_cross_origin() {
+    let evil = [("origin", "http://evil.example"), ("host", "127.0.0.1:4010")];
+    let read = send("GET", "/__admin/requests", &evil).await;
+    assert_eq!(read.status, 403);
+    assert!(read.body["error"].as_str().unwrap().contains("'http://evil.example'"), "{:?}", read.body);
+    assert_eq!(read.header("access-control-allow-origin"), None);
+    // Even answers it gives carry no CORS headers, so no other origin can read them.
+    let health =
+        send("GET", "/__admin/health", &[("host", "localhost:4010"), ("origin", "http://localhost:4010")]).await;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.header("access-control-allow-origin"), None);
+    let preflight = send(
+        "OPTIONS",
+        "/__admin/reset",
+        &[("host", "localhost:4010"), ("origin", "http://evil.example"), ("access-control-request-method", "POST")],
+    )
+    .await;
+    assert_ne!(preflight.status / 100, 2);
+    assert_eq!(preflight.header("access-control-allow-methods"), None);
+    // DNS rebinding: the page's own name arrives as Host.
+    let rebound = send("GET", "/__admin/requests", &[("host", "evil.example:4010")]).await;
+    assert_eq!(rebound.status, 403);
+    assert!(rebound.body["error"].as_str().unwrap().contains("--admin-host"));
+    for host in ["localhost:4010", "127.0.0.1:4010", "[::1]:4010", "app.localhost"] {
+        assert_eq!(send("GET", "/__admin/health", &[("host", host)]).await.status, 200, "{host}");
+    }
+    // A form post is a simple request a page may send anywhere: it is refused before it acts.
+    let form = send("POST", "/__admin/reset", &[("host", "localhost"), ("content-type", "text/plain")]).await;
+    assert_eq!(form.status, 415);
+}
+
+#[tokio::test]
+async fn odd_hosts_and_authorization_headers_are_refused_in_the_api_envelope() {
+    for host in ["mock\ttest", "user@mock.test", "mock test", "a:b:c"] {
+        let reply =
+            send("GET", &balances("pageSize=1"), &[("authorization", "Bearer demo-token"), ("host", host)]).await;
+        assert_eq!(reply.status, 400, "{host:?}");
+        assert_eq!(reply.body["name"], "InvalidRequestError", "{:?}", reply.body);
+        assert!(reply.body["error"].as_str().unwrap().contains("expected host[:port]"), "{:?}", reply.body);
+    }
+    let upper = send("GET", &balances("pageSize=1"), &[("authorization", "BEARER demo-token")]).await;
+    assert_eq!(upper.status, 200, "auth schemes are case-insensitive");
+    let twice = send(
+        "GET",
+        &balances("pageSize=1"),
+        &[("authorization", "Bearer demo-token"), ("authorization", "Bearer other")],
+    )
+    .await;
+    assert_eq!(twice.status, 400);
+    let plus = send("GET", &balances("pageNumber=+1"), &[("authorization", "Bearer demo-token")]).await;
+    assert_eq!(plus.status, 400);
 }
 
 #[tokio::test]

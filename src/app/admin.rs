@@ -1,15 +1,18 @@
 //! `/__admin`: the request journal, fixture reload, readiness and the admin API's own OpenAPI.
 
+use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::app::App;
+use crate::http::auth::bearer_token;
 use crate::openapi::Api;
 
 /// The admin API's document, compiled once.
@@ -25,17 +28,102 @@ fn problem(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
-fn authorised(app: &App, req: &Request) -> Result<(), Response> {
-    let Some(token) = &app.admin_token else { return Ok(()) };
-    let given =
-        req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    if given == Some(token.as_str()) {
-        Ok(())
-    } else {
-        Err(problem(
-            StatusCode::UNAUTHORIZED,
-            "the admin API needs 'Authorization: Bearer <admin token>' (--admin-token)",
-        ))
+/// Who may use the admin API. Browsers are the threat: the mock runs beside them on developers'
+/// laptops, so a page from anywhere must neither read nor drive it.
+/// - No CORS headers (the edge adds none here), so no other origin can read an answer.
+/// - The Host must be a localhost name, the address listened on, or one given with
+///   `--admin-host`: a DNS-rebinding page sends its own name.
+/// - A request carrying another origin's `Origin` is refused before it acts.
+/// - POST must be `Content-Type: application/json`, which a page cannot send to another origin
+///   without a preflight that gets no approval; DELETE is never simple.
+/// - With `--admin-token`, everything but health and openapi.json needs the token.
+async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    if let Err(refusal) = admitted(&app, &req) {
+        return refusal;
+    }
+    next.run(req).await
+}
+
+fn admitted(app: &App, req: &Request) -> Result<(), Response> {
+    let headers = req.headers();
+    let forbidden = |message: String| problem(StatusCode::FORBIDDEN, &message);
+    if let Some(host) = headers.get(header::HOST) {
+        let host = host.to_str().unwrap_or_default();
+        if !app.admin_access.allows(host_name(host)) {
+            return Err(forbidden(format!(
+                "the admin API answers to localhost names and the address specmock listens on; Host '{}' is not one \
+                 (allow it with --admin-host NAME)",
+                host.escape_default()
+            )));
+        }
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or_default();
+        let host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or_default();
+        if !app.admin_access.allows(host_name(host)) {
+            return Err(forbidden(format!(
+                "the admin API refuses requests from other origins; Origin '{}' is not this server",
+                origin.escape_default()
+            )));
+        }
+    }
+    if req.method() == Method::POST {
+        let json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+        if !json {
+            return Err(problem(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "admin POST needs 'Content-Type: application/json' (the body may be empty), so a web page cannot send it",
+            ));
+        }
+    }
+    let open = matches!(req.uri().path(), "/__admin/health" | "/__admin/openapi.json");
+    if let (Some(token), false) = (&app.admin_access.token, open) {
+        let given = bearer_token(headers).ok().flatten();
+        if given != Some(token.as_str()) {
+            return Err(problem(
+                StatusCode::UNAUTHORIZED,
+                "the admin API needs 'Authorization: Bearer <admin token>' (--admin-token)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The name part of `host[:port]` or `[v6]:port`.
+fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split_once(']').map_or(rest, |(name, _)| name);
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
+/// The names the admin API answers to.
+#[derive(Debug, Default)]
+pub(crate) struct AdminAccess {
+    /// Bearer token the admin API requires, if any.
+    pub(crate) token: Option<String>,
+    /// Names allowed beside localhost's (`--admin-host`).
+    pub(crate) hosts: Vec<String>,
+    /// The address listened on, once bound.
+    pub(crate) listening: OnceLock<IpAddr>,
+}
+
+impl AdminAccess {
+    fn allows(&self, name: &str) -> bool {
+        let name = name.trim_end_matches('.');
+        if name.eq_ignore_ascii_case("localhost") || name.to_ascii_lowercase().ends_with(".localhost") {
+            return true;
+        }
+        if let Ok(ip) = name.parse::<IpAddr>() {
+            return ip.is_loopback() || self.listening.get().is_some_and(|l| !l.is_unspecified() && *l == ip);
+        }
+        self.hosts.iter().any(|h| h.eq_ignore_ascii_case(name))
     }
 }
 
@@ -46,6 +134,7 @@ pub(crate) fn routes(app: Arc<App>) -> Router {
         .route("/__admin/openapi.json", get(openapi))
         .route("/__admin/requests", get(list_requests).delete(clear_requests))
         .route("/__admin/reset", axum::routing::post(reset))
+        .route_layer(axum::middleware::from_fn_with_state(app.clone(), guard))
         .with_state(app)
 }
 
@@ -58,9 +147,6 @@ async fn openapi() -> Json<Value> {
 }
 
 async fn list_requests(State(app): State<Arc<App>>, req: Request) -> Response {
-    if let Err(denied) = authorised(&app, &req) {
-        return denied;
-    }
     let op = admin_api().operation("listRequests").expect("declared");
     let params = match crate::openapi::params::extract(op, &[], req.uri().query(), req.headers(), &[]) {
         Ok(p) => p,
@@ -71,18 +157,12 @@ async fn list_requests(State(app): State<Arc<App>>, req: Request) -> Response {
     Json(json!({ "requests": app.journal.recent(limit, since) })).into_response()
 }
 
-async fn clear_requests(State(app): State<Arc<App>>, req: Request) -> Response {
-    if let Err(denied) = authorised(&app, &req) {
-        return denied;
-    }
+async fn clear_requests(State(app): State<Arc<App>>) -> Response {
     app.journal.clear();
     StatusCode::NO_CONTENT.into_response()
 }
 
-async fn reset(State(app): State<Arc<App>>, req: Request) -> Response {
-    if let Err(denied) = authorised(&app, &req) {
-        return denied;
-    }
+async fn reset(State(app): State<Arc<App>>) -> Response {
     let reloaded = tokio::task::spawn_blocking({
         let app = app.clone();
         move || app.reload()

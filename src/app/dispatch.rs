@@ -38,7 +38,7 @@ impl tower::Service<Request> for Dispatch {
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        let is_admin = req.uri().path().starts_with("/__admin");
+        let is_admin = crate::http::edge::is_admin(req.uri().path());
         if let (true, Some(admin)) = (is_admin, &self.admin) {
             return Box::pin(admin.clone().oneshot(req));
         }

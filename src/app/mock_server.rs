@@ -44,6 +44,9 @@ pub enum StartError {
     /// The specs or fixtures did not load.
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// A setting cannot work, e.g. an empty admin token.
+    #[error("{0}")]
+    Setting(String),
     /// The address could not be listened on.
     #[error("cannot listen on {address}: {source}")]
     Listen {
@@ -123,6 +126,7 @@ impl MockServer {
         let listen_error = |source| StartError::Listen { address, source };
         let listener = TcpListener::bind(address).await.map_err(listen_error)?;
         let address = listener.local_addr().map_err(listen_error)?;
+        let _ = app.admin_access.listening.set(address.ip());
         let (tx, rx) = oneshot::channel();
         let service = axum::ServiceExt::<Request>::into_make_service(app.service());
         tokio::spawn(async move {
@@ -219,8 +223,16 @@ impl MockServerBuilder {
     }
 
     /// Requires `Authorization: Bearer TOKEN` on `/__admin` (health and openapi.json excepted).
+    /// An empty token is refused at start.
     pub fn admin_token(mut self, token: impl Into<String>) -> Self {
         self.settings.admin_token = Some(token.into());
+        self
+    }
+
+    /// Lets `/__admin` answer to this Host name too; by default it answers only to localhost
+    /// names and the address it listens on, so a web page cannot reach it by DNS rebinding.
+    pub fn admin_host(mut self, name: impl Into<String>) -> Self {
+        self.settings.admin_hosts.push(name.into());
         self
     }
 
@@ -269,6 +281,11 @@ impl MockServerBuilder {
     /// Loads everything and starts serving.
     pub async fn try_start(self) -> Result<MockServer, StartError> {
         let (address, watch) = (self.address, self.watch);
+        if self.settings.admin_token.as_deref().is_some_and(str::is_empty) {
+            return Err(StartError::Setting(
+                "the admin token is empty; give a token, or none for an open admin API".into(),
+            ));
+        }
         let app = self.build()?;
         let server = MockServer::listen(app, address).await?;
         if let Some(period) = watch {

@@ -8,10 +8,13 @@ mod mock_server;
 pub(crate) mod sources;
 mod watch;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use axum::Router;
 use serde_json::{json, Value};
+
+use admin::AdminAccess;
 
 use crate::error::LoadError;
 use crate::http::edge::Edge;
@@ -36,13 +39,22 @@ pub(crate) struct Settings {
     pub(crate) admin: bool,
     /// Bearer token `/__admin` requires, if any.
     pub(crate) admin_token: Option<String>,
+    /// Host names `/__admin` answers to beside localhost's and the address listened on.
+    pub(crate) admin_hosts: Vec<String>,
     /// Where compiled stores are kept between starts; None builds them from the fixtures always.
     pub(crate) cache: Option<StoreCache>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { options: ServeOptions::default(), journal_size: 1000, admin: true, admin_token: None, cache: None }
+        Settings {
+            options: ServeOptions::default(),
+            journal_size: 1000,
+            admin: true,
+            admin_token: None,
+            admin_hosts: Vec::new(),
+            cache: None,
+        }
     }
 }
 
@@ -52,13 +64,16 @@ pub(crate) struct App {
     options: Arc<ServeOptions>,
     /// The request journal.
     pub(crate) journal: Arc<Journal>,
-    /// Bearer token `/__admin` requires.
-    pub(crate) admin_token: Option<String>,
+    /// Who may use `/__admin`.
+    pub(crate) admin_access: AdminAccess,
     admin: bool,
     cache: Option<StoreCache>,
     current: RwLock<(Router, Vec<Arc<LoadedApi>>)>,
-    /// Held while a reload runs, so reloads run one at a time and never hold two new states.
-    reloading: Mutex<()>,
+    /// Held while a reload runs, so reloads run one at a time and never hold two new states;
+    /// it keeps the last reload's outcome for callers that share it.
+    reloading: Mutex<Result<(), Arc<LoadError>>>,
+    /// How many reloads have started.
+    reloads_started: AtomicU64,
 }
 
 impl App {
@@ -71,22 +86,38 @@ impl App {
             sources,
             options,
             journal: Arc::new(Journal::new(settings.journal_size)),
-            admin_token: settings.admin_token,
+            admin_access: AdminAccess {
+                token: settings.admin_token,
+                hosts: settings.admin_hosts,
+                listening: Default::default(),
+            },
             admin: settings.admin,
             cache: settings.cache,
             current: RwLock::new((router, apis)),
-            reloading: Mutex::new(()),
+            reloading: Mutex::new(Ok(())),
+            reloads_started: AtomicU64::new(0),
         }))
     }
 
     /// Loads the sources again and swaps them in; on failure the last good state keeps serving.
     /// Requests in flight finish on the state they started with.
-    pub(crate) fn reload(&self) -> Result<(), LoadError> {
-        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
-        let apis = self.sources.load(self.cache.as_ref())?;
-        let router = crate::http::routes(apis.clone(), self.options.clone());
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = (router, apis);
-        Ok(())
+    ///
+    /// Callers coalesce: one that finds a reload started after it arrived (so it read the files
+    /// as they were then, or newer) shares that reload's outcome instead of loading again, so
+    /// many concurrent resets cost about two reloads, in time and in memory.
+    pub(crate) fn reload(&self) -> Result<(), Arc<LoadError>> {
+        let arrived = self.reloads_started.load(Ordering::Acquire);
+        let mut last = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
+        if self.reloads_started.load(Ordering::Acquire) > arrived {
+            return last.clone();
+        }
+        self.reloads_started.fetch_add(1, Ordering::AcqRel);
+        let outcome = self.sources.load(self.cache.as_ref()).map(|apis| {
+            let router = crate::http::routes(apis.clone(), self.options.clone());
+            *self.current.write().unwrap_or_else(|e| e.into_inner()) = (router, apis);
+        });
+        *last = outcome.map_err(Arc::new);
+        last.clone()
     }
 
     /// The APIs served now.
@@ -116,7 +147,7 @@ impl App {
         json!({"status": "ok", "apis": apis})
     }
 
-    /// The whole service: CORS and request ids, then `/__admin` or the current APIs, journalled.
+    /// The whole service: request ids and CORS, then `/__admin` or the current APIs, journalled.
     pub(crate) fn service(self: &Arc<Self>) -> Edge<Dispatch> {
         let admin = self.admin.then(|| admin::routes(self.clone()));
         Edge::new(Dispatch::new(self.clone(), admin))

@@ -52,8 +52,12 @@ pub(crate) struct Serve {
     #[arg(long)]
     no_admin: bool,
     /// Require 'Authorization: Bearer TOKEN' on /__admin (health excepted).
-    #[arg(long, value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN", value_parser = token)]
     admin_token: Option<String>,
+    /// Let /__admin answer to this Host name too (repeatable); by default it answers only to
+    /// localhost names and the address listened on.
+    #[arg(long, value_name = "NAME")]
+    admin_host: Vec<String>,
     /// Reload specs and fixtures when their files change (with --spec); a bad change keeps the last good state.
     #[arg(long, requires = "specs")]
     watch: bool,
@@ -64,6 +68,14 @@ pub(crate) struct Serve {
     /// Build every store from the fixtures; read and write no snapshots.
     #[arg(long)]
     no_cache: bool,
+}
+
+fn token(raw: &str) -> Result<String, String> {
+    match raw.trim() {
+        "" => Err("the token is empty; expected a token such as 'local-admin', or leave --admin-token out".into()),
+        t if t.contains(char::is_whitespace) => Err(format!("{raw:?} holds whitespace; expected one word")),
+        _ => Ok(raw.to_string()),
+    }
 }
 
 fn share(raw: &str) -> Result<f64, String> {
@@ -90,6 +102,7 @@ pub(crate) fn run(serve: Serve) -> ExitCode {
         journal_size: serve.journal_size,
         admin: !serve.no_admin,
         admin_token: serve.admin_token.clone(),
+        admin_hosts: serve.admin_host.clone(),
         cache: match (&serve.cache_dir, serve.no_cache) {
             (_, true) => None,
             (Some(dir), false) => Some(StoreCache::in_dir(dir)),

@@ -10,28 +10,42 @@ use crate::http::error::HttpError;
 use crate::load::{CompiledBinding, LoadedApi};
 use crate::openapi::params::ParamValues;
 use crate::openapi::Operation;
-use crate::store::render::{select, Template};
+use crate::store::render::Template;
 
 /// The request's own base URL for this API, JSON-escaped, e.g. `http://127.0.0.1:4010/brm/.../v4`.
-pub(crate) fn base_url(api: &LoadedApi, headers: &HeaderMap) -> Vec<u8> {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+/// The Host header must be one `host[:port]` by the HTTP grammar (RFC 9110 7.2), since it is
+/// written into every `href`; a missing one reads as `localhost`.
+pub(crate) fn base_url(api: &LoadedApi, headers: &HeaderMap) -> Result<Vec<u8>, HttpError> {
+    let mut hosts = headers.get_all(header::HOST).iter();
+    let host = match (hosts.next(), hosts.next()) {
+        (None, _) => "localhost",
+        (Some(_), Some(_)) => return Err(HttpError::bad_request("Host: sent twice; expected one Host header")),
+        (Some(value), None) => valid_host(value.as_bytes()).ok_or_else(|| {
+            HttpError::bad_request(format!(
+                "Host: {:?} is not a host; expected host[:port], e.g. localhost:4010",
+                String::from_utf8_lossy(&value.as_bytes()[..value.len().min(100)])
+            ))
+        })?,
+    };
     let scheme = headers
         .get("x-forwarded-proto")
         .and_then(|h| h.to_str().ok())
         .filter(|s| *s == "https" || *s == "http")
         .unwrap_or("http");
-    let mut out = Vec::with_capacity(scheme.len() + 3 + host.len() + api.base_path_json.len() + 4);
+    let mut out = Vec::with_capacity(scheme.len() + 3 + host.len() + api.base_path_json.len());
     out.extend_from_slice(scheme.as_bytes());
     out.extend_from_slice(b"://");
-    // A header value is visible ASCII: only a quote or a backslash needs escaping.
-    for &b in host.as_bytes() {
-        if b == b'"' || b == b'\\' {
-            out.push(b'\\');
-        }
-        out.push(b);
-    }
+    // A valid host holds no quote, backslash or control byte: it is JSON as it is.
+    out.extend_from_slice(host.as_bytes());
     out.extend_from_slice(&api.base_path_json);
-    out
+    Ok(out)
+}
+
+/// `host[:port]` as a Host header may hold it: an authority without userinfo, by the `http`
+/// crate's URI grammar (which admits no space, tab, quote or backslash).
+fn valid_host(value: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(value).ok().filter(|t| !t.is_empty() && !t.contains('@'))?;
+    http::uri::Authority::try_from(value).ok().map(|_| text)
 }
 
 /// A JSON response from bytes.
@@ -58,13 +72,12 @@ pub(crate) fn answer(
     op: &Operation,
     params: &ParamValues,
     tenant: Option<(u32, &Value)>,
-    headers: &HeaderMap,
+    base: &[u8],
 ) -> Result<Response, HttpError> {
-    let base = base_url(api, headers);
     let Some(binding) = api.bindings.get(&op.id) else {
         let success = op.success();
         return match success.and_then(|r| r.examples.first().map(|(_, v)| (r.status, v))) {
-            Some((status, value)) => Ok(example_response(api, status, value, &base)),
+            Some((status, value)) => Ok(example_response(api, status, value, base)),
             None => Ok(json_bytes(
                 StatusCode::from_u16(success.map_or(200, |r| r.status)).unwrap_or(StatusCode::OK),
                 b"{}".to_vec(),
@@ -74,17 +87,9 @@ pub(crate) fn answer(
     let view = choose_view(binding, params);
     let fields = selected_fields(binding, view, params)?;
     let rendered = &binding.views[view].1;
-    let render = |id: u32, out: &mut Vec<u8>| {
-        match &fields {
-            None => rendered.write(id, out, &base),
-            Some(keep) => {
-                // Selection reads the view's own bytes back, so parsed records need not stay in memory.
-                let mut whole = Vec::new();
-                rendered.write(id, &mut whole, &base);
-                let value: Value = serde_json::from_slice(&whole).expect("pre-serialised bytes are JSON");
-                out.extend_from_slice(&serde_json::to_vec(&select(&value, keep)).expect("a JSON value serialises"));
-            }
-        }
+    let render = |id: u32, out: &mut Vec<u8>| match &fields {
+        None => rendered.write(id, out, base),
+        Some(keep) => rendered.write_selected(id, keep, out, base),
     };
     let mut out = Vec::new();
     let mut extra_headers = Vec::new();

@@ -1,6 +1,7 @@
 //! The checks a request passes, in BitGo's order: token (401), then request validation (400,
 //! elsewhere), then tenant: unknown (404), not a member (401), no licence or permission (403).
 
+use axum::http::{header, HeaderMap};
 use serde_json::Value;
 
 use crate::behaviour::identities::{Identities, Identity};
@@ -9,20 +10,38 @@ use crate::http::error::HttpError;
 use crate::openapi::params::ParamValues;
 use crate::store::Store;
 
-/// Step one: who is calling. `authorization` is the raw header. Returns the caller's index in
+/// The bearer token of `Authorization: Bearer TOKEN`, the scheme in any case (RFC 9110 11.1).
+/// None when absent or another scheme; a second Authorization header is refused, since which of
+/// two tokens applies would be a guess.
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, HttpError> {
+    let mut given = headers.get_all(header::AUTHORIZATION).iter();
+    let value = match (given.next(), given.next()) {
+        (None, _) => return Ok(None),
+        (Some(_), Some(_)) => {
+            return Err(HttpError::bad_request(
+                "Authorization: sent twice; expected one 'Authorization: Bearer <token>'",
+            ))
+        }
+        (Some(value), None) => value,
+    };
+    Ok(value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty()))
+}
+
+/// Step one: who is calling, by the request's bearer token. Returns the caller's index in
 /// `identities`.
 pub(crate) fn authenticate(
     identities: &Identities,
     rules: &AuthRules,
-    authorization: Option<&str>,
+    headers: &HeaderMap,
 ) -> Result<usize, HttpError> {
     let refuse = |message: &str| HttpError::new(401, message);
-    let header = authorization.ok_or_else(|| refuse(&rules.messages.missing_token))?;
-    let token = header
-        .strip_prefix("Bearer ")
-        .or_else(|| header.strip_prefix("bearer "))
-        .map(str::trim)
-        .ok_or_else(|| refuse(&rules.messages.missing_token))?;
+    let token = bearer_token(headers)?.ok_or_else(|| refuse(&rules.messages.missing_token))?;
     identities.identities.iter().position(|i| i.token == token).ok_or_else(|| refuse(&rules.messages.unknown_token))
 }
 

@@ -1,10 +1,10 @@
-//! The edge every request passes first: it gets a request id, echoed on the response, and CORS
-//! for any origin, so a browser app on another port can call the mock with a bearer token.
+//! The edge every request passes first: it gets a request id, echoed on the response, and API
+//! responses get CORS headers for any origin (`/__admin` responses get none).
 //!
 //! One hand-written layer instead of tower-http's CORS and request-id layers: those cost about
 //! a fifth of the instructions of serving a cached record (callgrind, transfer route), and
 //! tower-http's `Any` for allowed headers answers `*`, which browsers do not accept for
-//! `Authorization`; this layer mirrors the headers a preflight asks for.
+//! `Authorization`; preflights are answered per route by the router (`http::cors`).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -13,10 +13,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{ready, Context, Poll};
 
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::HeaderValue;
 use axum::response::Response;
 use pin_project_lite::pin_project;
 use tower::Service;
+
+use crate::http::cors::allow_any_origin;
 
 /// The header carrying each request's id, both ways.
 pub(crate) const REQUEST_ID: &str = "x-request-id";
@@ -58,22 +60,23 @@ where
                 made
             }
         };
-        if is_preflight(&req) {
-            return EdgeFuture::Answered { response: Some(preflight(req.headers(), id)) };
-        }
-        EdgeFuture::Inner { future: self.inner.call(req), id: Some(id) }
+        let cors = !is_admin(req.uri().path());
+        EdgeFuture { future: self.inner.call(req), id: Some(id), cors }
     }
 }
 
+/// Whether `path` is the admin API's, which no other origin may read.
+pub(crate) fn is_admin(path: &str) -> bool {
+    path == "/__admin" || path.starts_with("/__admin/")
+}
+
 pin_project! {
-    /// The response of [`Edge`]: a preflight answered at once, or the inner service's response
-    /// with the id and CORS headers added.
-    #[project = EdgeProjection]
-    pub(crate) enum EdgeFuture<F> {
-        /// A preflight, answered without the inner service.
-        Answered { response: Option<Response> },
-        /// Waiting for the inner service.
-        Inner { #[pin] future: F, id: Option<HeaderValue> },
+    /// The inner service's response, with the request id (and CORS headers) added.
+    pub(crate) struct EdgeFuture<F> {
+        #[pin]
+        future: F,
+        id: Option<HeaderValue>,
+        cors: bool,
     }
 }
 
@@ -84,50 +87,17 @@ where
     type Output = Result<Response, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            EdgeProjection::Answered { response } => {
-                Poll::Ready(Ok(response.take().expect("polled after it was ready")))
-            }
-            EdgeProjection::Inner { future, id } => {
-                let mut response = ready!(future.poll(cx))?;
-                let headers = response.headers_mut();
-                if let Some(id) = id.take() {
-                    headers.insert(REQUEST_ID, id);
-                }
-                headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-                headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("*"));
-                Poll::Ready(Ok(response))
-            }
+        let this = self.project();
+        let mut response = ready!(this.future.poll(cx))?;
+        let headers = response.headers_mut();
+        if let Some(id) = this.id.take() {
+            headers.insert(REQUEST_ID, id);
         }
+        if *this.cors {
+            allow_any_origin(headers);
+        }
+        Poll::Ready(Ok(response))
     }
-}
-
-/// A CORS preflight: `OPTIONS` from a browser asking whether a method may be used.
-fn is_preflight(req: &Request) -> bool {
-    req.method() == Method::OPTIONS
-        && req.headers().contains_key(header::ORIGIN)
-        && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
-}
-
-/// Allows any origin, the method asked for and the headers asked for, `Authorization` included.
-fn preflight(asked: &HeaderMap, id: HeaderValue) -> Response {
-    let mut response = Response::new(axum::body::Body::empty());
-    *response.status_mut() = StatusCode::OK;
-    let headers = response.headers_mut();
-    headers.insert(REQUEST_ID, id);
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    if let Some(method) = asked.get(header::ACCESS_CONTROL_REQUEST_METHOD) {
-        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, method.clone());
-    }
-    if let Some(requested) = asked.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
-        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested.clone());
-    }
-    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
-    headers.insert(
-        header::VARY,
-        HeaderValue::from_static("access-control-request-method, access-control-request-headers"),
-    );
-    response
 }
 
 /// A UUID holding the process id and a counter: unique across restarts on one machine, and no

@@ -1,8 +1,9 @@
 //! Serving a request: the router, each operation's pipeline and its steps (scenario, auth,
-//! parameters, answer), the error envelope, and the edge every request passes first.
+//! parameters, answer), the error envelope, CORS, and the edge every request passes first.
 
 mod answer;
-mod auth;
+pub(crate) mod auth;
+mod cors;
 pub(crate) mod edge;
 pub(crate) mod error;
 pub(crate) mod pipeline;

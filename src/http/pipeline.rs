@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{RawPathParams, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::Value;
 
@@ -62,15 +62,17 @@ pub(crate) async fn serve(
 ) -> Response {
     let (parts, _body) = req.into_parts();
     let rid = request_id(&parts.headers);
-    let response = match scenario(&endpoint, &parts.headers) {
+    let response = match base_url(&endpoint.api, &parts.headers)
+        .and_then(|base| Ok((base, scenario(&endpoint, &parts.headers)?)))
+    {
         Err(refusal) => refusal.render(&endpoint.api.envelope, rid),
-        Ok((delay, prefer)) => {
+        Ok((base, (delay, prefer))) => {
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
-            match forced(&endpoint, &prefer, &parts.headers, rid) {
+            match forced(&endpoint, &prefer, &base, rid) {
                 Some(response) => response,
-                None => respond(&endpoint, &parts, path)
+                None => respond(&endpoint, &parts, path, &base)
                     .unwrap_or_else(|refusal| refusal.render(&endpoint.api.envelope, rid)),
             }
         }
@@ -85,13 +87,11 @@ fn respond(
     endpoint: &Endpoint,
     parts: &Parts,
     path: Result<RawPathParams, RawPathParamsRejection>,
+    base: &[u8],
 ) -> Result<Response, HttpError> {
     let (api, op) = (&*endpoint.api, endpoint.op());
     let caller = match (op.secured, &api.auth) {
-        (true, Some(rules)) => {
-            let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-            Some(authenticate(&api.identities, rules, header)?)
-        }
+        (true, Some(rules)) => Some(authenticate(&api.identities, rules, &parts.headers)?),
         _ => None,
     };
     let params = validate(endpoint, parts, path)?;
@@ -102,7 +102,7 @@ fn respond(
     let tenant = tenant
         .zip(api.auth.as_ref().and_then(|a| a.tenant.as_ref()))
         .and_then(|(index, rule)| api.store.collection(&rule.collection).map(|c| (index, &c.records[index as usize])));
-    answer(api, op, &params, tenant, &parts.headers)
+    answer(api, op, &params, tenant, base)
 }
 
 /// Parameters read and checked against the spec; a bad one is a 400 naming it.
@@ -134,7 +134,7 @@ fn scenario(endpoint: &Endpoint, headers: &HeaderMap) -> Result<(Duration, Prefe
 }
 
 /// The response a `Prefer` header forces, if any.
-fn forced(endpoint: &Endpoint, prefer: &Prefer, headers: &HeaderMap, rid: &str) -> Option<Response> {
+fn forced(endpoint: &Endpoint, prefer: &Prefer, base: &[u8], rid: &str) -> Option<Response> {
     let (api, op) = (&*endpoint.api, endpoint.op());
     let refuse = |message: String| Some(HttpError::bad_request(message).render(&api.envelope, rid));
     if let Some(name) = &prefer.example {
@@ -144,7 +144,7 @@ fn forced(endpoint: &Endpoint, prefer: &Prefer, headers: &HeaderMap, rid: &str) 
             .filter(|r| prefer.code.is_none_or(|c| c == r.status))
             .find_map(|r| r.examples.iter().find(|(n, _)| n == name).map(|(_, v)| (r.status, v)));
         return match found {
-            Some((status, value)) => Some(documented(api, status, value, headers, rid)),
+            Some((status, value)) => Some(documented(api, status, value, base, rid)),
             None => {
                 let names: Vec<&str> =
                     op.responses.values().flat_map(|r| r.examples.iter().map(|(n, _)| n.as_str())).collect();
@@ -165,18 +165,18 @@ fn forced(endpoint: &Endpoint, prefer: &Prefer, headers: &HeaderMap, rid: &str) 
         return None;
     }
     Some(match response.examples.first() {
-        Some((_, value)) => documented(api, code, value, headers, rid),
+        Some((_, value)) => documented(api, code, value, base, rid),
         None => HttpError::new(code, response.description.clone()).render(&api.envelope, rid),
     })
 }
 
 /// A documented example as the response, an error example carrying this request's id.
-fn documented(api: &LoadedApi, status: u16, example: &Value, headers: &HeaderMap, rid: &str) -> Response {
+fn documented(api: &LoadedApi, status: u16, example: &Value, base: &[u8], rid: &str) -> Response {
     let mut value = example.clone();
     if status >= 400 {
         api.envelope.refresh_request_id(&mut value, rid);
     }
-    example_response(api, status, &value, &base_url(api, headers))
+    example_response(api, status, &value, base)
 }
 
 /// In strict mode, checks the response against the operation: a violation becomes a 500 that

@@ -13,6 +13,7 @@ use axum::routing::{MethodFilter, MethodRouter};
 use axum::Router;
 
 use crate::http::answer::json_bytes;
+use crate::http::cors::{is_preflight, preflight};
 use crate::http::error::HttpError;
 use crate::http::pipeline::{serve, Endpoint};
 use crate::http::{request_id, ServeOptions};
@@ -32,17 +33,16 @@ pub(crate) fn routes(apis: Vec<Arc<LoadedApi>>, options: Arc<ServeOptions>) -> R
     let mut router = Router::new();
     for (route, (api, ops)) in routes {
         let allow = ops.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>().join(", ");
+        let declares_options = ops.iter().any(|(m, _)| m == Method::OPTIONS);
         let mut methods: MethodRouter = MethodRouter::new();
         for (method, op) in ops {
             let Ok(filter) = MethodFilter::try_from(method) else { continue };
             let endpoint = Arc::new(Endpoint::new(api.clone(), op, options.clone()));
             methods = methods.on_service(filter, serve.with_state(endpoint));
         }
-        let fallback_api = api.clone();
-        methods = methods.fallback(move |req: Request| {
-            let api = fallback_api.clone();
-            let allow = allow.clone();
-            async move {
+        let refuse = {
+            let (api, allow) = (api.clone(), allow.clone());
+            move |req: Request| {
                 let message = format!("{} is not allowed on {}; allowed: {allow}", req.method(), req.uri().path());
                 let mut response = HttpError::new(405, message).render(&api.envelope, request_id(req.headers()));
                 if let Ok(v) = HeaderValue::from_str(&allow) {
@@ -50,7 +50,18 @@ pub(crate) fn routes(apis: Vec<Arc<LoadedApi>>, options: Arc<ServeOptions>) -> R
                 }
                 response
             }
-        });
+        };
+        if !declares_options {
+            let (refuse, allow) = (refuse.clone(), allow.clone());
+            methods = methods.options(move |req: Request| {
+                let answer = is_preflight(req.method(), req.headers())
+                    .then(|| preflight(req.headers(), &allow))
+                    .flatten()
+                    .unwrap_or_else(|| refuse(req));
+                std::future::ready(answer)
+            });
+        }
+        methods = methods.fallback(move |req: Request| std::future::ready(refuse(req)));
         router = router.route(&route, methods);
     }
     let fallback_apis = apis.clone();

@@ -114,12 +114,20 @@ fn typed(param: &Param, raws: &[&str]) -> Result<Value, String> {
 
 fn scalar(param: &Param, kind: Scalar, raw: &str) -> Result<Value, String> {
     let bad = |what: &str| format!("{}: got {:?}, which is not {what}; expected {}", param.name, raw, param.expected);
+    // Rust's parsers take a leading '+', which JSON's number grammar (and OpenAPI's) does not.
+    let signed = raw.starts_with('+');
     Ok(match kind {
         Scalar::String => Value::String(raw.to_string()),
-        Scalar::Integer => Value::Number(raw.parse::<i64>().map_err(|_| bad("an integer"))?.into()),
-        Scalar::Number => {
-            raw.parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number).ok_or_else(|| bad("a number"))?
+        Scalar::Integer => {
+            Value::Number(raw.parse::<i64>().ok().filter(|_| !signed).ok_or_else(|| bad("an integer"))?.into())
         }
+        Scalar::Number => raw
+            .parse::<f64>()
+            .ok()
+            .filter(|_| !signed)
+            .and_then(Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| bad("a number"))?,
         Scalar::Boolean => match raw {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),

@@ -3,6 +3,7 @@
 pub(crate) mod cache;
 pub(crate) mod query;
 pub(crate) mod render;
+pub(crate) mod select;
 
 use std::hash::BuildHasher;
 use std::sync::Arc;
