@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::app::App;
+use crate::app::{App, ReceivedRequest};
 use crate::http::auth::bearer_token;
 use crate::openapi::Api;
 
@@ -153,8 +153,22 @@ async fn list_requests(State(app): State<Arc<App>>, req: Request) -> Response {
         Err(message) => return problem(StatusCode::BAD_REQUEST, &message),
     };
     let limit = params.int("limit").unwrap_or(100).max(1) as usize;
+    let before = params.int("before").map(|b| b.max(0) as u64);
     let since = params.str("since").and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()).map(|t| t.to_utc());
-    Json(json!({ "requests": app.journal.recent(limit, since) })).into_response()
+    let page = app.journal.page(before, limit, since);
+    // Written straight from the shared entries: no copy of the journal as values.
+    let body = JournalBody { requests: page.requests.iter().map(|e| &**e).collect(), next_before: page.next_before };
+    match serde_json::to_vec(&body) {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JournalBody<'a> {
+    requests: Vec<&'a ReceivedRequest>,
+    next_before: Option<u64>,
 }
 
 async fn clear_requests(State(app): State<Arc<App>>) -> Response {

@@ -1,8 +1,9 @@
 //! The bounded request journal: what came in, what went out, which operation answered, and what
-//! strict validation found. Memory stays flat: the oldest entry leaves when a new one comes.
+//! strict validation found. Memory stays flat: it is bounded by entries and by bytes, the oldest
+//! entry leaves first, and no field keeps more than [`FIELD_LIMIT`] bytes.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::response::Response;
@@ -12,7 +13,12 @@ use serde::Serialize;
 use crate::contract::Finding;
 use crate::http::pipeline::{Findings, Matched};
 
-/// One request the server answered, as the journal keeps it.
+/// The most bytes any one text field of an entry keeps; the rest is cut with a marker saying
+/// how much, so a 300 KB User-Agent costs 8 KiB.
+pub(crate) const FIELD_LIMIT: usize = 8 * 1024;
+
+/// One request the server answered, as the journal keeps it. New fields may be added (request
+/// and response headers and bodies, within the same byte budget), hence `#[non_exhaustive]`.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -24,11 +30,11 @@ pub struct ReceivedRequest {
     pub time: DateTime<Utc>,
     /// HTTP method.
     pub method: String,
-    /// Path and query.
+    /// Path and query, cut at 8 KiB.
     pub url: String,
     /// Response status.
     pub status: u16,
-    /// The caller's User-Agent.
+    /// The caller's User-Agent, cut at 8 KiB.
     pub user_agent: Option<String>,
     /// Time to the response head, in milliseconds.
     pub duration_ms: f64,
@@ -36,6 +42,32 @@ pub struct ReceivedRequest {
     pub operation: Option<String>,
     /// Strict-mode validation findings.
     pub findings: Vec<Finding>,
+}
+
+impl ReceivedRequest {
+    /// About how many bytes the entry holds, for the journal's byte bound.
+    fn weight(&self) -> usize {
+        let text = |s: &str| s.len() + 24;
+        let findings: usize = self.findings.iter().map(|f| text(&f.pointer) + text(&f.rule) + text(&f.message)).sum();
+        128 + text(&self.method)
+            + text(&self.url)
+            + self.user_agent.as_deref().map_or(0, text)
+            + self.operation.as_deref().map_or(0, text)
+            + findings
+    }
+}
+
+/// `text`, or its first [`FIELD_LIMIT`] bytes (on a character boundary) and a marker saying how
+/// many bytes were cut.
+pub(crate) fn cut(text: &str) -> String {
+    if text.len() <= FIELD_LIMIT {
+        return text.to_string();
+    }
+    let mut end = FIELD_LIMIT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…[{} bytes cut]", &text[..end], text.len() - end)
 }
 
 fn rfc3339<S: serde::Serializer>(time: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
@@ -46,37 +78,97 @@ fn rfc3339<S: serde::Serializer>(time: &DateTime<Utc>, s: S) -> Result<S::Ok, S:
 #[derive(Debug)]
 pub(crate) struct Journal {
     capacity: usize,
-    inner: Mutex<(u64, VecDeque<ReceivedRequest>)>,
+    max_bytes: usize,
+    inner: Mutex<Entries>,
+}
+
+#[derive(Debug, Default)]
+struct Entries {
+    last_seq: u64,
+    bytes: usize,
+    /// Oldest first; shared, so a read copies pointers and never holds the lock to serialise.
+    list: VecDeque<Arc<ReceivedRequest>>,
+}
+
+/// One page of the journal, newest first.
+#[derive(Debug)]
+pub(crate) struct JournalPage {
+    /// The entries.
+    pub(crate) requests: Vec<Arc<ReceivedRequest>>,
+    /// The `before` that reads the next, older page, when there is one.
+    pub(crate) next_before: Option<u64>,
 }
 
 impl Journal {
-    /// A journal keeping the last `capacity` requests (0 keeps none).
-    pub(crate) fn new(capacity: usize) -> Journal {
-        Journal { capacity, inner: Mutex::new((0, VecDeque::with_capacity(capacity.min(4096)))) }
+    /// A journal keeping at most `capacity` requests (0 keeps none) and about `max_bytes`.
+    pub(crate) fn new(capacity: usize, max_bytes: usize) -> Journal {
+        let inner = Entries { list: VecDeque::with_capacity(capacity.min(4096)), ..Default::default() };
+        Journal { capacity, max_bytes, inner: Mutex::new(inner) }
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn push(&self, mut entry: ReceivedRequest) {
         if self.capacity == 0 {
             return;
         }
-        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        guard.0 += 1;
-        entry.seq = guard.0;
-        if guard.1.len() == self.capacity {
-            guard.1.pop_front();
+        let weight = entry.weight();
+        let mut entries = self.entries();
+        entries.last_seq += 1;
+        entry.seq = entries.last_seq;
+        while entries.list.len() >= self.capacity
+            || (entries.bytes + weight > self.max_bytes && !entries.list.is_empty())
+        {
+            let Some(oldest) = entries.list.pop_front() else { break };
+            entries.bytes -= oldest.weight();
         }
-        guard.1.push_back(entry);
+        entries.bytes += weight;
+        entries.list.push_back(Arc::new(entry));
     }
 
-    /// Newest first: at most `limit` entries that arrived at or after `since`.
-    pub(crate) fn recent(&self, limit: usize, since: Option<DateTime<Utc>>) -> Vec<ReceivedRequest> {
-        let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        guard.1.iter().rev().filter(|e| since.is_none_or(|s| e.time >= s)).take(limit).cloned().collect()
+    /// Newest first: at most `limit` entries older than sequence number `before` (if given)
+    /// that arrived at or after `since` (if given).
+    pub(crate) fn page(&self, before: Option<u64>, limit: usize, since: Option<DateTime<Utc>>) -> JournalPage {
+        let entries = self.entries();
+        let end = before.map_or(entries.list.len(), |b| entries.list.partition_point(|e| e.seq < b));
+        let mut requests: Vec<_> = entries
+            .list
+            .range(..end)
+            .rev()
+            .take_while(|e| since.is_none_or(|s| e.time >= s))
+            .take(limit + 1)
+            .cloned()
+            .collect();
+        let more = requests.len() > limit;
+        requests.truncate(limit);
+        let next_before = if more { requests.last().map(|e| e.seq) } else { None };
+        JournalPage { requests, next_before }
+    }
+
+    /// Every entry, oldest first.
+    pub(crate) fn all(&self) -> Vec<ReceivedRequest> {
+        self.entries().list.iter().map(|e| (**e).clone()).collect()
+    }
+
+    /// How many bytes the entries hold, about.
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.entries().bytes
+    }
+
+    /// What `/__admin/health` says of it.
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        let entries = self.entries();
+        serde_json::json!({"entries": entries.list.len(), "bytes": entries.bytes, "maxBytes": self.max_bytes})
     }
 
     /// Forgets every entry.
     pub(crate) fn clear(&self) {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).1.clear();
+        let mut entries = self.entries();
+        entries.list.clear();
+        entries.bytes = 0;
     }
 }
 
@@ -99,8 +191,11 @@ impl Journal {
             at: Utc::now(),
             started: Instant::now(),
             method: req.method().as_str().to_string(),
-            url: req.uri().path_and_query().map_or_else(String::new, |p| p.as_str().to_string()),
-            user_agent: req.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
+            url: req.uri().path_and_query().map_or_else(String::new, |p| cut(p.as_str())),
+            user_agent: req
+                .headers()
+                .get(http::header::USER_AGENT)
+                .map(|v| cut(&String::from_utf8_lossy(v.as_bytes()))),
         })
     }
 
@@ -116,7 +211,64 @@ impl Journal {
             user_agent: pending.user_agent,
             duration_ms: pending.started.elapsed().as_secs_f64() * 1000.0,
             operation: response.extensions().get::<Matched>().map(|m| m.0.to_string()),
-            findings,
+            findings: findings
+                .into_iter()
+                .map(|f| Finding { pointer: cut(&f.pointer), rule: cut(&f.rule), message: cut(&f.message) })
+                .collect(),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(url: &str) -> ReceivedRequest {
+        ReceivedRequest {
+            seq: 0,
+            time: Utc::now(),
+            method: "GET".into(),
+            url: cut(url),
+            status: 200,
+            user_agent: None,
+            duration_ms: 0.0,
+            operation: None,
+            findings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn long_fields_are_cut_with_a_marker_on_a_character_boundary() {
+        assert_eq!(cut("short"), "short");
+        let long = format!("{}é{}", "a".repeat(FIELD_LIMIT - 1), "b".repeat(100));
+        let kept = cut(&long);
+        assert!(kept.starts_with(&"a".repeat(FIELD_LIMIT - 1)));
+        assert!(kept.ends_with("…[102 bytes cut]"), "{}", &kept[kept.len() - 30..]);
+    }
+
+    #[test]
+    fn the_journal_is_bounded_by_bytes_and_entries_and_pages_newest_first() {
+        let journal = Journal::new(100, 64 * 1024);
+        for i in 0..50 {
+            journal.push(entry(&format!("/{i}/{}", "x".repeat(20_000))));
+        }
+        assert!(journal.bytes() <= 64 * 1024, "{}", journal.bytes());
+        let kept = journal.all();
+        assert!(kept.len() >= 7 && kept.len() < 10, "{} entries of about 8 KiB", kept.len());
+        assert_eq!(kept.last().unwrap().seq, 50, "the newest stays");
+        journal.clear();
+        for i in 0..10 {
+            journal.push(entry(&format!("/{i}")));
+        }
+        let first = journal.page(None, 4, None);
+        let seqs = |p: &JournalPage| p.requests.iter().map(|e| e.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(&first), [60, 59, 58, 57]);
+        assert_eq!(first.next_before, Some(57));
+        let second = journal.page(first.next_before, 4, None);
+        assert_eq!(seqs(&second), [56, 55, 54, 53]);
+        let last = journal.page(Some(53), 4, None);
+        assert_eq!(seqs(&last), [52, 51]);
+        assert_eq!(last.next_before, None);
+        assert!(Journal::new(0, 1024).page(None, 10, None).requests.is_empty());
     }
 }

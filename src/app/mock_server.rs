@@ -14,8 +14,9 @@ use tower::ServiceExt;
 
 use crate::app::journal::ReceivedRequest;
 use crate::app::sources::Sources;
-use crate::app::{App, Settings};
+use crate::app::{App, Dispatch, Settings};
 use crate::error::LoadError;
+use crate::http::edge::Edge;
 use crate::http::scenario::Faults;
 use crate::http::ServeOptions;
 use crate::store::cache::StoreCache;
@@ -34,6 +35,7 @@ use crate::store::cache::StoreCache;
 pub struct MockServer {
     address: SocketAddr,
     pub(crate) app: Arc<App>,
+    service: Edge<Dispatch>,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -94,9 +96,7 @@ impl MockServer {
     /// The requests it answered, oldest first (as many as the journal keeps; `/__admin` calls
     /// are not journalled).
     pub fn received_requests(&self) -> Vec<ReceivedRequest> {
-        let mut requests = self.app.journal.recent(usize::MAX, None);
-        requests.reverse();
-        requests
+        self.app.journal.all()
     }
 
     /// Forgets the received requests, so the next test starts from a clean journal.
@@ -115,7 +115,7 @@ impl MockServer {
     /// # }
     /// ```
     pub async fn handle(&self, request: Request) -> Response {
-        match self.app.service().oneshot(request).await {
+        match self.service.clone().oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},
         }
@@ -128,15 +128,9 @@ impl MockServer {
         let address = listener.local_addr().map_err(listen_error)?;
         let _ = app.admin_access.listening.set(address.ip());
         let (tx, rx) = oneshot::channel();
-        let service = axum::ServiceExt::<Request>::into_make_service(app.service());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, service)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
-        Ok(MockServer { address, app, shutdown: Some(tx) })
+        tokio::spawn(super::listener::serve(listener, app.clone(), rx));
+        let service = app.service();
+        Ok(MockServer { address, app, service, shutdown: Some(tx) })
     }
 }
 
@@ -222,6 +216,13 @@ impl MockServerBuilder {
         self
     }
 
+    /// Bounds the journal's memory too: the oldest entries leave once its entries hold about
+    /// this many bytes (default 16 MiB). Each text field keeps at most 8 KiB either way.
+    pub fn journal_bytes(mut self, bytes: usize) -> Self {
+        self.settings.journal_bytes = bytes;
+        self
+    }
+
     /// Requires `Authorization: Bearer TOKEN` on `/__admin` (health and openapi.json excepted).
     /// An empty token is refused at start.
     pub fn admin_token(mut self, token: impl Into<String>) -> Self {
@@ -233,6 +234,28 @@ impl MockServerBuilder {
     /// names and the address it listens on, so a web page cannot reach it by DNS rebinding.
     pub fn admin_host(mut self, name: impl Into<String>) -> Self {
         self.settings.admin_hosts.push(name.into());
+        self
+    }
+
+    /// Closes a connection whose next request head has not arrived complete this long after it
+    /// opened or after its last response (default 10 s): half-sent requests and idle keep-alive
+    /// sockets do not hold a file descriptor for ever.
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.limits.header_timeout = timeout;
+        self
+    }
+
+    /// Serves at most this many connections at once (default 512); more are answered 503 and
+    /// closed.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.settings.limits.max_connections = connections.max(1);
+        self
+    }
+
+    /// Answers 431 to a request whose head (request line and headers) is larger than this
+    /// (default 64 KiB; at least 8 KiB).
+    pub fn max_header_bytes(mut self, bytes: usize) -> Self {
+        self.settings.limits.max_header_bytes = bytes.max(8192);
         self
     }
 

@@ -4,6 +4,7 @@
 pub(crate) mod admin;
 mod dispatch;
 pub(crate) mod journal;
+mod listener;
 mod mock_server;
 pub(crate) mod sources;
 mod watch;
@@ -15,6 +16,8 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use admin::AdminAccess;
+use listener::ConnectionCounts;
+pub(crate) use listener::ConnectionLimits;
 
 use crate::error::LoadError;
 use crate::http::edge::Edge;
@@ -35,6 +38,8 @@ pub(crate) struct Settings {
     pub(crate) options: ServeOptions,
     /// How many requests the journal keeps.
     pub(crate) journal_size: usize,
+    /// About how many bytes the journal keeps.
+    pub(crate) journal_bytes: usize,
     /// Whether `/__admin` is served.
     pub(crate) admin: bool,
     /// Bearer token `/__admin` requires, if any.
@@ -43,6 +48,8 @@ pub(crate) struct Settings {
     pub(crate) admin_hosts: Vec<String>,
     /// Where compiled stores are kept between starts; None builds them from the fixtures always.
     pub(crate) cache: Option<StoreCache>,
+    /// Timeouts and caps on connections.
+    pub(crate) limits: ConnectionLimits,
 }
 
 impl Default for Settings {
@@ -50,10 +57,12 @@ impl Default for Settings {
         Settings {
             options: ServeOptions::default(),
             journal_size: 1000,
+            journal_bytes: 16 << 20,
             admin: true,
             admin_token: None,
             admin_hosts: Vec::new(),
             cache: None,
+            limits: ConnectionLimits::default(),
         }
     }
 }
@@ -68,6 +77,10 @@ pub(crate) struct App {
     pub(crate) admin_access: AdminAccess,
     admin: bool,
     cache: Option<StoreCache>,
+    /// Timeouts and caps on connections.
+    limits: ConnectionLimits,
+    /// What happened to connections, for `/__admin/health`.
+    connections: Arc<ConnectionCounts>,
     current: RwLock<(Router, Vec<Arc<LoadedApi>>)>,
     /// Held while a reload runs, so reloads run one at a time and never hold two new states;
     /// it keeps the last reload's outcome for callers that share it.
@@ -85,7 +98,7 @@ impl App {
         Ok(Arc::new(App {
             sources,
             options,
-            journal: Arc::new(Journal::new(settings.journal_size)),
+            journal: Arc::new(Journal::new(settings.journal_size, settings.journal_bytes)),
             admin_access: AdminAccess {
                 token: settings.admin_token,
                 hosts: settings.admin_hosts,
@@ -93,6 +106,8 @@ impl App {
             },
             admin: settings.admin,
             cache: settings.cache,
+            limits: settings.limits,
+            connections: Default::default(),
             current: RwLock::new((router, apis)),
             reloading: Mutex::new(Ok(())),
             reloads_started: AtomicU64::new(0),
@@ -144,7 +159,12 @@ impl App {
                 })
             })
             .collect();
-        json!({"status": "ok", "apis": apis})
+        json!({
+            "status": "ok",
+            "apis": apis,
+            "connections": self.connections.to_json(),
+            "journal": self.journal.to_json(),
+        })
     }
 
     /// The whole service: request ids and CORS, then `/__admin` or the current APIs, journalled.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::app::{App, MockServer, Settings};
+use crate::app::{App, ConnectionLimits, MockServer, Settings};
 use crate::cli::{fail, Sources};
 use crate::http::scenario::Faults;
 use crate::http::ServeOptions;
@@ -48,6 +48,10 @@ pub(crate) struct Serve {
     /// How many requests the journal at /__admin/requests keeps.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     journal_size: usize,
+    /// About how much memory the journal keeps, e.g. 16MiB or 512KiB; the oldest entries leave
+    /// first. Each text field keeps at most 8 KiB either way.
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = byte_size)]
+    journal_bytes: usize,
     /// Do not serve /__admin.
     #[arg(long)]
     no_admin: bool,
@@ -58,6 +62,16 @@ pub(crate) struct Serve {
     /// localhost names and the address listened on.
     #[arg(long, value_name = "NAME")]
     admin_host: Vec<String>,
+    /// Close a connection whose next request head has not arrived complete this many seconds
+    /// after it opened or after its last response: half-sent requests and idle keep-alive sockets.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
+    header_timeout: Duration,
+    /// Serve at most this many connections at once; more are answered 503 and closed.
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// Answer 431 to a request whose request line and headers exceed this many KiB (8 or more).
+    #[arg(long, value_name = "KIB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(8..=1024))]
+    max_header_kib: u32,
     /// Reload specs and fixtures when their files change (with --spec); a bad change keeps the last good state.
     #[arg(long, requires = "specs")]
     watch: bool,
@@ -75,6 +89,28 @@ fn token(raw: &str) -> Result<String, String> {
         "" => Err("the token is empty; expected a token such as 'local-admin', or leave --admin-token out".into()),
         t if t.contains(char::is_whitespace) => Err(format!("{raw:?} holds whitespace; expected one word")),
         _ => Ok(raw.to_string()),
+    }
+}
+
+fn seconds(raw: &str) -> Result<Duration, String> {
+    match raw.parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!("{raw:?} is not a timeout; expected seconds above 0, e.g. 10 or 0.5")),
+    }
+}
+
+fn byte_size(raw: &str) -> Result<usize, String> {
+    let digits = raw.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = match raw[digits.len()..].to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => 0,
+    };
+    match digits.parse::<usize>() {
+        Ok(n) if unit > 0 => Ok(n.saturating_mul(unit)),
+        _ => Err(format!("{raw:?} is not a size; expected bytes with an optional unit, e.g. 16MiB, 512KiB or 1000000")),
     }
 }
 
@@ -100,6 +136,7 @@ pub(crate) fn run(serve: Serve) -> ExitCode {
             ),
         },
         journal_size: serve.journal_size,
+        journal_bytes: serve.journal_bytes,
         admin: !serve.no_admin,
         admin_token: serve.admin_token.clone(),
         admin_hosts: serve.admin_host.clone(),
@@ -108,7 +145,13 @@ pub(crate) fn run(serve: Serve) -> ExitCode {
             (Some(dir), false) => Some(StoreCache::in_dir(dir)),
             (None, false) => StoreCache::default_dir().map(StoreCache::in_dir),
         },
+        limits: ConnectionLimits {
+            header_timeout: serve.header_timeout,
+            max_connections: serve.max_connections as usize,
+            max_header_bytes: serve.max_header_kib as usize * 1024,
+        },
     };
+    raise_open_file_limit(serve.max_connections as u64 + 64);
     let app = match App::new(serve.sources.origin(), settings) {
         Ok(app) => app,
         Err(e) => return fail(&e.to_string()),
@@ -139,6 +182,24 @@ async fn serve_until_interrupted(serve: Serve, app: Arc<App>) -> ExitCode {
     let _ = tokio::signal::ctrl_c().await;
     drop(server);
     ExitCode::SUCCESS
+}
+
+/// Raises the soft open-file limit towards `wanted` (up to the hard limit), so the connection cap
+/// and not the usual 1,024 descriptors decides when clients are refused.
+fn raise_open_file_limit(wanted: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < wanted {
+                limit.rlim_cur = wanted.min(limit.rlim_max);
+                libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = wanted;
 }
 
 /// What `serve` prints: the base URL and a ready curl line for each route.

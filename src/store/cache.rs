@@ -31,15 +31,40 @@ fn checksum() -> impl Hasher {
 }
 
 /// The store cache: a folder of compiled stores, one file per API and origin of its fixtures.
+///
+/// The folder may be shared or tampered with, so: only regular files are read (a FIFO or device
+/// at a snapshot's name is passed over with a warning, never opened blocking); snapshots are
+/// written to a fresh file made with `O_EXCL` by the tempfile crate and renamed into place, so a
+/// planted symlink is never followed; partial files a killed run left are removed; and a folder
+/// specmock creates is private to the user (0700).
 #[derive(Clone, Debug)]
 pub(crate) struct StoreCache {
     dir: PathBuf,
+    swept: std::sync::Arc<std::sync::Once>,
 }
+
+/// Partial snapshot files end so, after the writer's process id and a random part.
+const PARTIAL: &str = ".partial";
 
 impl StoreCache {
     /// Stores kept in `dir`, created when the first one is written.
     pub(crate) fn in_dir(dir: impl Into<PathBuf>) -> StoreCache {
-        StoreCache { dir: dir.into() }
+        StoreCache { dir: dir.into(), swept: std::sync::Arc::new(std::sync::Once::new()) }
+    }
+
+    /// Removes partial files whose writer is gone (killed mid-write), once per process.
+    fn sweep(&self) {
+        self.swept.call_once(|| {
+            let Ok(entries) = std::fs::read_dir(&self.dir) else { return };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let Some(name) = name.to_str().and_then(|n| n.strip_suffix(PARTIAL)) else { continue };
+                let writer = name.split('.').nth(1).and_then(|pid| pid.parse::<u32>().ok());
+                if writer.is_none_or(|pid| !alive(pid)) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        });
     }
 
     /// The user's cache folder for specmock: `$XDG_CACHE_HOME/specmock`, else
@@ -61,8 +86,9 @@ impl StoreCache {
 
     /// The snapshot of `api` from `origin`, if one with this `key` is there.
     pub(crate) fn open(&self, api: &str, origin: &str, key: u64) -> Option<CacheReader> {
+        self.sweep();
         let path = self.path(api, origin);
-        let file = File::open(&path).ok()?;
+        let file = open_regular(&path)?;
         let size = file.metadata().ok()?.len();
         let mut reader = CacheReader { file: BufReader::with_capacity(1 << 16, file), left: size, path };
         let mut head = [0u8; MAGIC.len() + 8];
@@ -81,8 +107,13 @@ impl StoreCache {
     /// cannot be written (serving goes on without a snapshot).
     pub(crate) fn create(&self, api: &str, origin: &str, key: u64) -> Option<CacheWriter> {
         let path = self.path(api, origin);
-        let partial = path.with_extension(format!("partial-{}", std::process::id()));
-        let opened = std::fs::create_dir_all(&self.dir).and_then(|()| File::create(&partial));
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or(api);
+        let opened = private_dir(&self.dir).and_then(|()| {
+            tempfile::Builder::new()
+                .prefix(&format!("{stem}.{}.", std::process::id()))
+                .suffix(PARTIAL)
+                .tempfile_in(&self.dir)
+        });
         let file = match opened {
             Ok(file) => file,
             Err(e) => {
@@ -90,7 +121,7 @@ impl StoreCache {
                 return None;
             }
         };
-        let mut writer = CacheWriter { file: Some(BufWriter::with_capacity(1 << 16, file)), partial, path };
+        let mut writer = CacheWriter { file: Some(BufWriter::with_capacity(1 << 16, file)), path };
         writer.put(MAGIC).and_then(|()| writer.put(&key.to_le_bytes())).ok()?;
         Some(writer)
     }
@@ -161,8 +192,8 @@ impl CollectionIn {
 /// Writes one snapshot; it takes the snapshot's name only when [`CacheWriter::commit`]ted,
 /// so a load that fails half-way leaves no snapshot behind.
 pub(crate) struct CacheWriter {
-    file: Option<BufWriter<File>>,
-    partial: PathBuf,
+    /// The partial file, removed when dropped uncommitted.
+    file: Option<BufWriter<tempfile::NamedTempFile>>,
     path: PathBuf,
 }
 
@@ -204,7 +235,7 @@ impl CacheWriter {
             self.put(&sum.finish().to_le_bytes())
         });
         if let Err(e) = written {
-            tracing::warn!("cannot write {}: {e}; starts will not be quicker", self.partial.display());
+            tracing::warn!("cannot write {}: {e}; starts will not be quicker", self.path.display());
             self.file = None;
         }
     }
@@ -212,8 +243,10 @@ impl CacheWriter {
     /// Finishes the snapshot and gives it its name.
     pub(crate) fn commit(mut self) {
         let Some(file) = self.file.take() else { return };
-        let done =
-            file.into_inner().map_err(|e| e.into_error()).and_then(|_| std::fs::rename(&self.partial, &self.path));
+        let done = file
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|partial| partial.persist(&self.path).map(drop).map_err(|e| e.error));
         match done {
             Ok(()) => tracing::info!("wrote {}", self.path.display()),
             Err(e) => tracing::warn!("cannot write {}: {e}; starts will not be quicker", self.path.display()),
@@ -221,10 +254,44 @@ impl CacheWriter {
     }
 }
 
-impl Drop for CacheWriter {
-    fn drop(&mut self) {
-        // Gone already once committed; otherwise the partial file must not stay behind.
-        let _ = std::fs::remove_file(&self.partial);
+/// Opens `path` for reading if it is a regular file; anything else (missing, a FIFO, a device, a
+/// folder) is None, with a warning for what is there but not a file. Opened non-blocking so a
+/// FIFO cannot hang the start.
+fn open_regular(path: &Path) -> Option<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).ok()?;
+    match file.metadata() {
+        Ok(meta) if meta.is_file() => Some(file),
+        Ok(_) => {
+            tracing::warn!("{} is not a regular file; the store is built from the fixtures", path.display());
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// Creates `dir` (and its parents) if missing; folders it creates are the user's alone.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Whether process `pid` still runs (so its partial file may still be written).
+fn alive(pid: u32) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        Path::new(&format!("/proc/{pid}")).exists()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        true
     }
 }
 
@@ -287,5 +354,51 @@ impl CacheReader {
     /// Says whether the whole file has been read: a snapshot with bytes to spare is not trusted.
     pub(crate) fn finished(&self) -> bool {
         self.left == 0
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_fifo_at_the_snapshot_path_is_passed_over_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = StoreCache::in_dir(dir.path());
+        let path = cache.path("api", "bundled");
+        let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads the NUL-terminated path only.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        assert!(cache.open("api", "bundled", 1).is_none());
+        // A snapshot written now replaces it.
+        let writer = cache.create("api", "bundled", 1).unwrap();
+        writer.commit();
+        assert!(std::fs::metadata(&path).unwrap().is_file());
+        assert!(cache.open("api", "bundled", 1).is_some());
+    }
+
+    #[test]
+    fn partial_files_of_gone_writers_are_removed_and_created_folders_are_private() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("made/here");
+        let cache = StoreCache::in_dir(&dir);
+        let writer = cache.create("api", "bundled", 1).unwrap();
+        assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+        let gone = dir.join("api-0.4194305.abc.partial"); // above the kernel's pid limit
+        let ours = dir.join(format!("api-0.{}.abc.partial", std::process::id()));
+        std::fs::write(&gone, b"half").unwrap();
+        std::fs::write(&ours, b"half").unwrap();
+        drop(writer);
+        let partials = || {
+            std::fs::read_dir(&dir)
+                .unwrap()
+                .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "partial"))
+                .count()
+        };
+        assert_eq!(partials(), 2, "the abandoned writer removed its own partial file");
+        assert!(cache.open("api", "bundled", 1).is_none());
+        assert!(!gone.exists(), "a dead writer's partial file is removed");
+        assert!(ours.exists(), "a live writer's is left alone");
     }
 }
