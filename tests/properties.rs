@@ -94,3 +94,79 @@ proptest! {
         prop_assert_eq!(seen.len(), total);
     }
 }
+
+/// Every bundled operation's route, with its path parameters' examples filled in.
+fn bundled_routes() -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut routes = Vec::new();
+    for spec in ["spec/oes-partners.yaml", "spec/prepay-balance.yaml"] {
+        let api = specmock::Api::from_file(root.join(spec)).unwrap();
+        for op in api.operations() {
+            let mut route = op.route.clone();
+            for p in op.params.iter().filter(|p| p.location == specmock::internals::Location::Path) {
+                let example = p.example.as_ref().map(specmock::internals::text_of).unwrap_or_else(|| "1".into());
+                route = route.replace(&format!("{{{}}}", p.name), &example);
+            }
+            routes.push(route);
+        }
+    }
+    routes
+}
+
+/// Bytes as a URI allows them: unreserved and delimiter characters raw, anything else
+/// percent-encoded, so every byte value reaches the server.
+fn uri_text(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'=' | b'&' | b',' | b'+' | b'@' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Whatever Host, path tail and query arrive, every bundled route answers well-formed JSON
+    /// with a status below 500 (strict mode would turn a broken body into a 500), and never panics.
+    #[test]
+    fn arbitrary_hosts_paths_and_queries_get_json_or_a_clean_4xx(
+        route in proptest::sample::select(bundled_routes()),
+        host in prop_oneof![
+            "[a-z0-9.:\\[\\]@\t %_-]{0,30}".prop_map(String::into_bytes),
+            "\\PC{0,20}".prop_map(String::into_bytes),
+            proptest::collection::vec(any::<u8>(), 0..40),
+        ],
+        tail in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..24)),
+        query in proptest::collection::vec(any::<u8>(), 0..80),
+        fields in proptest::option::of("[a-zA-Z@,]{0,20}"),
+    ) {
+        let mut uri = route.clone();
+        if let Some(tail) = &tail {
+            uri.push_str(&uri_text(tail));
+        }
+        uri.push('?');
+        uri.push_str(&uri_text(&query));
+        if let Some(fields) = &fields {
+            uri.push_str(&format!("&fields={fields}"));
+        }
+        let Ok(host) = axum::http::HeaderValue::from_bytes(&host) else {
+            return Ok(()); // hyper refuses such bytes before any handler runs
+        };
+        let request = axum::http::Request::get(&uri)
+            .header("host", host)
+            .header("authorization", "Bearer demo-token")
+            .body(axum::body::Body::empty());
+        let Ok(request) = request else { return Ok(()) };
+        let (status, body) = block_on(async {
+            let response = server().handle(request).await;
+            let status = response.status().as_u16();
+            (status, axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap())
+        });
+        prop_assert!(status < 500, "{uri}: {status} {}", String::from_utf8_lossy(&body));
+        prop_assert!(body.is_empty() || serde_json::from_slice::<Value>(&body).is_ok(), "{uri}: {status} not JSON");
+    }
+}

@@ -1,5 +1,6 @@
 //! `/__admin`: the request journal, fixture reload, readiness and the admin API's own OpenAPI.
 
+use std::convert::Infallible;
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
@@ -9,9 +10,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use bytes::Bytes;
 use serde_json::{json, Value};
 
-use crate::app::{App, ReceivedRequest};
+use crate::app::journal::Journal;
+use crate::app::App;
 use crate::http::auth::bearer_token;
 use crate::openapi::Api;
 
@@ -155,20 +158,48 @@ async fn list_requests(State(app): State<Arc<App>>, req: Request) -> Response {
     let limit = params.int("limit").unwrap_or(100).max(1) as usize;
     let before = params.int("before").map(|b| b.max(0) as u64);
     let since = params.str("since").and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()).map(|t| t.to_utc());
-    let page = app.journal.page(before, limit, since);
-    // Written straight from the shared entries: no copy of the journal as values.
-    let body = JournalBody { requests: page.requests.iter().map(|e| &**e).collect(), next_before: page.next_before };
-    match serde_json::to_vec(&body) {
-        Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
-        Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-    }
+    let chunks = journal_chunks(app.journal.clone(), before, limit, since);
+    let body = axum::body::Body::from_stream(futures_util::stream::iter(chunks.map(Ok::<_, Infallible>)));
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JournalBody<'a> {
-    requests: Vec<&'a ReceivedRequest>,
-    next_before: Option<u64>,
+/// A journal page as JSON, newest first, written 32 entries at a time as the client reads. Each
+/// chunk is taken from the journal when it is written, so a reader holds one chunk, never a copy
+/// of a journal that may hold 16 MiB; entries that leave the journal meanwhile are not written.
+fn journal_chunks(
+    journal: Arc<Journal>,
+    mut before: Option<u64>,
+    mut left: usize,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+) -> impl Iterator<Item = Bytes> {
+    let (mut opened, mut wrote, mut done) = (false, false, false);
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let mut out = Vec::with_capacity(16 * 1024);
+        if !opened {
+            out.extend_from_slice(b"{\"requests\":[");
+            opened = true;
+        }
+        let page = journal.page(before, left.min(32), since);
+        for entry in &page.requests {
+            if wrote {
+                out.push(b',');
+            }
+            wrote = true;
+            serde_json::to_writer(&mut out, &**entry).expect("journal entries serialise");
+        }
+        left -= page.requests.len();
+        before = page.next_before;
+        if left == 0 || before.is_none() {
+            out.extend_from_slice(b"],\"nextBefore\":");
+            serde_json::to_writer(&mut out, &before.filter(|_| left == 0)).expect("a number serialises");
+            out.push(b'}');
+            done = true;
+        }
+        Some(Bytes::from(out))
+    })
 }
 
 async fn clear_requests(State(app): State<Arc<App>>) -> Response {

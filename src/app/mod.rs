@@ -10,7 +10,7 @@ pub(crate) mod sources;
 mod watch;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{mpsc, Arc, OnceLock, RwLock};
 
 use axum::Router;
 use serde_json::{json, Value};
@@ -67,6 +67,9 @@ impl Default for Settings {
     }
 }
 
+/// Where a reload's outcome goes back to its caller.
+type Reply = mpsc::SyncSender<Result<(), Arc<LoadError>>>;
+
 /// A server's state: the APIs it serves now, and what survives a reload.
 pub(crate) struct App {
     sources: Sources,
@@ -82,9 +85,8 @@ pub(crate) struct App {
     /// What happened to connections, for `/__admin/health`.
     connections: Arc<ConnectionCounts>,
     current: RwLock<(Router, Vec<Arc<LoadedApi>>)>,
-    /// Held while a reload runs, so reloads run one at a time and never hold two new states;
-    /// it keeps the last reload's outcome for callers that share it.
-    reloading: Mutex<Result<(), Arc<LoadError>>>,
+    /// Where reload requests queue for the reload thread, started on the first.
+    reloads: OnceLock<mpsc::Sender<Reply>>,
     /// How many reloads have started.
     reloads_started: AtomicU64,
 }
@@ -109,7 +111,7 @@ impl App {
             limits: settings.limits,
             connections: Default::default(),
             current: RwLock::new((router, apis)),
-            reloading: Mutex::new(Ok(())),
+            reloads: OnceLock::new(),
             reloads_started: AtomicU64::new(0),
         }))
     }
@@ -117,22 +119,43 @@ impl App {
     /// Loads the sources again and swaps them in; on failure the last good state keeps serving.
     /// Requests in flight finish on the state they started with.
     ///
-    /// Callers coalesce: one that finds a reload started after it arrived (so it read the files
-    /// as they were then, or newer) shares that reload's outcome instead of loading again, so
-    /// many concurrent resets cost about two reloads, in time and in memory.
-    pub(crate) fn reload(&self) -> Result<(), Arc<LoadError>> {
-        let arrived = self.reloads_started.load(Ordering::Acquire);
-        let mut last = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
-        if self.reloads_started.load(Ordering::Acquire) > arrived {
-            return last.clone();
-        }
-        self.reloads_started.fetch_add(1, Ordering::AcqRel);
-        let outcome = self.sources.load(self.cache.as_ref()).map(|apis| {
-            let router = crate::http::routes(apis.clone(), self.options.clone());
-            *self.current.write().unwrap_or_else(|e| e.into_inner()) = (router, apis);
+    /// Reloads run one at a time on one thread, and callers coalesce: every caller waiting when
+    /// a reload starts shares its outcome, so many concurrent resets cost about two reloads. One
+    /// thread also keeps every reload's allocations in one malloc arena, so memory freed by one
+    /// reload is reused by the next instead of growing another thread's arena.
+    pub(crate) fn reload(self: &Arc<Self>) -> Result<(), Arc<LoadError>> {
+        let queue = self.reloads.get_or_init(|| {
+            let (queue, requests) = mpsc::channel::<Reply>();
+            let app = Arc::downgrade(self);
+            let worker = move || {
+                while let Ok(first) = requests.recv() {
+                    let waiting: Vec<Reply> = std::iter::once(first).chain(requests.try_iter()).collect();
+                    let Some(app) = app.upgrade() else { return };
+                    let outcome = app.load_and_swap();
+                    drop(app);
+                    for caller in waiting {
+                        let _ = caller.send(outcome.clone());
+                    }
+                }
+            };
+            if let Err(e) = std::thread::Builder::new().name("specmock-reload".into()).spawn(worker) {
+                tracing::error!("cannot start the reload thread: {e}");
+            }
+            queue
         });
-        *last = outcome.map_err(Arc::new);
-        last.clone()
+        let stopped =
+            || Arc::new(LoadError::Read { file: "specmock".into(), message: "the reload thread stopped".into() });
+        let (reply, outcome) = mpsc::sync_channel(1);
+        queue.send(reply).map_err(|_| stopped())?;
+        outcome.recv().unwrap_or_else(|_| Err(stopped()))
+    }
+
+    fn load_and_swap(&self) -> Result<(), Arc<LoadError>> {
+        self.reloads_started.fetch_add(1, Ordering::Relaxed);
+        let apis = self.sources.load(self.cache.as_ref()).map_err(Arc::new)?;
+        let router = crate::http::routes(apis.clone(), self.options.clone());
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = (router, apis);
+        Ok(())
     }
 
     /// The APIs served now.
@@ -164,6 +187,7 @@ impl App {
             "apis": apis,
             "connections": self.connections.to_json(),
             "journal": self.journal.to_json(),
+            "reloads": self.reloads_started.load(Ordering::Relaxed),
         })
     }
 
