@@ -42,6 +42,9 @@ pub struct ReceivedRequest {
     pub operation: Option<String>,
     /// Strict-mode validation findings.
     pub findings: Vec<Finding>,
+    /// Why the request was refused before any route saw it (an oversized or malformed head,
+    /// or one that did not arrive in time).
+    pub error: Option<String>,
 }
 
 impl ReceivedRequest {
@@ -53,6 +56,7 @@ impl ReceivedRequest {
             + text(&self.url)
             + self.user_agent.as_deref().map_or(0, text)
             + self.operation.as_deref().map_or(0, text)
+            + self.error.as_deref().map_or(0, text)
             + findings
     }
 }
@@ -199,6 +203,22 @@ impl Journal {
         })
     }
 
+    /// Records a request refused while its head was read, before any route saw it.
+    pub(crate) fn refused(&self, method: String, url: String, status: u16, why: String) {
+        self.push(ReceivedRequest {
+            seq: 0,
+            time: Utc::now(),
+            method,
+            url,
+            status,
+            user_agent: None,
+            duration_ms: 0.0,
+            operation: None,
+            findings: Vec::new(),
+            error: Some(why),
+        });
+    }
+
     /// Records the answer to a request noted by [`Journal::begin`], taking its findings.
     pub(crate) fn end(&self, pending: Pending, response: &mut Response) {
         let findings = response.extensions_mut().remove::<Findings>().map(|f| f.0).unwrap_or_default();
@@ -215,6 +235,7 @@ impl Journal {
                 .into_iter()
                 .map(|f| Finding { pointer: cut(&f.pointer), rule: cut(&f.rule), message: cut(&f.message) })
                 .collect(),
+            error: None,
         });
     }
 }
@@ -234,6 +255,7 @@ mod tests {
             duration_ms: 0.0,
             operation: None,
             findings: Vec::new(),
+            error: None,
         }
     }
 

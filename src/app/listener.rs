@@ -7,8 +7,10 @@
 //! forever; hyper-util's connection builder is what axum itself serves through, with the knobs.
 
 use std::io;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -17,11 +19,12 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use serde_json::{json, Value};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, Semaphore};
 use tower::ServiceExt;
 
+use crate::app::journal::{cut, FIELD_LIMIT};
 use crate::app::App;
 
 /// Bounds on connections, so one client cannot hold the sockets every other client needs.
@@ -67,18 +70,108 @@ impl ConnectionCounts {
         })
     }
 
-    fn count(&self, ended: Result<(), hyper::Error>) {
-        let Err(e) = ended else { return };
-        let counter = if e.is_timeout() {
-            &self.timed_out
+    /// Counts how a connection ended; for a request hyper refused or gave up on, the status that
+    /// stands for it and why.
+    fn count(&self, ended: Result<(), hyper::Error>, limits: &ConnectionLimits) -> Option<(u16, String)> {
+        let e = ended.err()?;
+        let (counter, status, why) = if e.is_timeout() {
+            let secs = limits.header_timeout.as_secs_f64();
+            (&self.timed_out, 408, format!("the request head did not arrive complete within {secs} s (--header-timeout); closed without an answer"))
         } else if e.is_parse_too_large() {
-            &self.too_large
+            let kib = limits.max_header_bytes / 1024;
+            (&self.too_large, 431, format!("the request head is over {kib} KiB (--max-header-kib)"))
         } else if e.is_parse() {
-            &self.malformed
+            (&self.malformed, 400, format!("the request head does not parse: {e}"))
         } else {
-            return;
+            return None;
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        Some((status, why))
+    }
+}
+
+/// The request line of the request a connection is reading, kept until its head parses, so a
+/// request hyper refuses (431, 400) or gives up on (header timeout) is journalled too.
+#[derive(Debug)]
+struct RequestLine {
+    bytes: Vec<u8>,
+    /// A whole line was read.
+    complete: bool,
+    /// Bytes read now start a request (not a body): between a response and the next request.
+    armed: bool,
+}
+
+impl RequestLine {
+    fn take(&mut self, read: &[u8]) {
+        if !self.armed || self.complete {
+            return;
+        }
+        let read = if self.bytes.is_empty() { trim_blank_lines(read) } else { read };
+        let (part, complete) = match memchr::memchr(b'\n', read) {
+            Some(end) => (&read[..end], true),
+            None => (read, false),
+        };
+        let room = (FIELD_LIMIT + 32).saturating_sub(self.bytes.len());
+        self.bytes.extend_from_slice(&part[..part.len().min(room)]);
+        self.complete = complete;
+    }
+
+    /// The method and target, when a request line (or the start of an overlong one) was read.
+    fn parts(&self) -> Option<(String, String)> {
+        let text = String::from_utf8_lossy(&self.bytes);
+        let mut words = text.trim_end_matches('\r').split(' ');
+        let method = words.next().filter(|m| !m.is_empty())?;
+        Some((cut(method), cut(words.next().unwrap_or_default())))
+    }
+}
+
+fn trim_blank_lines(mut read: &[u8]) -> &[u8] {
+    while let Some(rest) = read.strip_prefix(b"\r\n").or_else(|| read.strip_prefix(b"\n")) {
+        read = rest;
+    }
+    read
+}
+
+/// A connection's socket, noting each request line as it is read.
+struct Recorded {
+    io: TcpStream,
+    line: Arc<Mutex<RequestLine>>,
+}
+
+impl AsyncRead for Recorded {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.io).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.line.lock().unwrap_or_else(|e| e.into_inner()).take(&buf.filled()[before..]);
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Recorded {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 
@@ -113,12 +206,35 @@ pub(crate) async fn serve(listener: TcpListener, app: Arc<App>, stop: oneshot::R
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let service = service.clone().map_request(|req: http::Request<Incoming>| req.map(Body::new));
-        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let line = Arc::new(Mutex::new(RequestLine { bytes: Vec::new(), complete: false, armed: true }));
+        let (parsed, answered) = (line.clone(), line.clone());
+        let service = service
+            .clone()
+            .map_request(move |req: http::Request<Incoming>| {
+                // The head parsed: what is read next is its body, until the answer.
+                let mut line = parsed.lock().unwrap_or_else(|e| e.into_inner());
+                line.bytes.clear();
+                line.complete = false;
+                line.armed = false;
+                req.map(Body::new)
+            })
+            .map_response(move |response| {
+                answered.lock().unwrap_or_else(|e| e.into_inner()).armed = true;
+                response
+            });
+        let recorded = Recorded { io: stream, line: line.clone() };
+        let connection = http.serve_connection(TokioIo::new(recorded), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
+        let (journal, limits) = (app.journal.clone(), limits.clone());
         tokio::spawn(async move {
             counts.open.fetch_add(1, Ordering::Relaxed);
-            counts.count(connection.await);
+            if let Some((status, why)) = counts.count(connection.await, &limits) {
+                let line = line.lock().unwrap_or_else(|e| e.into_inner());
+                let journalled = line.complete || status == 431;
+                if let Some((method, url)) = line.parts().filter(|_| journalled) {
+                    journal.refused(method, url, status, why);
+                }
+            }
             counts.open.fetch_sub(1, Ordering::Relaxed);
             drop(slot);
         });
