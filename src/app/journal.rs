@@ -199,7 +199,7 @@ impl Journal {
             user_agent: req
                 .headers()
                 .get(http::header::USER_AGENT)
-                .map(|v| cut(&String::from_utf8_lossy(v.as_bytes()))),
+                .map(|v| v.to_str().map_or_else(|_| cut(&String::from_utf8_lossy(v.as_bytes())), cut)),
         })
     }
 

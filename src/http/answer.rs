@@ -41,11 +41,29 @@ pub(crate) fn base_url(api: &LoadedApi, headers: &HeaderMap) -> Result<Vec<u8>, 
     Ok(out)
 }
 
-/// `host[:port]` as a Host header may hold it: an authority without userinfo, by the `http`
-/// crate's URI grammar (which admits no space, tab, quote or backslash).
+/// `host[:port]` as a Host header may hold it (RFC 3986 3.2.2): a bracketed IP literal, or a
+/// name of unreserved, sub-delim and percent characters, then an optional numeric port. None of
+/// these is a quote, a backslash or a control byte, so a valid host is JSON as it is.
+///
+/// Checked by hand, byte by byte: `http::uri::Authority::try_from` copies the bytes and parses
+/// userinfo too, 1,400 instructions a request (4% of the transfer route, by callgrind).
 fn valid_host(value: &[u8]) -> Option<&str> {
-    let text = std::str::from_utf8(value).ok().filter(|t| !t.is_empty() && !t.contains('@'))?;
-    http::uri::Authority::try_from(value).ok().map(|_| text)
+    let (name, port) = match value.first()? {
+        b'[' => value.split_at(value.iter().position(|&b| b == b']')? + 1),
+        _ => value.split_at(value.iter().rposition(|&b| b == b':').unwrap_or(value.len())),
+    };
+    let port_ok = match port.split_first() {
+        None => true,
+        Some((b':', digits)) => digits.len() <= 5 && digits.iter().all(u8::is_ascii_digit),
+        Some(_) => false,
+    };
+    let name_ok = match name {
+        [b'[', literal @ .., b']'] => {
+            !literal.is_empty() && literal.iter().all(|b| b.is_ascii_hexdigit() || b":.".contains(b))
+        }
+        _ => !name.is_empty() && name.iter().all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&b)),
+    };
+    (port_ok && name_ok).then(|| std::str::from_utf8(value).ok()).flatten()
 }
 
 /// A JSON response from bytes.
@@ -239,4 +257,33 @@ fn selected_fields(
         }
     }
     Ok(Some(keep))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_host;
+
+    #[test]
+    fn hosts_follow_the_authority_grammar() {
+        for good in ["localhost", "localhost:4010", "127.0.0.1:1", "[::1]:4010", "[fe80::1]", "my-app.test", "a_b~c:"] {
+            assert_eq!(valid_host(good.as_bytes()), Some(good), "{good}");
+        }
+        for bad in [
+            "",
+            "mock\ttest",
+            "user@host",
+            "a b",
+            "a:b:c",
+            "h\"x",
+            "h\\x",
+            "[::1",
+            "[]:1",
+            "[::1]x",
+            "h:99999a",
+            "h:123456",
+            "é.test",
+        ] {
+            assert_eq!(valid_host(bad.as_bytes()), None, "{bad:?}");
+        }
+    }
 }
