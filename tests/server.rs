@@ -41,7 +41,10 @@ async fn cors_lets_browser_frontends_call() {
     )
     .await;
     assert_eq!(preflight.status, 204);
-    assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
+    // The page's own origin is named back, credentials allowed, so fetch(..., {credentials: 'include'}) works.
+    assert_eq!(preflight.header("access-control-allow-origin"), Some("http://localhost:3000"));
+    assert_eq!(preflight.header("access-control-allow-credentials"), Some("true"));
+    assert!(preflight.headers.get_all("vary").iter().any(|v| v == "origin"));
     // Browsers do not let `*` cover Authorization: the headers asked for are named back.
     assert_eq!(preflight.header("access-control-allow-headers"), Some("authorization"));
     assert_eq!(preflight.header("access-control-allow-methods"), Some("GET"));
@@ -51,8 +54,12 @@ async fn cors_lets_browser_frontends_call() {
         &[("origin", "http://localhost:3000"), ("authorization", "Bearer demo-token")],
     )
     .await;
-    assert_eq!(simple.header("access-control-allow-origin"), Some("*"));
-    assert!(simple.header("access-control-expose-headers").is_some(), "X-Total-Count must be readable");
+    assert_eq!(simple.header("access-control-allow-origin"), Some("http://localhost:3000"));
+    let exposed = simple.header("access-control-expose-headers").unwrap();
+    assert!(exposed.contains("x-total-count"), "X-Total-Count must be readable with credentials too: {exposed}");
+    let no_origin = send("GET", &format!("{BRM}/bucket?limit=1"), &[("authorization", "Bearer demo-token")]).await;
+    assert_eq!(no_origin.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(no_origin.header("access-control-allow-credentials"), None);
     // A preflight for a method the route does not serve gets the route's 405, approving nothing.
     let refused = send(
         "OPTIONS",
@@ -297,4 +304,46 @@ async fn bundled_data_reloads_the_same_after_its_pages_are_released() {
     let again = body(specmock::MockServer::start().await).await;
     assert!(first.len() > 1000, "three transfer balances");
     assert_eq!(first, again);
+}
+
+#[tokio::test]
+async fn each_api_document_is_published_for_client_generators() {
+    let index = get("/__specmock/apis").await;
+    assert_eq!(index.status, 200);
+    let names: Vec<&str> = index.body["apis"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["oes-partners", "prepay-balance"]);
+    assert_eq!(index.body["apis"][0]["json"], "http://mock.test:4010/__specmock/apis/oes-partners/openapi.json");
+    for name in names {
+        let json =
+            send("GET", &format!("/__specmock/apis/{name}/openapi.json"), &[("origin", "http://localhost:5173")]).await;
+        assert_eq!(json.status, 200, "{name}");
+        assert_eq!(json.header("access-control-allow-origin"), Some("http://localhost:5173"), "readable cross-origin");
+        let server = json.body["servers"][0]["url"].as_str().unwrap();
+        let expected = if name == "prepay-balance" {
+            "http://mock.test:4010/brm/prepayBalanceManagement/v4"
+        } else {
+            "http://mock.test:4010"
+        };
+        assert_eq!(server, expected, "generated clients call this server");
+        assert!(json.body["paths"].as_object().unwrap().len() >= 2);
+        let request = axum::http::Request::get(format!("/__specmock/apis/{name}/openapi.yaml"))
+            .header("host", "mock.test:4010")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let yaml = server_handle(request).await;
+        let parsed: serde_json::Value = serde_saphyr::from_str(&yaml).expect("the YAML form parses");
+        assert_eq!(parsed, json.body, "{name}: YAML and JSON say the same");
+    }
+    let missing = get("/__specmock/apis/pets/openapi.json").await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.body["error"].as_str().unwrap().contains("oes-partners, prepay-balance"));
+    assert_eq!(send("POST", "/__specmock/apis", &[]).await.status, 405);
+}
+
+async fn server_handle(request: axum::http::Request<axum::body::Body>) -> String {
+    let response = server().handle(request).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/yaml");
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
 }

@@ -38,6 +38,10 @@ impl tower::Service<Request> for Dispatch {
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
+        if req.uri().path().starts_with(crate::app::published::PREFIX) {
+            let answer = crate::app::published::answer(&self.app, req.method(), req.uri().path(), req.headers());
+            return Box::pin(std::future::ready(Ok(answer)));
+        }
         let is_admin = crate::http::edge::is_admin(req.uri().path());
         if let (true, Some(admin)) = (is_admin, &self.admin) {
             return Box::pin(admin.clone().oneshot(req));

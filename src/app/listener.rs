@@ -30,9 +30,12 @@ use crate::app::App;
 /// Bounds on connections, so one client cannot hold the sockets every other client needs.
 #[derive(Clone, Debug)]
 pub(crate) struct ConnectionLimits {
-    /// How long a request head may take to arrive complete, counted from the connection opening
-    /// or from the previous response: it closes half-sent requests and idle keep-alive sockets.
+    /// How long a request head may take to arrive complete once its first byte came: it closes
+    /// half-sent requests.
     pub(crate) header_timeout: Duration,
+    /// How long a connection may wait for the first byte of a request, from its opening or its
+    /// last answer: it closes idle keep-alive sockets.
+    pub(crate) idle_timeout: Duration,
     /// How many connections are served at once; more are answered 503 and closed.
     pub(crate) max_connections: usize,
     /// The largest request head (request line and headers), in bytes; larger ones get 431.
@@ -41,7 +44,12 @@ pub(crate) struct ConnectionLimits {
 
 impl Default for ConnectionLimits {
     fn default() -> Self {
-        ConnectionLimits { header_timeout: Duration::from_secs(10), max_connections: 512, max_header_bytes: 64 * 1024 }
+        ConnectionLimits {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            max_connections: 512,
+            max_header_bytes: 64 * 1024,
+        }
     }
 }
 
@@ -51,6 +59,7 @@ pub(crate) struct ConnectionCounts {
     open: AtomicU64,
     accepted: AtomicU64,
     timed_out: AtomicU64,
+    idle_closed: AtomicU64,
     refused: AtomicU64,
     too_large: AtomicU64,
     malformed: AtomicU64,
@@ -64,6 +73,7 @@ impl ConnectionCounts {
             "open": n(&self.open),
             "accepted": n(&self.accepted),
             "timedOut": n(&self.timed_out),
+            "idleClosed": n(&self.idle_closed),
             "refusedOverCap": n(&self.refused),
             "headTooLarge": n(&self.too_large),
             "malformed": n(&self.malformed),
@@ -75,12 +85,20 @@ impl ConnectionCounts {
     fn count(&self, ended: Result<(), Ended>, limits: &ConnectionLimits) -> Option<(u16, String)> {
         let e = match ended {
             Ok(()) => return None,
+            Err(Ended::Idle) => {
+                self.idle_closed.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
             Err(Ended::TimedOut) => None,
             Err(Ended::Hyper(e)) => Some(e),
         };
         let (counter, status, why) = if e.as_ref().is_none_or(|e| e.is_timeout()) {
             let secs = limits.header_timeout.as_secs_f64();
-            (&self.timed_out, 408, format!("the request head did not arrive complete within {secs} s (--header-timeout); closed without an answer"))
+            let why = format!(
+                "the request head did not arrive complete within {secs} s of its first byte (--header-timeout); \
+                 closed without an answer"
+            );
+            (&self.timed_out, 408, why)
         } else if e.as_ref().is_some_and(|e| e.is_parse_too_large()) {
             let kib = limits.max_header_bytes / 1024;
             (&self.too_large, 431, format!("the request head is over {kib} KiB (--max-header-kib)"))
@@ -96,6 +114,8 @@ impl ConnectionCounts {
 
 /// Why a connection ended early.
 enum Ended {
+    /// No request began in time.
+    Idle,
     /// A request head did not arrive complete in time.
     TimedOut,
     /// hyper refused what it read.
@@ -117,6 +137,8 @@ struct Waiting {
     epoch: std::time::Instant,
     /// Nanoseconds from `epoch` to when waiting began, or [`IN_REQUEST`].
     since: AtomicU64,
+    /// Nanoseconds from `epoch` to the next head's first byte, or [`IN_REQUEST`] before it.
+    first_byte: AtomicU64,
 }
 
 /// [`Waiting::since`] while a request is being read or answered.
@@ -124,7 +146,7 @@ const IN_REQUEST: u64 = u64::MAX;
 
 impl Waiting {
     fn new() -> Waiting {
-        Waiting { epoch: std::time::Instant::now(), since: AtomicU64::new(0) }
+        Waiting { epoch: std::time::Instant::now(), since: AtomicU64::new(0), first_byte: AtomicU64::new(IN_REQUEST) }
     }
 
     fn is_waiting(&self) -> bool {
@@ -132,24 +154,37 @@ impl Waiting {
     }
 
     fn begin(&self) {
-        self.since.store(self.epoch.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.first_byte.store(IN_REQUEST, Ordering::Relaxed);
+        self.since.store(self.now(), Ordering::Relaxed);
+    }
+
+    fn first_byte_came(&self) {
+        self.first_byte.store(self.now(), Ordering::Relaxed);
+    }
+
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
     }
 
     fn end(&self) {
         self.since.store(IN_REQUEST, Ordering::Relaxed);
     }
 
-    /// Resolves once the connection has waited `timeout` for a request head.
-    async fn expired(&self, timeout: Duration) {
+    /// Resolves once the connection has waited too long: `idle` for a request to begin, or
+    /// `header` for a begun head to arrive complete.
+    async fn expired(&self, idle: Duration, header: Duration) -> Ended {
         loop {
-            let since = self.since.load(Ordering::Relaxed);
-            if since == IN_REQUEST {
-                tokio::time::sleep(timeout).await;
-                continue;
-            }
-            let deadline = self.epoch + Duration::from_nanos(since) + timeout;
+            let (since, first_byte) = (self.since.load(Ordering::Relaxed), self.first_byte.load(Ordering::Relaxed));
+            let (deadline, ended) = match (since, first_byte) {
+                (IN_REQUEST, _) => {
+                    tokio::time::sleep(idle.min(header)).await;
+                    continue;
+                }
+                (since, IN_REQUEST) => (self.epoch + Duration::from_nanos(since) + idle, Ended::Idle),
+                (_, first) => (self.epoch + Duration::from_nanos(first) + header, Ended::TimedOut),
+            };
             if std::time::Instant::now() >= deadline {
-                return;
+                return ended;
             }
             tokio::time::sleep_until(deadline.into()).await;
         }
@@ -208,7 +243,11 @@ impl AsyncRead for Recorded {
         let polled = Pin::new(&mut self.io).poll_read(cx, buf);
         // Only bytes read between an answer and the next head are a request line, not a body.
         if buf.filled().len() > before && self.state.waiting.is_waiting() {
-            self.state.line.lock().unwrap_or_else(|e| e.into_inner()).take(&buf.filled()[before..]);
+            let mut line = self.state.line.lock().unwrap_or_else(|e| e.into_inner());
+            if line.bytes.is_empty() && !line.complete {
+                self.state.waiting.first_byte_came();
+            }
+            line.take(&buf.filled()[before..]);
         }
         polled
     }
@@ -295,7 +334,7 @@ pub(crate) async fn serve(listener: TcpListener, app: Arc<App>, stop: oneshot::R
             // A watchdog that fires drops the connection, which closes the socket.
             let ended = tokio::select! {
                 ended = connection => ended.map_err(Ended::Hyper),
-                () = state.waiting.expired(limits.header_timeout) => Err(Ended::TimedOut),
+                why = state.waiting.expired(limits.idle_timeout, limits.header_timeout) => Err(why),
             };
             if let Some((status, why)) = counts.count(ended, &limits) {
                 let line = state.line.lock().unwrap_or_else(|e| e.into_inner());

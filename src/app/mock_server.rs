@@ -237,11 +237,17 @@ impl MockServerBuilder {
         self
     }
 
-    /// Closes a connection whose next request head has not arrived complete this long after it
-    /// opened or after its last response (default 10 s): half-sent requests and idle keep-alive
-    /// sockets do not hold a file descriptor for ever.
+    /// Closes a connection whose request head has not arrived complete this long after its
+    /// first byte (default 10 s), so half-sent requests do not hold a file descriptor for ever.
     pub fn header_timeout(mut self, timeout: Duration) -> Self {
         self.settings.limits.header_timeout = timeout;
+        self
+    }
+
+    /// Closes a connection that has not begun a request this long after it opened or after its
+    /// last answer (default 30 s): idle keep-alive sockets.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.limits.idle_timeout = timeout;
         self
     }
 

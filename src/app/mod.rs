@@ -6,6 +6,7 @@ mod dispatch;
 pub(crate) mod journal;
 mod listener;
 mod mock_server;
+pub(crate) mod published;
 pub(crate) mod sources;
 mod watch;
 

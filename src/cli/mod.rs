@@ -3,6 +3,7 @@
 mod check;
 mod fixtures;
 mod serve;
+mod spec;
 mod verify;
 
 use std::path::PathBuf;
@@ -34,6 +35,9 @@ enum Command {
     Fixtures(fixtures::Fixtures),
     /// Contract-test a running provider against a spec: every operation, every response checked.
     Verify(verify::Verify),
+    /// Export the OpenAPI documents specmock serves, for client generators.
+    #[command(subcommand)]
+    Spec(spec::Spec),
 }
 
 #[derive(Args)]
@@ -71,6 +75,7 @@ pub fn main() -> ExitCode {
         Command::Check(sources) => check::run(&sources),
         Command::Fixtures(command) => fixtures::run(command),
         Command::Verify(args) => verify::run(args),
+        Command::Spec(command) => spec::run(command),
     }
 }
 

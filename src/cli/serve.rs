@@ -62,10 +62,14 @@ pub(crate) struct Serve {
     /// localhost names and the address listened on.
     #[arg(long, value_name = "NAME")]
     admin_host: Vec<String>,
-    /// Close a connection whose next request head has not arrived complete this many seconds
-    /// after it opened or after its last response: half-sent requests and idle keep-alive sockets.
+    /// Close a connection whose request head has not arrived complete this many seconds after
+    /// its first byte: half-sent requests.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
     header_timeout: Duration,
+    /// Close a connection that has not begun a request this many seconds after it opened or
+    /// after its last answer: idle keep-alive sockets.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = seconds)]
+    idle_timeout: Duration,
     /// Serve at most this many connections at once; more are answered 503 and closed.
     #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
@@ -147,6 +151,7 @@ pub(crate) fn run(serve: Serve) -> ExitCode {
         },
         limits: ConnectionLimits {
             header_timeout: serve.header_timeout,
+            idle_timeout: serve.idle_timeout,
             max_connections: serve.max_connections as usize,
             max_header_bytes: serve.max_header_kib as usize * 1024,
         },
@@ -175,6 +180,16 @@ async fn serve_until_interrupted(serve: Serve, app: Arc<App>) -> ExitCode {
     };
     if serve.watch {
         app.watch(Duration::from_millis(500));
+    }
+    if !serve.host.is_loopback() && !serve.no_admin && serve.admin_token.is_none() {
+        let named =
+            if serve.admin_host.is_empty() { String::new() } else { format!(", {}", serve.admin_host.join(", ")) };
+        eprintln!(
+            "specmock: warning: listening on {} without --admin-token: /__admin answers the Hosts localhost{named} \
+             and the address listened on, and any machine that reaches the port can send those; \
+             give --admin-token TOKEN, or --no-admin",
+            serve.host
+        );
     }
     print!("{}", banner(&server.uri(), &app.apis(), !serve.no_admin));
     use std::io::Write;
@@ -207,6 +222,7 @@ fn banner(base: &str, apis: &[Arc<LoadedApi>], admin: bool) -> String {
     let mut out = format!("specmock listening on {base}\n");
     for api in apis {
         out.push_str(&format!("\n{} ({} operations)\n", api.api.title, api.api.operations.len()));
+        out.push_str(&format!("  spec   {base}/__specmock/apis/{}/openapi.json (and .yaml)\n", api.api.name));
         let token = api.auth.as_ref().and_then(|rules| {
             api.identities
                 .identities

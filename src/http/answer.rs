@@ -13,9 +13,27 @@ use crate::openapi::Operation;
 use crate::store::render::Template;
 
 /// The request's own base URL for this API, JSON-escaped, e.g. `http://127.0.0.1:4010/brm/.../v4`.
-/// The Host header must be one `host[:port]` by the HTTP grammar (RFC 9110 7.2), since it is
-/// written into every `href`; a missing one reads as `localhost`.
 pub(crate) fn base_url(api: &LoadedApi, headers: &HeaderMap) -> Result<Vec<u8>, HttpError> {
+    let (scheme, host) = scheme_and_host(headers)?;
+    let mut out = Vec::with_capacity(scheme.len() + 3 + host.len() + api.base_path_json.len());
+    out.extend_from_slice(scheme.as_bytes());
+    out.extend_from_slice(b"://");
+    // A valid host holds no quote, backslash or control byte: it is JSON as it is.
+    out.extend_from_slice(host.as_bytes());
+    out.extend_from_slice(&api.base_path_json);
+    Ok(out)
+}
+
+/// The origin the request was sent to, e.g. `http://127.0.0.1:4010`.
+pub(crate) fn request_origin(headers: &HeaderMap) -> Result<String, HttpError> {
+    let (scheme, host) = scheme_and_host(headers)?;
+    Ok(format!("{scheme}://{host}"))
+}
+
+/// The scheme (`X-Forwarded-Proto` when it says http or https) and the Host. The Host header
+/// must be one `host[:port]` by the URI grammar, since it is written into every `href`; a
+/// missing one reads as `localhost`.
+fn scheme_and_host(headers: &HeaderMap) -> Result<(&'static str, &str), HttpError> {
     let mut hosts = headers.get_all(header::HOST).iter();
     let host = match (hosts.next(), hosts.next()) {
         (None, _) => "localhost",
@@ -27,18 +45,11 @@ pub(crate) fn base_url(api: &LoadedApi, headers: &HeaderMap) -> Result<Vec<u8>, 
             ))
         })?,
     };
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .filter(|s| *s == "https" || *s == "http")
-        .unwrap_or("http");
-    let mut out = Vec::with_capacity(scheme.len() + 3 + host.len() + api.base_path_json.len());
-    out.extend_from_slice(scheme.as_bytes());
-    out.extend_from_slice(b"://");
-    // A valid host holds no quote, backslash or control byte: it is JSON as it is.
-    out.extend_from_slice(host.as_bytes());
-    out.extend_from_slice(&api.base_path_json);
-    Ok(out)
+    let scheme = match headers.get("x-forwarded-proto").map(|h| h.as_bytes()) {
+        Some(b"https") => "https",
+        _ => "http",
+    };
+    Ok((scheme, host))
 }
 
 /// `host[:port]` as a Host header may hold it (RFC 3986 3.2.2): a bracketed IP literal, or a

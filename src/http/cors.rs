@@ -1,14 +1,27 @@
 //! CORS for the served APIs, so a browser app on another port can call the mock with a bearer
-//! token: any origin may read API responses, and a preflight is approved only for a method its
-//! route serves. `/__admin` gets none of it (see `app::admin`).
+//! token or cookies: any origin may read API responses (its own origin is named back, with
+//! credentials allowed), and a preflight is approved only for a method its route serves. `/__admin` gets none of it (see `app::admin`).
 
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 
+/// Response headers a page may read: `*` covers requests without credentials; with credentials
+/// browsers take `*` literally, so the usual paging and tracing headers are named too.
+const EXPOSED: &str = "*, x-total-count, x-result-count, x-request-id, link, location, retry-after";
+
 /// Adds the headers that let any origin read an API response.
 pub(crate) fn allow_any_origin(headers: &mut HeaderMap) {
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("*"));
+    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED));
+}
+
+/// Adds the headers that let `origin` read an API response, credentials included: browsers
+/// refuse `*` for a request made with credentials.
+pub(crate) fn allow_origin(headers: &mut HeaderMap, origin: HeaderValue) {
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED));
+    headers.append(header::VARY, HeaderValue::from_static("origin"));
 }
 
 /// A CORS preflight: `OPTIONS` from a browser asking whether a method may be used.

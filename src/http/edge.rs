@@ -1,5 +1,6 @@
 //! The edge every request passes first: it gets a request id, echoed on the response, and API
-//! responses get CORS headers for any origin (`/__admin` responses get none).
+//! responses get CORS headers for any origin, credentials included (`/__admin` responses get
+//! none).
 //!
 //! One hand-written layer instead of tower-http's CORS and request-id layers: those cost about
 //! a fifth of the instructions of serving a cached record (callgrind, transfer route), and
@@ -13,12 +14,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{ready, Context, Poll};
 
 use axum::extract::Request;
-use axum::http::HeaderValue;
+use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use pin_project_lite::pin_project;
 use tower::Service;
 
-use crate::http::cors::allow_any_origin;
+use crate::http::cors::{allow_any_origin, allow_origin};
 
 /// The header carrying each request's id, both ways.
 pub(crate) const REQUEST_ID: &str = "x-request-id";
@@ -60,7 +61,11 @@ where
                 made
             }
         };
-        let cors = !is_admin(req.uri().path());
+        let cors = match (is_admin(req.uri().path()), req.headers().get(header::ORIGIN)) {
+            (true, _) => Cors::None,
+            (false, Some(origin)) => Cors::Origin(origin.clone()),
+            (false, None) => Cors::Any,
+        };
         EdgeFuture { future: self.inner.call(req), id: Some(id), cors }
     }
 }
@@ -76,8 +81,18 @@ pin_project! {
         #[pin]
         future: F,
         id: Option<HeaderValue>,
-        cors: bool,
+        cors: Cors,
     }
+}
+
+/// What CORS headers a response gets.
+pub(crate) enum Cors {
+    /// None: the admin API's.
+    None,
+    /// `*`: no `Origin` was sent.
+    Any,
+    /// This origin, with credentials allowed, so `fetch(url, {credentials: 'include'})` works.
+    Origin(HeaderValue),
 }
 
 impl<F> Future for EdgeFuture<F>
@@ -93,8 +108,10 @@ where
         if let Some(id) = this.id.take() {
             headers.insert(REQUEST_ID, id);
         }
-        if *this.cors {
-            allow_any_origin(headers);
+        match std::mem::replace(this.cors, Cors::None) {
+            Cors::None => {}
+            Cors::Any => allow_any_origin(headers),
+            Cors::Origin(origin) => allow_origin(headers, origin),
         }
         Poll::Ready(Ok(response))
     }

@@ -12,6 +12,7 @@ pub(crate) mod scenario;
 
 use axum::http::HeaderMap;
 
+pub(crate) use answer::request_origin;
 pub(crate) use router::routes;
 use scenario::Faults;
 

@@ -193,6 +193,18 @@ impl Api {
     pub(crate) fn operation(&self, id: &str) -> Option<&Operation> {
         self.operations.iter().find(|o| o.id == id)
     }
+
+    /// The document as published for client generators: as loaded, with `servers` pointing at
+    /// `origin` (e.g. `http://127.0.0.1:4010`) plus this API's base path, so a generated client
+    /// calls the mock.
+    pub(crate) fn published(&self, origin: &str) -> Value {
+        let mut document = self.document.clone();
+        if let Value::Object(map) = &mut document {
+            let url = format!("{origin}{}", self.base_path);
+            map.insert("servers".into(), serde_json::json!([{ "url": url, "description": "specmock" }]));
+        }
+        document
+    }
 }
 
 struct Compiler<'a> {
