@@ -10,6 +10,7 @@ use axum::response::Response;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
+use crate::app::request_log::RequestLog;
 use crate::contract::Finding;
 use crate::http::pipeline::{Findings, Matched};
 
@@ -84,6 +85,8 @@ pub(crate) struct Journal {
     capacity: usize,
     max_bytes: usize,
     inner: Mutex<Entries>,
+    /// Where each entry is also printed, if anywhere.
+    log: Option<RequestLog>,
 }
 
 #[derive(Debug, Default)]
@@ -107,7 +110,18 @@ impl Journal {
     /// A journal keeping at most `capacity` requests (0 keeps none) and about `max_bytes`.
     pub(crate) fn new(capacity: usize, max_bytes: usize) -> Journal {
         let inner = Entries { list: VecDeque::with_capacity(capacity.min(4096)), ..Default::default() };
-        Journal { capacity, max_bytes, inner: Mutex::new(inner) }
+        Journal { capacity, max_bytes, inner: Mutex::new(inner), log: None }
+    }
+
+    /// Prints a line for each entry too.
+    pub(crate) fn with_log(mut self, log: RequestLog) -> Journal {
+        self.log = Some(log);
+        self
+    }
+
+    /// Whether entries go anywhere.
+    fn records(&self) -> bool {
+        self.capacity > 0 || self.log.is_some()
     }
 
     fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
@@ -116,12 +130,19 @@ impl Journal {
 
     fn push(&self, mut entry: ReceivedRequest) {
         if self.capacity == 0 {
+            if let Some(log) = &self.log {
+                log.note(&Arc::new(entry));
+            }
             return;
         }
         let weight = entry.weight();
         let mut entries = self.entries();
         entries.last_seq += 1;
         entry.seq = entries.last_seq;
+        let entry = Arc::new(entry);
+        if let Some(log) = &self.log {
+            log.note(&entry);
+        }
         while entries.list.len() >= self.capacity
             || (entries.bytes + weight > self.max_bytes && !entries.list.is_empty())
         {
@@ -129,7 +150,7 @@ impl Journal {
             entries.bytes -= oldest.weight();
         }
         entries.bytes += weight;
-        entries.list.push_back(Arc::new(entry));
+        entries.list.push_back(entry);
     }
 
     /// Newest first: at most `limit` entries older than sequence number `before` (if given)
@@ -188,7 +209,7 @@ pub(crate) struct Pending {
 impl Journal {
     /// Notes a request as it arrives; None when the journal keeps nothing.
     pub(crate) fn begin<B>(&self, req: &http::Request<B>) -> Option<Pending> {
-        if self.capacity == 0 {
+        if !self.records() {
             return None;
         }
         Some(Pending {

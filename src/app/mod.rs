@@ -7,6 +7,7 @@ pub(crate) mod journal;
 mod listener;
 mod mock_server;
 pub(crate) mod published;
+mod request_log;
 pub(crate) mod sources;
 mod watch;
 
@@ -41,6 +42,8 @@ pub(crate) struct Settings {
     pub(crate) journal_size: usize,
     /// About how many bytes the journal keeps.
     pub(crate) journal_bytes: usize,
+    /// Print a line per request on stderr.
+    pub(crate) request_log: bool,
     /// Whether `/__admin` is served.
     pub(crate) admin: bool,
     /// Bearer token `/__admin` requires, if any.
@@ -59,11 +62,27 @@ impl Default for Settings {
             options: ServeOptions::default(),
             journal_size: 1000,
             journal_bytes: 16 << 20,
+            request_log: false,
             admin: true,
             admin_token: None,
             admin_hosts: Vec::new(),
             cache: None,
             limits: ConnectionLimits::default(),
+        }
+    }
+}
+
+/// The journal the settings ask for, printing a line per request when asked.
+fn journal(settings: &Settings) -> Journal {
+    let journal = Journal::new(settings.journal_size, settings.journal_bytes);
+    if !settings.request_log {
+        return journal;
+    }
+    match request_log::RequestLog::start(std::io::stderr()) {
+        Ok(log) => journal.with_log(log),
+        Err(e) => {
+            tracing::warn!("cannot start the request log: {e}");
+            journal
         }
     }
 }
@@ -96,12 +115,13 @@ impl App {
     /// Loads the sources; fails with the first fault found.
     pub(crate) fn new(sources: Sources, settings: Settings) -> Result<Arc<App>, LoadError> {
         let apis = sources.load(settings.cache.as_ref())?;
+        let journal = Arc::new(journal(&settings));
         let options = Arc::new(settings.options);
         let router = crate::http::routes(apis.clone(), options.clone());
         Ok(Arc::new(App {
             sources,
             options,
-            journal: Arc::new(Journal::new(settings.journal_size, settings.journal_bytes)),
+            journal,
             admin_access: AdminAccess {
                 token: settings.admin_token,
                 hosts: settings.admin_hosts,

@@ -55,6 +55,9 @@ pub(crate) struct Serve {
     /// Do not serve /__admin.
     #[arg(long)]
     no_admin: bool,
+    /// Print no line per request.
+    #[arg(long, short)]
+    quiet: bool,
     /// Require 'Authorization: Bearer TOKEN' on /__admin (health excepted).
     #[arg(long, value_name = "TOKEN", value_parser = token)]
     admin_token: Option<String>,
@@ -141,6 +144,7 @@ pub(crate) fn run(serve: Serve) -> ExitCode {
         },
         journal_size: serve.journal_size,
         journal_bytes: serve.journal_bytes,
+        request_log: !serve.quiet,
         admin: !serve.no_admin,
         admin_token: serve.admin_token.clone(),
         admin_hosts: serve.admin_host.clone(),
