@@ -219,3 +219,26 @@ async fn reset_and_watch_reload_and_a_bad_reload_keeps_the_last_good_state() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[tokio::test]
+async fn undeclared_query_parameters_are_noted_or_refused() {
+    let server = MockServer::start().await;
+    let http = reqwest::Client::new();
+    let (status, _) = json_get(&http, format!("{}{ALLOCATIONS}?pagesize=1&colour=red", server.uri())).await;
+    assert_eq!(status, 200, "served, as the real service ignores it");
+    let entry = server.received_requests().pop().unwrap();
+    let messages: Vec<&str> = entry.findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(messages[0]
+        .starts_with("pagesize: not a query parameter of v1PartnerAllocationsGetRoute; did you mean pageSize?"));
+    assert!(messages[1].starts_with("colour: not a query parameter"), "{}", messages[1]);
+    assert!(messages[1].contains("pageSize"), "the declared ones are listed: {}", messages[1]);
+
+    let strict = MockServer::builder().reject_unknown_params(true).start().await;
+    let (status, body) = json_get(&http, format!("{}{ALLOCATIONS}?pagesize=1", strict.uri())).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["name"], "InvalidRequestError");
+    assert!(body["error"].as_str().unwrap().contains("did you mean pageSize?"), "{body}");
+    let (status, _) = json_get(&http, format!("{}{ALLOCATIONS}?pageSize=1", strict.uri())).await;
+    assert_eq!(status, 200);
+}

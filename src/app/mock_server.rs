@@ -198,6 +198,13 @@ impl MockServerBuilder {
         self
     }
 
+    /// Answers 400 to a query parameter the operation does not declare, naming the closest
+    /// declared one; by default it is served and noted as a finding in the journal.
+    pub fn reject_unknown_params(mut self, reject: bool) -> Self {
+        self.settings.options.reject_unknown_params = reject;
+        self
+    }
+
     /// Listens on this address; port 0 (the default, on 127.0.0.1) picks a free port.
     pub fn address(mut self, address: SocketAddr) -> Self {
         self.address = address;

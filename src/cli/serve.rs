@@ -33,6 +33,10 @@ pub(crate) struct Serve {
     /// Check every response against the spec; a violation becomes a 500 carrying the report.
     #[arg(long)]
     strict: bool,
+    /// Answer 400 to a query parameter the operation does not declare, naming the closest
+    /// declared one (by default it is served, and noted in the journal and the log).
+    #[arg(long)]
+    reject_unknown_params: bool,
     /// Delay every response by this many milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     delay_ms: u64,
@@ -135,6 +139,7 @@ pub(crate) fn run(serve: Serve) -> ExitCode {
     let settings = Settings {
         options: ServeOptions {
             strict: serve.strict,
+            reject_unknown_params: serve.reject_unknown_params,
             faults: Faults::new(
                 Duration::from_millis(serve.delay_ms),
                 Duration::from_millis(serve.delay_jitter_ms),

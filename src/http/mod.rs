@@ -23,6 +23,8 @@ pub(crate) struct ServeOptions {
     pub(crate) strict: bool,
     /// Latency and failure injection.
     pub(crate) faults: Faults,
+    /// Refuse a query parameter the operation does not declare (400) instead of noting it.
+    pub(crate) reject_unknown_params: bool,
 }
 
 /// The request's id, as the edge set it.

@@ -23,7 +23,7 @@ use crate::http::error::{HttpError, Refused};
 use crate::http::scenario::Prefer;
 use crate::http::{request_id, ServeOptions};
 use crate::load::LoadedApi;
-use crate::openapi::params::{extract, ParamValues};
+use crate::openapi::params::{extract, undeclared_message, undeclared_query_params, ParamValues};
 use crate::openapi::Operation;
 
 /// The operation that answered a request, set on the response for the journal.
@@ -79,6 +79,13 @@ pub(crate) async fn serve(
     };
     let mut response = conform(&endpoint, response, rid).await;
     response.extensions_mut().insert(endpoint.matched.clone());
+    let undeclared = undeclared_findings(&endpoint, parts.uri.query());
+    if !undeclared.is_empty() {
+        match response.extensions_mut().get_mut::<Findings>() {
+            Some(found) => found.0.extend(undeclared),
+            None => drop(response.extensions_mut().insert(Findings(undeclared))),
+        }
+    }
     response
 }
 
@@ -117,7 +124,27 @@ fn validate(
     })?;
     let path: Vec<(&str, &str)> = path.iter().collect();
     let aliases = api.bindings.get(&op.id).map_or(&[][..], |b| b.param_aliases.as_slice());
+    if endpoint.options.reject_unknown_params {
+        if let Some((name, closest)) = undeclared_query_params(op, parts.uri.query(), aliases).into_iter().next() {
+            return Err(HttpError::bad_request(undeclared_message(op, &name, closest.as_deref())));
+        }
+    }
     extract(op, &path, parts.uri.query(), &parts.headers, aliases).map_err(HttpError::bad_request)
+}
+
+/// A finding for each query parameter the operation does not declare: a typo such as
+/// `?pagesize=1` is otherwise silently ignored, as the real services ignore it.
+fn undeclared_findings(endpoint: &Endpoint, query: Option<&str>) -> Vec<Finding> {
+    let op = endpoint.op();
+    let aliases = endpoint.api.bindings.get(&op.id).map_or(&[][..], |b| b.param_aliases.as_slice());
+    undeclared_query_params(op, query, aliases)
+        .into_iter()
+        .map(|(name, closest)| Finding {
+            pointer: String::new(),
+            rule: format!("{} {} parameters", op.method, op.path),
+            message: undeclared_message(op, &name, closest.as_deref()),
+        })
+        .collect()
 }
 
 /// `Prefer: code=N`, `example=NAME` and `delay=MS`, with the server-wide faults drawn in: the

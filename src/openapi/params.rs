@@ -47,6 +47,43 @@ impl ParamValues {
     }
 }
 
+/// Query parameters of the request that `op` does not declare (nor `aliases` name), each with
+/// what it was probably meant to be: `?pagesize=1` for `pageSize`.
+pub(crate) fn undeclared_query_params(
+    op: &Operation,
+    query: Option<&str>,
+    aliases: &[(String, String)],
+) -> Vec<(String, Option<String>)> {
+    let Some(query) = query.filter(|q| !q.is_empty()) else { return Vec::new() };
+    let declared: Vec<&str> = op.params.iter().filter(|p| p.location == Location::Query).map(|p| &*p.name).collect();
+    let mut unknown: Vec<(String, Option<String>)> = Vec::new();
+    for (name, _) in form_urlencoded::parse(query.as_bytes()) {
+        let known = declared.contains(&name.as_ref()) || aliases.iter().any(|(alias, _)| *alias == name);
+        if known || unknown.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        let closest = declared
+            .iter()
+            .map(|d| (strsim::damerau_levenshtein(&d.to_lowercase(), &name.to_lowercase()), *d))
+            .filter(|(distance, _)| *distance <= 2)
+            .min()
+            .map(|(_, d)| d.to_string());
+        unknown.push((name.into_owned(), closest));
+    }
+    unknown
+}
+
+/// What to say of a query parameter `op` does not declare.
+pub(crate) fn undeclared_message(op: &Operation, name: &str, closest: Option<&str>) -> String {
+    let declared: Vec<&str> = op.params.iter().filter(|p| p.location == Location::Query).map(|p| &*p.name).collect();
+    let hint = match closest {
+        Some(c) => format!("; did you mean {c}?"),
+        None if declared.is_empty() => "; it declares none".to_string(),
+        None => format!("; it declares {}", declared.join(", ")),
+    };
+    format!("{name}: not a query parameter of {}{hint}", op.id)
+}
+
 /// Reads every declared parameter of `op` from the request parts.
 ///
 /// `aliases` maps other wire spellings to a declared name (e.g. `type` -> `@type`).
