@@ -79,9 +79,10 @@ mod store;
 #[doc(hidden)]
 pub mod cli;
 
-pub use app::{MockServer, MockServerBuilder, ReceivedRequest, StartError};
+pub use app::{Forced, MockServer, MockServerBuilder, ReceivedRequest, StartError};
 pub use contract::Finding;
 pub use error::LoadError;
+pub use http::switches::Switch;
 pub use openapi::Api;
 
 /// Contract-testing a real provider against a spec: `specmock verify` as a library.

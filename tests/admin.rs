@@ -242,3 +242,43 @@ async fn undeclared_query_parameters_are_noted_or_refused() {
     let (status, _) = json_get(&http, format!("{}{ALLOCATIONS}?pageSize=1", strict.uri())).await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn scenario_switches_apply_to_every_caller_until_lifted() {
+    let server = MockServer::start().await;
+    let http = reqwest::Client::new();
+    let admin = |path: &str| format!("{}/__admin/{path}", server.uri());
+    let post = |body: Value| {
+        http.post(admin("scenarios")).header("content-type", "application/json").body(body.to_string()).send()
+    };
+    let bad = post(json!({"operation": "v1PartnerAllocationsGetRoute", "status": 418})).await.unwrap();
+    assert_eq!(bad.status(), 400);
+    let message = bad.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_string();
+    assert!(message.contains("does not declare 418") && message.contains("declared: 200, 400"), "{message}");
+    let unknown = post(json!({"operation": "listThings"})).await.unwrap();
+    assert_eq!(unknown.status(), 400);
+
+    let added = post(json!({"operation": "v1PartnerAllocationsGetRoute", "status": 500, "times": 2})).await.unwrap();
+    assert_eq!(added.status(), 201);
+    let url = format!("{}{ALLOCATIONS}?pageSize=1", server.uri());
+    let (listed_status, listed) = json_get(&http, admin("scenarios")).await;
+    assert_eq!(listed_status, 200);
+    assert_eq!(listed["scenarios"][0]["operation"], "v1PartnerAllocationsGetRoute");
+    assert_eq!(json_get(&http, url.clone()).await.0, 500);
+    assert_eq!(json_get(&http, url.clone()).await.0, 500);
+    assert_eq!(json_get(&http, url.clone()).await.0, 200, "lifted after two calls");
+
+    post(json!({"operation": "v1PartnerAllocationsGetRoute", "status": 404})).await.unwrap();
+    assert_eq!(json_get(&http, url.clone()).await.0, 404);
+    let cleared = http.delete(admin("scenarios")).send().await.unwrap();
+    assert_eq!(cleared.status(), 204);
+    assert_eq!(json_get(&http, url.clone()).await.0, 200, "cleared with one call");
+
+    // The same store from Rust: lifted when the guard drops.
+    {
+        let _outage = server.force(specmock::Switch::operation("v1PartnerAllocationsGetRoute").status(400)).unwrap();
+        assert_eq!(json_get(&http, url.clone()).await.0, 400);
+    }
+    assert_eq!(json_get(&http, url.clone()).await.0, 200);
+    assert!(server.force(specmock::Switch::operation("v1PartnerAllocationsGetRoute").example("nope")).is_err());
+}

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use crate::app::journal::Journal;
 use crate::app::App;
 use crate::http::auth::bearer_token;
+use crate::http::switches::Switch;
 use crate::openapi::Api;
 
 /// The admin API's document, compiled once.
@@ -137,8 +138,46 @@ pub(crate) fn routes(app: Arc<App>) -> Router {
         .route("/__admin/openapi.json", get(openapi))
         .route("/__admin/requests", get(list_requests).delete(clear_requests))
         .route("/__admin/reset", axum::routing::post(reset))
+        .route("/__admin/scenarios", get(list_scenarios).post(add_scenario).delete(clear_scenarios))
+        .route("/__admin/scenarios/{id}", axum::routing::delete(remove_scenario))
         .route_layer(axum::middleware::from_fn_with_state(app.clone(), guard))
         .with_state(app)
+}
+
+async fn list_scenarios(State(app): State<Arc<App>>) -> Json<Value> {
+    Json(app.switches().to_json())
+}
+
+async fn add_scenario(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
+    let switch =
+        match serde_json::from_slice::<Switch>(&body) {
+            Ok(switch) => switch,
+            Err(e) => return problem(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "the body is not a scenario: {e}; expected {{\"operation\": ID, \"status\": N, \"times\": N, ...}}"
+                ),
+            ),
+        };
+    match app.switch(switch) {
+        Ok(id) => (StatusCode::CREATED, Json(json!({ "id": id }))).into_response(),
+        Err(message) => problem(StatusCode::BAD_REQUEST, &message),
+    }
+}
+
+async fn clear_scenarios(State(app): State<Arc<App>>) -> Response {
+    app.switches().clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn remove_scenario(
+    State(app): State<Arc<App>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    match id.parse::<u64>().ok().filter(|&id| app.switches().remove(id)) {
+        Some(_) => StatusCode::NO_CONTENT.into_response(),
+        None => problem(StatusCode::NOT_FOUND, &format!("no scenario {id} is in force")),
+    }
 }
 
 async fn health(State(app): State<Arc<App>>) -> Json<Value> {

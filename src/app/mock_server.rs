@@ -18,6 +18,7 @@ use crate::app::{App, Dispatch, Settings};
 use crate::error::LoadError;
 use crate::http::edge::Edge;
 use crate::http::scenario::Faults;
+use crate::http::switches::Switch;
 use crate::http::ServeOptions;
 use crate::store::cache::StoreCache;
 
@@ -99,9 +100,28 @@ impl MockServer {
         self.app.journal.all()
     }
 
-    /// Forgets the received requests, so the next test starts from a clean journal.
+    /// Forgets the received requests and lifts every scenario switch, so the next test starts
+    /// clean.
     pub fn reset(&self) {
         self.app.journal.clear();
+        self.app.switches().clear();
+    }
+
+    /// Makes an operation answer as `switch` says, for every caller, until the returned guard
+    /// is dropped (or the switch's count or time runs out). Refused when the operation, status
+    /// or example is not in the spec.
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// use specmock::{MockServer, Switch};
+    /// let server = MockServer::start().await;
+    /// let _outage = server.force(Switch::operation("listBucket").status(500).times(2)).unwrap();
+    /// // the next two listBucket calls answer the documented 500
+    /// # }
+    /// ```
+    pub fn force(&self, switch: Switch) -> Result<Forced<'_>, String> {
+        let id = self.app.switch(switch)?;
+        Ok(Forced { server: self, id })
     }
 
     /// Answers one request in-process, through the same stack a connection reaches (edge,
@@ -131,6 +151,25 @@ impl MockServer {
         tokio::spawn(super::listener::serve(listener, app.clone(), rx));
         let service = app.service();
         Ok(MockServer { address, app, service, shutdown: Some(tx) })
+    }
+}
+
+/// A scenario switch in force on a [`MockServer`]; dropping it lifts the switch.
+#[must_use = "the switch is lifted when this guard is dropped"]
+pub struct Forced<'a> {
+    server: &'a MockServer,
+    id: u64,
+}
+
+impl std::fmt::Debug for Forced<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Forced").field("id", &self.id).finish()
+    }
+}
+
+impl Drop for Forced<'_> {
+    fn drop(&mut self) {
+        self.server.app.switches().remove(self.id);
     }
 }
 

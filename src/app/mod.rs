@@ -21,8 +21,12 @@ use admin::AdminAccess;
 use listener::ConnectionCounts;
 pub(crate) use listener::ConnectionLimits;
 
+use std::time::Duration;
+
 use crate::error::LoadError;
 use crate::http::edge::Edge;
+use crate::http::scenario::MAX_DELAY;
+use crate::http::switches::Switch;
 use crate::http::ServeOptions;
 use crate::load::LoadedApi;
 use crate::store::cache::StoreCache;
@@ -30,7 +34,7 @@ pub(crate) use dispatch::Dispatch;
 use journal::Journal;
 pub use journal::ReceivedRequest;
 pub use mock_server::StartError;
-pub use mock_server::{MockServer, MockServerBuilder};
+pub use mock_server::{Forced, MockServer, MockServerBuilder};
 use sources::Sources;
 
 /// Everything a server is set up with.
@@ -187,6 +191,47 @@ impl App {
     /// The router serving the APIs now.
     fn router(&self) -> Router {
         self.current.read().unwrap_or_else(|e| e.into_inner()).0.clone()
+    }
+
+    /// Puts a scenario switch in force after checking it against the APIs served now: the
+    /// operation exists, the status is declared, the example is named. Its id, or what is wrong.
+    pub(crate) fn switch(&self, switch: Switch) -> Result<u64, String> {
+        let apis = self.apis();
+        let op =
+            apis.iter().flat_map(|a| a.api.operations.iter()).find(|o| o.id == switch.operation).ok_or_else(|| {
+                let ids: Vec<&str> = apis.iter().flat_map(|a| a.api.operations.iter().map(|o| o.id.as_str())).collect();
+                format!("operation: no operation {:?}; expected one of {}", switch.operation, ids.join(", "))
+            })?;
+        if let Some(status) = switch.status.filter(|s| !op.responses.contains_key(s)) {
+            let declared: Vec<String> = op.responses.keys().map(u16::to_string).collect();
+            return Err(format!("status: {} does not declare {status}; declared: {}", op.id, declared.join(", ")));
+        }
+        if let Some(name) = &switch.example {
+            let named = op.responses.values().filter(|r| switch.status.is_none_or(|s| s == r.status));
+            if !named.clone().any(|r| r.examples.iter().any(|(n, _)| n == name)) {
+                let names: Vec<&str> = named.flat_map(|r| r.examples.iter().map(|(n, _)| n.as_str())).collect();
+                return Err(format!(
+                    "example: {} has no example {name:?}; expected one of {}",
+                    op.id,
+                    names.join(", ")
+                ));
+            }
+        }
+        if !(0.0..=1.0).contains(&switch.fail_rate) {
+            return Err(format!("failRate: got {}; expected a share from 0.0 to 1.0", switch.fail_rate));
+        }
+        if Duration::from_millis(switch.delay_ms) > MAX_DELAY {
+            return Err(format!("delayMs: got {}; expected at most {}", switch.delay_ms, MAX_DELAY.as_millis()));
+        }
+        if switch.times == Some(0) || switch.seconds.is_some_and(|s| !(s > 0.0 && s <= 86_400.0)) {
+            return Err("times and seconds: expected at least one call and from 0 to 86400 seconds".into());
+        }
+        Ok(self.options.switches.add(switch))
+    }
+
+    /// The scenario switches in force.
+    pub(crate) fn switches(&self) -> &crate::http::switches::Switches {
+        &self.options.switches
     }
 
     /// What `/__admin/health` says.

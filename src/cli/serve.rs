@@ -140,6 +140,7 @@ pub(crate) fn run(serve: Serve) -> ExitCode {
         options: ServeOptions {
             strict: serve.strict,
             reject_unknown_params: serve.reject_unknown_params,
+            switches: Default::default(),
             faults: Faults::new(
                 Duration::from_millis(serve.delay_ms),
                 Duration::from_millis(serve.delay_jitter_ms),

@@ -9,6 +9,7 @@ pub(crate) mod error;
 pub(crate) mod pipeline;
 mod router;
 pub(crate) mod scenario;
+pub(crate) mod switches;
 
 use axum::http::HeaderMap;
 
@@ -25,6 +26,8 @@ pub(crate) struct ServeOptions {
     pub(crate) faults: Faults,
     /// Refuse a query parameter the operation does not declare (400) instead of noting it.
     pub(crate) reject_unknown_params: bool,
+    /// Scenario switches in force.
+    pub(crate) switches: switches::Switches,
 }
 
 /// The request's id, as the edge set it.

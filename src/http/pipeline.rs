@@ -152,7 +152,15 @@ fn undeclared_findings(endpoint: &Endpoint, query: Option<&str>) -> Vec<Finding>
 fn scenario(endpoint: &Endpoint, headers: &HeaderMap) -> Result<(Duration, Prefer), HttpError> {
     let mut prefer = Prefer::parse(headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()))
         .map_err(HttpError::bad_request)?;
-    let (delay, fail) = endpoint.options.faults.draw();
+    let (mut delay, mut fail) = endpoint.options.faults.draw();
+    // A switch applies to every caller and wins over the caller's own Prefer.
+    if let Some(switched) = endpoint.options.switches.take(&endpoint.op().id) {
+        if switched.status.is_some() || switched.example.is_some() {
+            (prefer.code, prefer.example) = (switched.status, switched.example);
+        }
+        delay += switched.delay;
+        fail |= switched.fail;
+    }
     if fail && endpoint.op().responses.contains_key(&500) {
         prefer.code = Some(500);
         prefer.example = None;
