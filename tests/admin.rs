@@ -282,3 +282,25 @@ async fn scenario_switches_apply_to_every_caller_until_lifted() {
     assert_eq!(json_get(&http, url.clone()).await.0, 200);
     assert!(server.force(specmock::Switch::operation("v1PartnerAllocationsGetRoute").example("nope")).is_err());
 }
+
+#[tokio::test]
+async fn the_live_feed_streams_new_entries_and_outlasts_the_idle_timeout() {
+    let server = MockServer::builder().idle_timeout(Duration::from_millis(500)).start().await;
+    let http = reqwest::Client::new();
+    let mut live = http.get(format!("{}/__admin/requests/live", server.uri())).send().await.unwrap();
+    assert_eq!(live.status(), 200);
+    assert_eq!(live.headers()["content-type"], "application/x-ndjson");
+    // Longer than the idle timeout with nothing sent: a stream being written is not idle.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    for size in [1, 0] {
+        json_get(&http, format!("{}{ALLOCATIONS}?pageSize={size}", server.uri())).await;
+    }
+    let mut text = String::new();
+    while text.lines().count() < 2 {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), live.chunk()).await.expect("a line within 5 s");
+        text.push_str(std::str::from_utf8(&chunk.unwrap().expect("the stream stays open")).unwrap());
+    }
+    let entries: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!((entries[0]["status"].as_u64(), entries[1]["status"].as_u64()), (Some(200), Some(400)));
+    assert_eq!(entries[1]["url"], format!("{ALLOCATIONS}?pageSize=0"));
+}

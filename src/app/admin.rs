@@ -137,6 +137,7 @@ pub(crate) fn routes(app: Arc<App>) -> Router {
         .route("/__admin/health", get(health))
         .route("/__admin/openapi.json", get(openapi))
         .route("/__admin/requests", get(list_requests).delete(clear_requests))
+        .route("/__admin/requests/live", get(live_requests))
         .route("/__admin/reset", axum::routing::post(reset))
         .route("/__admin/scenarios", get(list_scenarios).post(add_scenario).delete(clear_scenarios))
         .route("/__admin/scenarios/{id}", axum::routing::delete(remove_scenario))
@@ -149,16 +150,17 @@ async fn list_scenarios(State(app): State<Arc<App>>) -> Json<Value> {
 }
 
 async fn add_scenario(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
-    let switch =
-        match serde_json::from_slice::<Switch>(&body) {
-            Ok(switch) => switch,
-            Err(e) => return problem(
+    let switch = match serde_json::from_slice::<Switch>(&body) {
+        Ok(switch) => switch,
+        Err(e) => {
+            return problem(
                 StatusCode::BAD_REQUEST,
                 &format!(
                     "the body is not a scenario: {e}; expected {{\"operation\": ID, \"status\": N, \"times\": N, ...}}"
                 ),
-            ),
-        };
+            )
+        }
+    };
     match app.switch(switch) {
         Ok(id) => (StatusCode::CREATED, Json(json!({ "id": id }))).into_response(),
         Err(message) => problem(StatusCode::BAD_REQUEST, &message),
@@ -239,6 +241,29 @@ fn journal_chunks(
         }
         Some(Bytes::from(out))
     })
+}
+
+/// New journal entries as they come, one JSON object a line (NDJSON), until the client goes.
+/// Read it with `fetch` and a stream reader, which can send the admin token in a header (an
+/// EventSource could only put it in the URL).
+async fn live_requests(State(app): State<Arc<App>>) -> Response {
+    let feed = app.journal.follow();
+    let lines = futures_util::stream::unfold(feed, |mut feed| async move {
+        use tokio::sync::broadcast::error::RecvError;
+        let line = match feed.entries.recv().await {
+            Ok(entry) => serde_json::to_vec(&*entry).expect("journal entries serialise"),
+            Err(RecvError::Lagged(missed)) => serde_json::to_vec(&json!({ "missed": missed })).expect("JSON"),
+            Err(RecvError::Closed) => return None,
+        };
+        let mut line = line;
+        line.push(b'\n');
+        Some((Ok::<_, Infallible>(Bytes::from(line)), feed))
+    });
+    (
+        [(header::CONTENT_TYPE, "application/x-ndjson"), (header::CACHE_CONTROL, "no-store")],
+        axum::body::Body::from_stream(lines),
+    )
+        .into_response()
 }
 
 async fn clear_requests(State(app): State<Arc<App>>) -> Response {

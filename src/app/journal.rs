@@ -87,6 +87,10 @@ pub(crate) struct Journal {
     inner: Mutex<Entries>,
     /// Where each entry is also printed, if anywhere.
     log: Option<RequestLog>,
+    /// New entries, for live readers (`/__admin/requests/live`).
+    feed: tokio::sync::broadcast::Sender<Arc<ReceivedRequest>>,
+    /// How many live readers there are: read without a lock, so no reader costs nothing.
+    listeners: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 #[derive(Debug, Default)]
@@ -110,7 +114,8 @@ impl Journal {
     /// A journal keeping at most `capacity` requests (0 keeps none) and about `max_bytes`.
     pub(crate) fn new(capacity: usize, max_bytes: usize) -> Journal {
         let inner = Entries { list: VecDeque::with_capacity(capacity.min(4096)), ..Default::default() };
-        Journal { capacity, max_bytes, inner: Mutex::new(inner), log: None }
+        let (feed, _) = tokio::sync::broadcast::channel(1024);
+        Journal { capacity, max_bytes, inner: Mutex::new(inner), log: None, feed, listeners: Default::default() }
     }
 
     /// Prints a line for each entry too.
@@ -121,7 +126,22 @@ impl Journal {
 
     /// Whether entries go anywhere.
     fn records(&self) -> bool {
-        self.capacity > 0 || self.log.is_some()
+        self.capacity > 0 || self.log.is_some() || self.listeners.load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+
+    /// Every entry from now on, as it is journalled; the feed says when a slow reader missed some.
+    pub(crate) fn follow(&self) -> LiveFeed {
+        self.listeners.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        LiveFeed { entries: self.feed.subscribe(), listeners: self.listeners.clone() }
+    }
+
+    fn tell(&self, entry: &Arc<ReceivedRequest>) {
+        if let Some(log) = &self.log {
+            log.note(entry);
+        }
+        if self.listeners.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+            let _ = self.feed.send(entry.clone());
+        }
     }
 
     fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
@@ -130,9 +150,7 @@ impl Journal {
 
     fn push(&self, mut entry: ReceivedRequest) {
         if self.capacity == 0 {
-            if let Some(log) = &self.log {
-                log.note(&Arc::new(entry));
-            }
+            self.tell(&Arc::new(entry));
             return;
         }
         let weight = entry.weight();
@@ -140,9 +158,7 @@ impl Journal {
         entries.last_seq += 1;
         entry.seq = entries.last_seq;
         let entry = Arc::new(entry);
-        if let Some(log) = &self.log {
-            log.note(&entry);
-        }
+        self.tell(&entry);
         while entries.list.len() >= self.capacity
             || (entries.bytes + weight > self.max_bytes && !entries.list.is_empty())
         {
@@ -194,6 +210,18 @@ impl Journal {
         let mut entries = self.entries();
         entries.list.clear();
         entries.bytes = 0;
+    }
+}
+
+/// A live reader's view of the journal: new entries as they come.
+pub(crate) struct LiveFeed {
+    pub(crate) entries: tokio::sync::broadcast::Receiver<Arc<ReceivedRequest>>,
+    listeners: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Drop for LiveFeed {
+    fn drop(&mut self) {
+        self.listeners.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

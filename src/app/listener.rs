@@ -321,9 +321,15 @@ pub(crate) async fn serve(listener: TcpListener, app: Arc<App>, stop: oneshot::R
                 line.complete = false;
                 req.map(Body::new)
             })
-            .map_response(move |response| {
-                answered.waiting.begin();
-                response
+            .map_response(move |response: axum::response::Response| {
+                // A body of known size is written at once; a stream (the live journal) may run
+                // for minutes, and the connection waits for a request only once it ends.
+                if http_body::Body::size_hint(response.body()).exact().is_some() {
+                    answered.waiting.begin();
+                    return response;
+                }
+                let state = answered.clone();
+                response.map(|body| Body::new(BeginWaitingAtEnd { body, state }))
             });
         let recorded = Recorded { io: stream, state: state.clone() };
         let connection = http.serve_connection(TokioIo::new(recorded), TowerToHyperService::new(service));
@@ -350,6 +356,36 @@ pub(crate) async fn serve(listener: TcpListener, app: Arc<App>, stop: oneshot::R
     drop(listener);
     // In-flight requests finish; idle connections close now.
     let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
+}
+
+/// A streamed body that, once it ends, starts the connection's wait for its next request.
+struct BeginWaitingAtEnd {
+    body: Body,
+    state: Arc<ConnectionState>,
+}
+
+impl http_body::Body for BeginWaitingAtEnd {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        if let Poll::Ready(None) = polled {
+            self.state.waiting.begin();
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// Answers a connection over the cap with 503 and closes it, without reading its request.
