@@ -11,3 +11,35 @@ pub mod oes_partners {
 pub mod prepay_balance {
     include!(concat!(env!("OUT_DIR"), "/prepay_balance.rs"));
 }
+
+/// The `reqwest` the generated clients are built on, so a caller needs no matching version of
+/// its own.
+pub use reqwest;
+
+/// Why [`with_bearer`] made no client.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The token cannot travel in a header (a control character, say).
+    #[error("the token cannot be sent in an Authorization header: {0}")]
+    Token(#[from] reqwest::header::InvalidHeaderValue),
+    /// reqwest could not build its client.
+    #[error(transparent)]
+    Build(#[from] reqwest::Error),
+}
+
+/// An HTTP client that sends `Authorization: Bearer TOKEN` with every request, for a generated
+/// client:
+///
+/// ```no_run
+/// # fn demo() -> Result<(), specmock::client::ClientError> {
+/// use specmock::client::{oes_partners, with_bearer};
+/// let client = oes_partners::Client::new_with_client("http://127.0.0.1:4010", with_bearer("demo-token")?);
+/// # Ok(()) }
+/// ```
+pub fn with_bearer(token: &str) -> Result<reqwest::Client, ClientError> {
+    let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))?;
+    value.set_sensitive(true);
+    let headers = reqwest::header::HeaderMap::from_iter([(reqwest::header::AUTHORIZATION, value)]);
+    Ok(reqwest::Client::builder().default_headers(headers).build()?)
+}

@@ -5,10 +5,8 @@ use specmock::MockServer;
 
 const DEMO: &str = "7a72d96a-03b1-4f1f-a16f-5d13f5c04757";
 
-fn http(token: &str) -> reqwest::Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
-    reqwest::Client::builder().default_headers(headers).build().unwrap()
+fn http(token: &str) -> specmock::client::reqwest::Client {
+    specmock::client::with_bearer(token).unwrap()
 }
 
 #[tokio::test]
@@ -127,4 +125,10 @@ async fn brm_operations_round_trip_through_the_typed_client() {
         }
         other => panic!("expected a TMF error, got {other:?}"),
     }
+}
+
+#[test]
+fn a_token_that_cannot_be_a_header_is_refused_not_panicked_on() {
+    let refused = specmock::client::with_bearer("bad\ntoken").unwrap_err();
+    assert!(refused.to_string().contains("Authorization header"), "{refused}");
 }
