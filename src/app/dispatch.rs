@@ -38,7 +38,7 @@ impl tower::Service<Request> for Dispatch {
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        if req.uri().path().starts_with(crate::app::published::PREFIX) {
+        if crate::app::published::answers(&self.app, req.uri().path()) {
             let answer = crate::app::published::answer(&self.app, req.method(), req.uri().path(), req.headers());
             return Box::pin(std::future::ready(Ok(answer)));
         }

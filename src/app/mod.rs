@@ -229,6 +229,11 @@ impl App {
         Ok(self.options.switches.add(switch))
     }
 
+    /// Whether `/__admin` is served.
+    pub(crate) fn admin_served(&self) -> bool {
+        self.admin
+    }
+
     /// The scenario switches in force.
     pub(crate) fn switches(&self) -> &crate::http::switches::Switches {
         &self.options.switches

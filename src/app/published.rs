@@ -12,7 +12,14 @@ use crate::http::request_origin;
 /// The path prefix of the published documents.
 pub(crate) const PREFIX: &str = "/__specmock/";
 
-/// Answers a request under [`PREFIX`].
+/// Whether this server answers `path` here: under [`PREFIX`], or the root when no served spec
+/// has a route there.
+pub(crate) fn answers(app: &App, path: &str) -> bool {
+    path.starts_with(PREFIX)
+        || (path == "/" && !app.apis().iter().any(|a| a.api.operations.iter().any(|o| o.route == "/")))
+}
+
+/// Answers a request under [`PREFIX`], or the root.
 pub(crate) fn answer(app: &App, method: &Method, path: &str, headers: &axum::http::HeaderMap) -> Response {
     if method != Method::GET && method != Method::HEAD {
         let mut refused = problem(StatusCode::METHOD_NOT_ALLOWED, format!("{path} answers GET only"));
@@ -37,6 +44,12 @@ pub(crate) fn answer(app: &App, method: &Method, path: &str, headers: &axum::htt
             })
             .collect()
     };
+    if path == "/" {
+        // The root, when no served spec claims it: what is here, instead of a bare 404.
+        let admin = app.admin_served().then(|| format!("{origin}/__admin/health"));
+        return axum::Json(json!({ "specmock": env!("CARGO_PKG_VERSION"), "apis": listing(), "admin": admin }))
+            .into_response();
+    }
     let rest = path.strip_prefix(PREFIX).and_then(|p| p.strip_prefix("apis")).unwrap_or("-");
     if rest.is_empty() || rest == "/" {
         return axum::Json(json!({ "apis": listing() })).into_response();
