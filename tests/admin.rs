@@ -233,6 +233,9 @@ async fn undeclared_query_parameters_are_noted_or_refused() {
         .starts_with("pagesize: not a query parameter of v1PartnerAllocationsGetRoute; did you mean pageSize?"));
     assert!(messages[1].starts_with("colour: not a query parameter"), "{}", messages[1]);
     assert!(messages[1].contains("pageSize"), "the declared ones are listed: {}", messages[1]);
+    // Names are compared decoded: an escaped declared name is not a typo.
+    json_get(&http, format!("{}{ALLOCATIONS}?page%53ize=1&sortField=id", server.uri())).await;
+    assert!(server.received_requests().pop().unwrap().findings.is_empty());
 
     let strict = MockServer::builder().reject_unknown_params(true).start().await;
     let (status, body) = json_get(&http, format!("{}{ALLOCATIONS}?pagesize=1", strict.uri())).await;
