@@ -45,7 +45,9 @@ fn scheme_and_host(headers: &HeaderMap) -> Result<(&'static str, &str), HttpErro
             ))
         })?,
     };
-    let scheme = match headers.get("x-forwarded-proto").map(|h| h.as_bytes()) {
+    // A constant name: looking one up by &str parses and checks it on every request.
+    const FORWARDED_PROTO: header::HeaderName = header::HeaderName::from_static("x-forwarded-proto");
+    let scheme = match headers.get(FORWARDED_PROTO).map(|h| h.as_bytes()) {
         Some(b"https") => "https",
         _ => "http",
     };

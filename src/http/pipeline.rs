@@ -41,12 +41,16 @@ pub(crate) struct Endpoint {
     options: Arc<ServeOptions>,
     /// The operationId, for the journal.
     matched: Matched,
+    /// Other wire spellings of its parameters (`type` for `@type`), looked up once here rather
+    /// than hashed per request.
+    aliases: Vec<(String, String)>,
 }
 
 impl Endpoint {
     pub(crate) fn new(api: Arc<LoadedApi>, op: usize, options: Arc<ServeOptions>) -> Endpoint {
         let matched = Matched(api.api.operations[op].id.as_str().into());
-        Endpoint { api, op, options, matched }
+        let aliases = api.bindings.get(&api.api.operations[op].id).map_or_else(Vec::new, |b| b.param_aliases.clone());
+        Endpoint { api, op, options, matched, aliases }
     }
 
     fn op(&self) -> &Operation {
@@ -118,12 +122,12 @@ fn validate(
     parts: &Parts,
     path: Result<RawPathParams, RawPathParamsRejection>,
 ) -> Result<ParamValues, HttpError> {
-    let (api, op) = (&*endpoint.api, endpoint.op());
+    let op = endpoint.op();
     let path = path.map_err(|rejection| {
         HttpError::bad_request(format!("the path could not be read: {}", rejection.body_text()))
     })?;
     let path: Vec<(&str, &str)> = path.iter().collect();
-    let aliases = api.bindings.get(&op.id).map_or(&[][..], |b| b.param_aliases.as_slice());
+    let aliases = endpoint.aliases.as_slice();
     if endpoint.options.reject_unknown_params {
         if let Some((name, closest)) = undeclared_query_params(op, parts.uri.query(), aliases).into_iter().next() {
             return Err(HttpError::bad_request(undeclared_message(op, &name, closest.as_deref())));
@@ -136,7 +140,7 @@ fn validate(
 /// `?pagesize=1` is otherwise silently ignored, as the real services ignore it.
 fn undeclared_findings(endpoint: &Endpoint, query: Option<&str>) -> Vec<Finding> {
     let op = endpoint.op();
-    let aliases = endpoint.api.bindings.get(&op.id).map_or(&[][..], |b| b.param_aliases.as_slice());
+    let aliases = endpoint.aliases.as_slice();
     undeclared_query_params(op, query, aliases)
         .into_iter()
         .map(|(name, closest)| Finding {
