@@ -209,6 +209,12 @@ async fn reset_and_watch_reload_and_a_bad_reload_keeps_the_last_good_state() {
     let message = problem["error"].as_str().unwrap();
     assert!(message.contains("enterprises.json") && message.contains("/records/1/oesLicensed"), "{message}");
     assert_eq!(json_get(&http, url.clone()).await.0, 200);
+    // Health says which load serves and why the last attempt was refused.
+    let (_, health) = json_get(&http, format!("{}/__admin/health", server.uri())).await;
+    assert!(health["lastAttempt"]["refused"].as_str().unwrap().contains("/records/1/oesLicensed"), "{health}");
+    assert_eq!(health["loaded"]["refused"], Value::Null);
+    assert!(health["loaded"]["ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(health["apis"][0]["fromSnapshot"], false);
 
     // --watch: a good change is picked up without a call.
     std::fs::write(&enterprises, &original).unwrap();

@@ -12,7 +12,7 @@ pub(crate) mod sources;
 mod watch;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, OnceLock, RwLock};
+use std::sync::{mpsc, Arc, Mutex, OnceLock, RwLock};
 
 use axum::Router;
 use serde_json::{json, Value};
@@ -91,6 +91,24 @@ fn journal(settings: &Settings) -> Journal {
     }
 }
 
+/// One load of the sources: when, how long it took, and why it was refused, if it was.
+#[derive(Clone, Debug)]
+struct Load {
+    at: chrono::DateTime<chrono::Utc>,
+    took: Duration,
+    refused: Option<String>,
+}
+
+impl Load {
+    fn to_json(&self) -> Value {
+        json!({
+            "at": self.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "ms": (self.took.as_secs_f64() * 1000.0 * 10.0).round() / 10.0,
+            "refused": self.refused,
+        })
+    }
+}
+
 /// Where a reload's outcome goes back to its caller.
 type Reply = mpsc::SyncSender<Result<(), Arc<LoadError>>>;
 
@@ -111,6 +129,8 @@ pub(crate) struct App {
     current: RwLock<(Router, Vec<Arc<LoadedApi>>)>,
     /// Where reload requests queue for the reload thread, started on the first.
     reloads: OnceLock<mpsc::Sender<Reply>>,
+    /// The last good load and the last attempt, for `/__admin/health`.
+    last_load: Mutex<(Load, Load)>,
     /// How many reloads have started.
     reloads_started: AtomicU64,
 }
@@ -118,7 +138,9 @@ pub(crate) struct App {
 impl App {
     /// Loads the sources; fails with the first fault found.
     pub(crate) fn new(sources: Sources, settings: Settings) -> Result<Arc<App>, LoadError> {
+        let started = std::time::Instant::now();
         let apis = sources.load(settings.cache.as_ref())?;
+        let loaded = Load { at: chrono::Utc::now(), took: started.elapsed(), refused: None };
         let journal = Arc::new(journal(&settings));
         let options = Arc::new(settings.options);
         let router = crate::http::routes(apis.clone(), options.clone());
@@ -137,6 +159,7 @@ impl App {
             connections: Default::default(),
             current: RwLock::new((router, apis)),
             reloads: OnceLock::new(),
+            last_load: Mutex::new((loaded.clone(), loaded)),
             reloads_started: AtomicU64::new(0),
         }))
     }
@@ -177,7 +200,18 @@ impl App {
 
     fn load_and_swap(&self) -> Result<(), Arc<LoadError>> {
         self.reloads_started.fetch_add(1, Ordering::Relaxed);
-        let apis = self.sources.load(self.cache.as_ref()).map_err(Arc::new)?;
+        let started = std::time::Instant::now();
+        let loaded = self.sources.load(self.cache.as_ref());
+        let attempt = Load {
+            at: chrono::Utc::now(),
+            took: started.elapsed(),
+            refused: loaded.as_ref().err().map(ToString::to_string),
+        };
+        let mut last = self.last_load.lock().unwrap_or_else(|e| e.into_inner());
+        last.1 = attempt.clone();
+        let apis = loaded.map_err(Arc::new)?;
+        last.0 = attempt;
+        drop(last);
         let router = crate::http::routes(apis.clone(), self.options.clone());
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = (router, apis);
         Ok(())
@@ -250,15 +284,19 @@ impl App {
                     "title": a.api.title,
                     "operations": a.api.operations.len(),
                     "records": a.store.record_count(),
+                    "fromSnapshot": a.from_cache,
                 })
             })
             .collect();
+        let (good, attempt) = self.last_load.lock().unwrap_or_else(|e| e.into_inner()).clone();
         json!({
             "status": "ok",
             "apis": apis,
             "connections": self.connections.to_json(),
             "journal": self.journal.to_json(),
             "reloads": self.reloads_started.load(Ordering::Relaxed),
+            "loaded": good.to_json(),
+            "lastAttempt": attempt.to_json(),
         })
     }
 
