@@ -28,7 +28,8 @@ pub(crate) fn admin_api() -> &'static Api {
     })
 }
 
-fn problem(status: StatusCode, message: &str) -> Response {
+/// An `{"error": ...}` body: the shape of specmock's own answers outside the APIs.
+pub(crate) fn problem(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 

@@ -6,6 +6,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
+use crate::app::admin::problem;
 use crate::app::App;
 use crate::http::request_origin;
 
@@ -22,13 +23,13 @@ pub(crate) fn answers(app: &App, path: &str) -> bool {
 /// Answers a request under [`PREFIX`], or the root.
 pub(crate) fn answer(app: &App, method: &Method, path: &str, headers: &axum::http::HeaderMap) -> Response {
     if method != Method::GET && method != Method::HEAD {
-        let mut refused = problem(StatusCode::METHOD_NOT_ALLOWED, format!("{path} answers GET only"));
+        let mut refused = problem(StatusCode::METHOD_NOT_ALLOWED, &format!("{path} answers GET only"));
         refused.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return refused;
     }
     let origin = match request_origin(headers) {
         Ok(origin) => origin,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, e.message),
+        Err(e) => return problem(StatusCode::BAD_REQUEST, &e.message),
     };
     let apis = app.apis();
     let listing = || -> Vec<Value> {
@@ -63,18 +64,14 @@ pub(crate) fn answer(app: &App, method: &Method, path: &str, headers: &axum::htt
         Some((api, "openapi.json")) => axum::Json(api.api.published(&origin)).into_response(),
         Some((api, "openapi.yaml")) => match serde_saphyr::to_string(&api.api.published(&origin)) {
             Ok(yaml) => ([(header::CONTENT_TYPE, "application/yaml")], yaml).into_response(),
-            Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, format!("the document does not write as YAML: {e}")),
+            Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, &format!("the document does not write as YAML: {e}")),
         },
         _ => problem(
             StatusCode::NOT_FOUND,
-            format!(
+            &format!(
                 "no published document at {path}; expected {PREFIX}apis/NAME/openapi.json or .yaml, NAME one of {}",
                 names.join(", ")
             ),
         ),
     }
-}
-
-fn problem(status: StatusCode, message: String) -> Response {
-    (status, axum::Json(json!({ "error": message }))).into_response()
 }
