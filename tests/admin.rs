@@ -52,6 +52,56 @@ async fn the_journal_lists_recent_requests_newest_first() {
 }
 
 #[tokio::test]
+async fn the_journal_keeps_the_whole_exchange_with_credentials_masked() {
+    let server = MockServer::start().await;
+    let http = reqwest::Client::new();
+    let token = "partner-secret-token-0042";
+    let answer = http
+        .get(format!("{}{ALLOCATIONS}?pageSize=1", server.uri()))
+        .bearer_auth(token)
+        .header("origin", "http://app.example")
+        .header("x-api-key", "k-123")
+        .send()
+        .await
+        .unwrap();
+    let request_id = answer.headers()["x-request-id"].to_str().unwrap().to_string();
+    let sent = answer.text().await.unwrap();
+    let (_, body) = json_get(&http, format!("{}/__admin/requests?limit=1", server.uri())).await;
+    let entry = &body["requests"][0];
+    let header = |list: &str, name: &str| {
+        entry[list].as_array().unwrap().iter().find(|h| h["name"] == name).map(|h| h["value"].clone())
+    };
+    assert_eq!(header("requestHeaders", "authorization"), Some(json!("Bearer ****0042")));
+    assert_eq!(header("requestHeaders", "x-api-key"), Some(json!("****")));
+    assert_eq!(header("requestHeaders", "origin"), Some(json!("http://app.example")));
+    assert_eq!(header("responseHeaders", "x-request-id"), Some(json!(request_id)), "as the caller got it");
+    assert_eq!(header("responseHeaders", "access-control-allow-origin"), Some(json!("http://app.example")));
+    assert_eq!(entry["responseBody"], json!(sent), "the body as sent");
+    assert_eq!(entry["requestBody"], Value::Null, "a GET has none");
+    let everything = serde_json::to_string(&body).unwrap();
+    assert!(!everything.contains(token), "the token never reaches the journal");
+
+    // A body is kept as sent, up to 64 KiB, and the route still gets all of it.
+    let long = format!("{{\"note\":\"{}\"}}", "x".repeat(100_000));
+    let posted = http
+        .post(format!("{}{ALLOCATIONS}", server.uri()))
+        .bearer_auth("demo-token")
+        .header("content-type", "application/json")
+        .body(long.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 405);
+    let kept = server.received_requests().pop().unwrap();
+    assert_eq!(kept.request_body.len, Some(long.len() as u64));
+    assert_eq!(kept.request_body.bytes.len(), 64 * 1024);
+    let (_, body) = json_get(&http, format!("{}/__admin/requests?limit=1", server.uri())).await;
+    let text = body["requests"][0]["requestBody"].as_str().unwrap();
+    assert!(text.ends_with(&format!("…[{} bytes cut]", long.len() - 64 * 1024)), "{}", &text[text.len() - 40..]);
+    assert!(body["requests"][0]["responseBody"].as_str().unwrap().contains("not allowed"));
+}
+
+#[tokio::test]
 async fn the_journal_is_bounded() {
     let server = MockServer::builder().journal_size(5).start().await;
     let http = reqwest::Client::new();

@@ -1,5 +1,5 @@
-//! The service behind the edge: `/__admin` to the admin API, everything else to the APIs served
-//! now, journalled.
+//! The service behind the edge: `/__admin` to the admin API, the published documents, and
+//! everything else to the APIs served now.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -14,8 +14,7 @@ use tower::ServiceExt;
 
 use crate::app::App;
 
-/// Sends `/__admin` to the admin API and everything else to the APIs served now, journalling
-/// every request outside `/__admin`.
+/// Sends `/__admin` to the admin API and everything else to the APIs served now.
 #[derive(Clone)]
 pub(crate) struct Dispatch {
     app: Arc<App>,
@@ -47,15 +46,6 @@ impl tower::Service<Request> for Dispatch {
             return Box::pin(admin.clone().oneshot(req));
         }
         // Taken per request, so a reload applies to the next request and in-flight ones finish.
-        let router = self.app.router();
-        let pending = if is_admin { None } else { self.app.journal.begin(&req) };
-        let journal = self.app.journal.clone();
-        Box::pin(async move {
-            let mut response = router.oneshot(req).await?;
-            if let Some(pending) = pending {
-                journal.end(pending, &mut response);
-            }
-            Ok(response)
-        })
+        Box::pin(self.app.router().oneshot(req))
     }
 }

@@ -7,7 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::response::Response;
+use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
+use http::{HeaderMap, HeaderValue};
+use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 
 use crate::app::request_log::RequestLog;
@@ -18,9 +21,13 @@ use crate::http::pipeline::{Findings, Matched};
 /// how much, so a 300 KB User-Agent costs 8 KiB.
 pub(crate) const FIELD_LIMIT: usize = 8 * 1024;
 
-/// One request the server answered, as the journal keeps it. New fields may be added (request
-/// and response headers and bodies, within the same byte budget), hence `#[non_exhaustive]`.
-#[derive(Clone, Debug, Serialize)]
+/// The most bytes of a request or response body an entry keeps: enough for a page of records
+/// in the console, cut with a marker beyond.
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;
+
+/// One request the server answered, as the journal keeps it: the whole exchange, with secrets
+/// masked and bodies cut at 64 KiB. New fields may be added, hence `#[non_exhaustive]`.
+#[derive(Clone, Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ReceivedRequest {
@@ -46,6 +53,133 @@ pub struct ReceivedRequest {
     /// Why the request was refused before any route saw it (an oversized or malformed head,
     /// or one that did not arrive in time).
     pub error: Option<String>,
+    /// The request's headers as the caller sent them, credentials masked (`Bearer ****wxyz`).
+    #[serde(serialize_with = "header_list")]
+    pub request_headers: HeaderMap,
+    /// The request's body.
+    pub request_body: KeptBody,
+    /// The response's headers as sent, request id and CORS headers included.
+    #[serde(serialize_with = "header_list")]
+    pub response_headers: HeaderMap,
+    /// The response's body.
+    pub response_body: KeptBody,
+}
+
+/// A body as the journal keeps it: its first 64 KiB and how long it was. In JSON,
+/// the text (invalid UTF-8 replaced) with a marker saying how much was cut, or null when empty.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeptBody {
+    /// The bytes kept.
+    pub bytes: Bytes,
+    /// How long the whole body was; None when unknown: a streamed response (not kept) or a
+    /// request body longer than what was kept, sent without a length.
+    pub len: Option<u64>,
+}
+
+impl KeptBody {
+    /// Keeps `body`'s first [`BODY_LIMIT`] bytes. A longer body is copied so the journal does
+    /// not hold the whole buffer alive through a slice of it.
+    pub(crate) fn of(body: &Bytes) -> KeptBody {
+        let bytes = if body.len() <= BODY_LIMIT { body.clone() } else { Bytes::copy_from_slice(&body[..BODY_LIMIT]) };
+        KeptBody { bytes, len: Some(body.len() as u64) }
+    }
+
+    /// A streamed body's stand-in.
+    pub(crate) fn streamed() -> KeptBody {
+        KeptBody { bytes: Bytes::new(), len: None }
+    }
+}
+
+impl Serialize for KeptBody {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.len {
+            Some(0) => s.serialize_none(),
+            None if self.bytes.is_empty() => s.serialize_str("…[streamed body, not kept]"),
+            None => s.serialize_str(&format!("{}…[cut; length not sent]", String::from_utf8_lossy(&self.bytes))),
+            Some(len) => {
+                let text = String::from_utf8_lossy(&self.bytes);
+                match len - self.bytes.len() as u64 {
+                    0 => s.serialize_str(&text),
+                    cut => s.serialize_str(&format!("{text}…[{cut} bytes cut]")),
+                }
+            }
+        }
+    }
+}
+
+/// Headers as `[{"name": ..., "value": ...}]`, in the order sent, repeats kept.
+fn header_list<S: Serializer>(headers: &HeaderMap, s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Header<'a> {
+        name: &'a str,
+        value: std::borrow::Cow<'a, str>,
+    }
+    let mut list = s.serialize_seq(Some(headers.len()))?;
+    for (name, value) in headers {
+        list.serialize_element(&Header { name: name.as_str(), value: String::from_utf8_lossy(value.as_bytes()) })?;
+    }
+    list.end()
+}
+
+/// Whether a header carries a credential: `Authorization`, cookies, and any name that says
+/// token, secret, key or password (`X-API-Key`, `X-Auth-Token`).
+fn is_secret(name: &http::HeaderName) -> bool {
+    use http::header::{AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION, SET_COOKIE};
+    if [AUTHORIZATION, PROXY_AUTHORIZATION, COOKIE, SET_COOKIE].contains(name) {
+        return true;
+    }
+    let name = name.as_str();
+    ["token", "secret", "key", "password", "session"].iter().any(|word| name.contains(word))
+}
+
+/// A copy of `headers` for the journal, every credential masked: `Bearer ****wxyz` keeps the
+/// scheme and, of a long enough secret, the last four characters, so a reader can tell which
+/// token was used without the journal holding it. Values are copied into one buffer (a request's
+/// values are slices of the connection's read buffer, which they would otherwise keep alive) and
+/// cut at [`FIELD_LIMIT`].
+pub(crate) fn masked(headers: &HeaderMap) -> HeaderMap {
+    let mut kept = HeaderMap::with_capacity(headers.len());
+    let mut text = bytes::BytesMut::with_capacity(headers.iter().map(|(_, v)| v.len().min(FIELD_LIMIT + 32)).sum());
+    let mut spans = Vec::with_capacity(headers.len());
+    for (name, value) in headers {
+        let start = text.len();
+        if is_secret(name) {
+            text.extend_from_slice(mask(name, value).as_bytes());
+        } else if value.len() > FIELD_LIMIT {
+            text.extend_from_slice(cut(&String::from_utf8_lossy(value.as_bytes())).as_bytes());
+        } else {
+            text.extend_from_slice(value.as_bytes());
+        }
+        spans.push(start..text.len());
+    }
+    let text = text.freeze();
+    for ((name, _), span) in headers.iter().zip(spans) {
+        let value = HeaderValue::from_maybe_shared(text.slice(span))
+            .unwrap_or_else(|_| HeaderValue::from_static("[unreadable]"));
+        kept.append(name.clone(), value);
+    }
+    kept
+}
+
+/// A credential's masked form.
+fn mask(name: &http::HeaderName, value: &HeaderValue) -> String {
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let (scheme, secret) = match text.split_once(' ') {
+        Some((scheme, secret)) if name == http::header::AUTHORIZATION || name == http::header::PROXY_AUTHORIZATION => {
+            (scheme, secret.trim())
+        }
+        _ => ("", text.trim()),
+    };
+    let n = secret.chars().count();
+    let tail: String = if n >= 16 { secret.chars().skip(n - 4).collect() } else { String::new() };
+    let space = if scheme.is_empty() { "" } else { " " };
+    format!("{scheme}{space}****{tail}")
+}
+
+/// About how many bytes `headers` hold.
+fn headers_weight(headers: &HeaderMap) -> usize {
+    headers.iter().map(|(name, value)| name.as_str().len() + value.len() + 16).sum()
 }
 
 impl ReceivedRequest {
@@ -59,6 +193,10 @@ impl ReceivedRequest {
             + self.operation.as_deref().map_or(0, text)
             + self.error.as_deref().map_or(0, text)
             + findings
+            + headers_weight(&self.request_headers)
+            + headers_weight(&self.response_headers)
+            + self.request_body.bytes.len()
+            + self.response_body.bytes.len()
     }
 }
 
@@ -232,6 +370,9 @@ pub(crate) struct Pending {
     method: String,
     url: String,
     user_agent: Option<String>,
+    headers: HeaderMap,
+    /// The request's body, once read.
+    pub(crate) body: KeptBody,
 }
 
 impl Journal {
@@ -249,6 +390,8 @@ impl Journal {
                 .headers()
                 .get(http::header::USER_AGENT)
                 .map(|v| v.to_str().map_or_else(|_| cut(&String::from_utf8_lossy(v.as_bytes())), cut)),
+            headers: masked(req.headers()),
+            body: KeptBody { bytes: Bytes::new(), len: Some(0) },
         })
     }
 
@@ -265,27 +408,65 @@ impl Journal {
             operation: None,
             findings: Vec::new(),
             error: Some(why),
+            ..Default::default()
         });
     }
 
-    /// Records the answer to a request noted by [`Journal::begin`], taking its findings.
-    pub(crate) fn end(&self, pending: Pending, response: &mut Response) {
-        let findings = response.extensions_mut().remove::<Findings>().map(|f| f.0).unwrap_or_default();
+    /// Records the answer to a request noted by [`Journal::begin`], taking its findings. A body
+    /// of known size is taken and put back (a body already in memory, so this never waits); a
+    /// streamed one is not kept.
+    pub(crate) fn end(&self, pending: Pending, response: Response) -> Response {
+        use futures_util::FutureExt;
+        use futures_util::StreamExt;
+        use http_body::Body as _;
+        use http_body_util::BodyExt;
+        let (mut parts, mut body) = response.into_parts();
+        let findings = parts.extensions.remove::<Findings>().map(|f| f.0).unwrap_or_default();
+        let kept = match body.size_hint().exact() {
+            Some(0) => KeptBody::of(&Bytes::new()),
+            Some(_) => match body.frame().now_or_never() {
+                Some(Some(Ok(frame))) if body.is_end_stream() => match frame.into_data() {
+                    Ok(data) => {
+                        let kept = KeptBody::of(&data);
+                        body = axum::body::Body::from(data);
+                        kept
+                    }
+                    Err(_) => KeptBody::streamed(),
+                },
+                // Not all of it at once: cannot happen for the bodies specmock builds, but a
+                // frame taken must not be lost, so the answer becomes what was read.
+                Some(Some(Ok(frame))) => {
+                    let data = frame.into_data().unwrap_or_default();
+                    body = axum::body::Body::from_stream(
+                        futures_util::stream::once(std::future::ready(Ok::<_, axum::Error>(data)))
+                            .chain(body.into_data_stream()),
+                    );
+                    KeptBody::streamed()
+                }
+                _ => KeptBody::streamed(),
+            },
+            None => KeptBody::streamed(),
+        };
         self.push(ReceivedRequest {
             seq: 0,
             time: pending.at,
             method: pending.method,
             url: pending.url,
-            status: response.status().as_u16(),
+            status: parts.status.as_u16(),
             user_agent: pending.user_agent,
             duration_ms: pending.started.elapsed().as_secs_f64() * 1000.0,
-            operation: response.extensions().get::<Matched>().map(|m| m.0.to_string()),
+            operation: parts.extensions.get::<Matched>().map(|m| m.0.to_string()),
             findings: findings
                 .into_iter()
                 .map(|f| Finding { pointer: cut(&f.pointer), rule: cut(&f.rule), message: cut(&f.message) })
                 .collect(),
             error: None,
+            request_headers: pending.headers,
+            request_body: pending.body,
+            response_headers: masked(&parts.headers),
+            response_body: kept,
         });
+        Response::from_parts(parts, body)
     }
 }
 
@@ -303,8 +484,7 @@ mod tests {
             user_agent: None,
             duration_ms: 0.0,
             operation: None,
-            findings: Vec::new(),
-            error: None,
+            ..Default::default()
         }
     }
 
@@ -315,6 +495,22 @@ mod tests {
         let kept = cut(&long);
         assert!(kept.starts_with(&"a".repeat(FIELD_LIMIT - 1)));
         assert!(kept.ends_with("…[102 bytes cut]"), "{}", &kept[kept.len() - 30..]);
+    }
+
+    #[test]
+    fn credentials_are_masked_and_other_headers_kept() {
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", HeaderValue::from_static("Bearer short"));
+        headers.insert("proxy-authorization", HeaderValue::from_static("Basic dXNlcjpwYXNzd29yZDEyMzQ="));
+        headers.insert("cookie", HeaderValue::from_static("session=abcdefghijklmnopqrstuvwxyz"));
+        headers.insert("x-auth-token", HeaderValue::from_static("t"));
+        headers.insert("accept", HeaderValue::from_static("application/json"));
+        let masked = masked(&headers);
+        assert_eq!(masked["authorization"], "Bearer ****", "a short secret shows nothing of itself");
+        assert_eq!(masked["proxy-authorization"], "Basic ****MzQ=");
+        assert_eq!(masked["cookie"], "****wxyz");
+        assert_eq!(masked["x-auth-token"], "****");
+        assert_eq!(masked["accept"], "application/json");
     }
 
     #[test]

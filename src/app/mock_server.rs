@@ -14,9 +14,8 @@ use tower::ServiceExt;
 
 use crate::app::journal::ReceivedRequest;
 use crate::app::sources::Sources;
-use crate::app::{App, Dispatch, Settings};
+use crate::app::{App, Settings};
 use crate::error::LoadError;
-use crate::http::edge::Edge;
 use crate::http::scenario::Faults;
 use crate::http::switches::Switch;
 use crate::http::ServeOptions;
@@ -36,7 +35,7 @@ use crate::store::cache::StoreCache;
 pub struct MockServer {
     address: SocketAddr,
     pub(crate) app: Arc<App>,
-    service: Edge<Dispatch>,
+    service: crate::app::Service,
     shutdown: Option<oneshot::Sender<()>>,
 }
 

@@ -4,6 +4,7 @@
 pub(crate) mod admin;
 mod dispatch;
 pub(crate) mod journal;
+mod journalled;
 mod listener;
 mod mock_server;
 pub(crate) mod published;
@@ -32,7 +33,8 @@ use crate::load::LoadedApi;
 use crate::store::cache::StoreCache;
 pub(crate) use dispatch::Dispatch;
 use journal::Journal;
-pub use journal::ReceivedRequest;
+pub use journal::{KeptBody, ReceivedRequest};
+use journalled::Journalled;
 pub use mock_server::StartError;
 pub use mock_server::{Forced, MockServer, MockServerBuilder};
 use sources::Sources;
@@ -111,6 +113,9 @@ impl Load {
 
 /// Where a reload's outcome goes back to its caller.
 type Reply = mpsc::SyncSender<Result<(), Arc<LoadError>>>;
+
+/// What serves each connection's requests.
+pub(crate) type Service = Journalled<Edge<Dispatch>>;
 
 /// A server's state: the APIs it serves now, and what survives a reload.
 pub(crate) struct App {
@@ -300,9 +305,9 @@ impl App {
         })
     }
 
-    /// The whole service: request ids and CORS, then `/__admin` or the current APIs, journalled.
-    pub(crate) fn service(self: &Arc<Self>) -> Edge<Dispatch> {
+    /// The whole service: the journal, request ids and CORS, then `/__admin` or the APIs.
+    pub(crate) fn service(self: &Arc<Self>) -> Service {
         let admin = self.admin.then(|| admin::routes(self.clone()));
-        Edge::new(Dispatch::new(self.clone(), admin))
+        Journalled::new(self.journal.clone(), Edge::new(Dispatch::new(self.clone(), admin)))
     }
 }

@@ -138,7 +138,7 @@ mod tests {
             duration_ms: 0.25,
             operation: Some("listX".into()),
             findings: vec![crate::contract::Finding::new("/0/id", "required".into(), "missing".into())],
-            error: None,
+            ..Default::default()
         };
         let mut text = String::new();
         line(&entry, &mut text);
@@ -170,7 +170,7 @@ mod tests {
             duration_ms: 0.1,
             operation: None,
             findings: Vec::new(),
-            error: None,
+            ..Default::default()
         });
         log.note(&entry);
         drop(log);
