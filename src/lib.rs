@@ -79,7 +79,7 @@ mod store;
 #[doc(hidden)]
 pub mod cli;
 
-pub use app::{Forced, KeptBody, MockServer, MockServerBuilder, ReceivedRequest, StartError};
+pub use app::{Forced, KeptBody, KeptHeaders, MockServer, MockServerBuilder, ReceivedRequest, StartError};
 pub use contract::Finding;
 pub use error::LoadError;
 pub use http::switches::Switch;

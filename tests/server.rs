@@ -335,9 +335,9 @@ async fn each_api_document_is_published_for_client_generators() {
         assert_eq!(parsed, json.body, "{name}: YAML and JSON say the same");
     }
     let root = get("/").await;
-    assert_eq!(root.status, 200, "the root says what is here rather than 404");
+    assert_eq!(root.status, 302, "the root leads to the console and says what is here rather than 404");
     assert_eq!(root.body["apis"], index.body["apis"]);
-    assert_eq!(root.body["admin"], "http://mock.test:4010/__admin/health");
+    assert_eq!(root.body["console"], "http://mock.test:4010/__admin/ui/");
     let missing = get("/__specmock/apis/pets/openapi.json").await;
     assert_eq!(missing.status, 404);
     assert!(missing.body["error"].as_str().unwrap().contains("oes-partners, prepay-balance"));

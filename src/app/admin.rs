@@ -84,7 +84,9 @@ fn admitted(app: &App, req: &Request) -> Result<(), Response> {
             ));
         }
     }
-    let open = matches!(req.uri().path(), "/__admin/health" | "/__admin/openapi.json");
+    let path = req.uri().path();
+    let open =
+        matches!(path, "/__admin/health" | "/__admin/openapi.json" | "/__admin/ui") || path.starts_with("/__admin/ui/");
     if let (Some(token), false) = (&app.admin_access.token, open) {
         let given = bearer_token(headers).ok().flatten();
         if given != Some(token.as_str()) {
@@ -142,6 +144,11 @@ pub(crate) fn routes(app: Arc<App>) -> Router {
         .route("/__admin/reset", axum::routing::post(reset))
         .route("/__admin/scenarios", get(list_scenarios).post(add_scenario).delete(clear_scenarios))
         .route("/__admin/scenarios/{id}", axum::routing::delete(remove_scenario))
+        .route("/__admin/apis", get(list_apis))
+        .route("/__admin/data/{api}/{collection}", get(crate::app::data::records))
+        .route("/__admin/ui", get(crate::app::console::redirect))
+        .route("/__admin/ui/", get(crate::app::console::page))
+        .route("/__admin/ui/{name}", get(crate::app::console::asset))
         .route_layer(axum::middleware::from_fn_with_state(app.clone(), guard))
         .with_state(app)
 }
@@ -181,6 +188,10 @@ async fn remove_scenario(
         Some(_) => StatusCode::NO_CONTENT.into_response(),
         None => problem(StatusCode::NOT_FOUND, &format!("no scenario {id} is in force")),
     }
+}
+
+async fn list_apis(State(app): State<Arc<App>>) -> Json<Value> {
+    Json(crate::app::catalogue::catalogue(&app.apis()))
 }
 
 async fn health(State(app): State<Arc<App>>) -> Json<Value> {

@@ -2,6 +2,9 @@
 //! admin API), the dispatch in front of the routers, and [`MockServer`].
 
 pub(crate) mod admin;
+mod catalogue;
+pub(crate) mod console;
+mod data;
 mod dispatch;
 pub(crate) mod journal;
 mod journalled;
@@ -33,7 +36,7 @@ use crate::load::LoadedApi;
 use crate::store::cache::StoreCache;
 pub(crate) use dispatch::Dispatch;
 use journal::Journal;
-pub use journal::{KeptBody, ReceivedRequest};
+pub use journal::{KeptBody, KeptHeaders, ReceivedRequest};
 use journalled::Journalled;
 pub use mock_server::StartError;
 pub use mock_server::{Forced, MockServer, MockServerBuilder};
@@ -302,6 +305,7 @@ impl App {
             "reloads": self.reloads_started.load(Ordering::Relaxed),
             "loaded": good.to_json(),
             "lastAttempt": attempt.to_json(),
+            "adminTokenRequired": self.admin_access.token.is_some(),
         })
     }
 

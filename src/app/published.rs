@@ -46,10 +46,16 @@ pub(crate) fn answer(app: &App, method: &Method, path: &str, headers: &axum::htt
             .collect()
     };
     if path == "/" {
-        // The root, when no served spec claims it: what is here, instead of a bare 404.
-        let admin = app.admin_served().then(|| format!("{origin}/__admin/health"));
-        return axum::Json(json!({ "specmock": env!("CARGO_PKG_VERSION"), "apis": listing(), "admin": admin }))
-            .into_response();
+        // The root, when no served spec claims it: a browser goes on to the console; curl reads
+        // what is here instead of a bare 404.
+        let console = app.admin_served().then(|| format!("{origin}{}", crate::app::console::HOME));
+        let here = json!({ "specmock": env!("CARGO_PKG_VERSION"), "apis": listing(), "console": console });
+        let mut answer = axum::Json(here).into_response();
+        if app.admin_served() {
+            *answer.status_mut() = StatusCode::FOUND;
+            answer.headers_mut().insert(header::LOCATION, HeaderValue::from_static(crate::app::console::HOME));
+        }
+        return answer;
     }
     let rest = path.strip_prefix(PREFIX).and_then(|p| p.strip_prefix("apis")).unwrap_or("-");
     if rest.is_empty() || rest == "/" {

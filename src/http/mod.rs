@@ -13,7 +13,7 @@ pub(crate) mod switches;
 
 use axum::http::HeaderMap;
 
-pub(crate) use answer::request_origin;
+pub(crate) use answer::{base_url, request_origin};
 pub(crate) use router::routes;
 use scenario::Faults;
 

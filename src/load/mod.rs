@@ -27,6 +27,8 @@ use crate::store::{Collection, Path, Store};
 /// One operation's binding, compiled.
 #[derive(Debug)]
 pub(crate) struct CompiledBinding {
+    /// The collection it reads.
+    pub(crate) collection: String,
     /// Filters, orders and paging.
     pub(crate) query: Query,
     /// The path parameter that finds one record.
@@ -576,6 +578,7 @@ fn finish_binding(
         .map(|(name, aliases)| aliases.iter().map(|a| (a.clone(), name.clone())).collect())
         .unwrap_or_default();
     Ok(CompiledBinding {
+        collection: binding.collection.clone(),
         param_aliases,
         query,
         lookup: binding.lookup.clone(),

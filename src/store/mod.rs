@@ -148,6 +148,11 @@ impl Store {
         self.collections.insert(collection.name.clone(), Arc::new(collection));
     }
 
+    /// Every collection's name.
+    pub(crate) fn names(&self) -> Vec<&str> {
+        self.collections.keys().map(String::as_str).collect()
+    }
+
     /// The collection called `name`.
     pub(crate) fn collection(&self, name: &str) -> Option<&Arc<Collection>> {
         self.collections.get(name)
