@@ -113,6 +113,18 @@ async fn brm_operations_round_trip_through_the_typed_client() {
     let buckets =
         client.list_bucket().offset(10).limit(std::num::NonZeroU64::new(4).unwrap()).send().await.unwrap().into_inner();
     assert_eq!(buckets.len(), 4);
+    // progenitor sends the array as repeated `fields=`.
+    let selected = client
+        .list_bucket()
+        .offset(10)
+        .fields(vec![brm::types::BucketAttribute::UsageType])
+        .limit(std::num::NonZeroU64::new(4).unwrap())
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(selected.iter().map(|b| &b.id).collect::<Vec<_>>(), buckets.iter().map(|b| &b.id).collect::<Vec<_>>());
+    assert!(selected.iter().all(|b| b.usage_type.is_some() && b.status.is_none()));
     let bucket_id = buckets[0].id.clone().unwrap();
     let bucket = client.retrieve_bucket().id(bucket_id.as_str()).send().await.unwrap().into_inner();
     assert_eq!(bucket.id.as_deref(), Some(bucket_id.as_str()));
