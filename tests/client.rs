@@ -71,10 +71,17 @@ async fn brm_operations_round_trip_through_the_typed_client() {
     let base = format!("{}/brm/prepayBalanceManagement/v4", server.uri());
     let client = brm::Client::new_with_client(&base, http("demo-token"));
 
+    // @type picks the variant: each one's @type is a one-value enum, so the base object cannot
+    // swallow the extended one.
     for id in ["0.0.0.1+-account+102879", "account+12345", "account+30001"] {
-        let balance = client.retrieve_accumulated_balance().id(id).send().await.unwrap().into_inner();
-        assert!(balance.total_balance.is_some(), "{id}");
-        assert!(!balance.bucket.is_empty());
+        match client.retrieve_accumulated_balance().id(id).send().await.unwrap().into_inner() {
+            brm::types::AnyAccumulatedBalance::Variant0(balance) => {
+                assert!(balance.id.starts_with("0.0.0.1+-account+") || balance.id == id, "{id}");
+                assert!(balance.total_balance.is_some(), "{id}");
+                assert!(!balance.bucket.is_empty());
+            }
+            other => panic!("{id}: expected the base object, got {other:?}"),
+        }
     }
     let extended = client
         .retrieve_accumulated_balance()
@@ -84,7 +91,10 @@ async fn brm_operations_round_trip_through_the_typed_client() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(extended.type_.as_deref(), Some("AccumulatedBalanceOracle"));
+    let brm::types::AnyAccumulatedBalance::Variant1(extended) = extended else {
+        panic!("expected the extended object, got {extended:?}")
+    };
+    assert_eq!(extended.type_, brm::types::AccumulatedBalanceOracleType::AccumulatedBalanceOracle);
     assert!(extended.billing_cycle_specification.is_some());
 
     let transfer = client
@@ -101,21 +111,29 @@ async fn brm_operations_round_trip_through_the_typed_client() {
     let listed = client.list_accumulated_balance().limit(std::num::NonZeroU64::new(3).unwrap()).send().await.unwrap();
     assert_eq!(listed.headers().get("x-total-count").unwrap(), "202");
     assert_eq!(listed.into_inner().len(), 3);
-    let transfers = client
-        .list_transfer_balance()
-        .usage_type(brm::types::ListTransferBalanceUsageType::Monetary)
+    let transfers =
+        client.list_transfer_balance().usage_type(brm::types::UsageType::Monetary).send().await.unwrap().into_inner();
+    assert!(!transfers.is_empty());
+    assert!(transfers.iter().all(|t| t.usage_type == Some(brm::types::UsageType::Monetary)));
+    let buckets =
+        client.list_bucket().offset(10).limit(std::num::NonZeroU64::new(4).unwrap()).send().await.unwrap().into_inner();
+    assert_eq!(buckets.len(), 4);
+    // progenitor sends the array as repeated `fields=`; id, href and @type, which the types require,
+    // come back whatever is selected.
+    let selected = client
+        .list_bucket()
+        .offset(10)
+        .fields(vec![brm::types::BucketAttribute::UsageType])
+        .limit(std::num::NonZeroU64::new(4).unwrap())
         .send()
         .await
         .unwrap()
         .into_inner();
-    assert!(!transfers.is_empty());
-    assert!(transfers.iter().all(|t| t.usage_type.as_deref() == Some("monetary")));
-    let buckets =
-        client.list_bucket().offset(10).limit(std::num::NonZeroU64::new(4).unwrap()).send().await.unwrap().into_inner();
-    assert_eq!(buckets.len(), 4);
-    let bucket_id = buckets[0].id.clone().unwrap();
+    assert_eq!(selected.iter().map(|b| &b.id).collect::<Vec<_>>(), buckets.iter().map(|b| &b.id).collect::<Vec<_>>());
+    assert!(selected.iter().all(|b| b.usage_type.is_some() && b.status.is_none()));
+    let bucket_id = buckets[0].id.clone();
     let bucket = client.retrieve_bucket().id(bucket_id.as_str()).send().await.unwrap().into_inner();
-    assert_eq!(bucket.id.as_deref(), Some(bucket_id.as_str()));
+    assert_eq!(bucket.id, bucket_id);
 
     match client.retrieve_bucket().id("nope").send().await.unwrap_err() {
         brm::Error::ErrorResponse(e) => {

@@ -127,7 +127,11 @@ async fn fields_selects_first_level_attributes() {
     let keys: HashSet<_> = picked.as_object().unwrap().keys().cloned().collect();
     assert_eq!(keys, ["id", "href", "@type", "requestor", "requestedDate"].map(String::from).into());
     assert_eq!(get(&url("fields=requestor%20,%20requestedDate")).await.body, picked, "spaces around commas");
+    // The spec declares an array: generators that ignore `explode: false` (progenitor) repeat the name.
+    assert_eq!(get(&url("fields=requestor&fields=requestedDate")).await.body, picked, "repeated");
+    assert_eq!(get(&url("fields=requestor,,requestedDate,")).await.body, picked, "empty names are skipped");
     let none = get(&url("fields=none")).await.body;
+    assert_eq!(get(&url("fields=")).await.body, none, "an empty selection");
     assert_eq!(
         none.as_object().unwrap().keys().cloned().collect::<HashSet<_>>(),
         ["id", "href", "@type"].map(String::from).into()

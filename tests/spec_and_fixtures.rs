@@ -211,3 +211,26 @@ async fn a_bad_fixture_stops_the_load_naming_file_record_and_pointer() {
     assert!(err.contains("oes-partners/allocations.json"), "{err}");
     assert!(err.contains("record 0 breaks schema Allocation: at /records/0/amount/quantity"), "{err}");
 }
+
+#[tokio::test]
+async fn a_fields_enum_that_differs_from_the_schema_stops_the_load() {
+    let dir = std::env::temp_dir().join(format!("specmock-fields-enum-{}", std::process::id()));
+    let fixtures = dir.join("fixtures");
+    let root = env!("CARGO_MANIFEST_DIR");
+    std::fs::create_dir_all(fixtures.join("prepay-balance")).unwrap();
+    std::fs::copy(
+        format!("{root}/fixtures/prepay-balance/behaviour.yaml"),
+        fixtures.join("prepay-balance/behaviour.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(format!("{root}/fixtures/identities.json"), fixtures.join("identities.json")).unwrap();
+    let text = std::fs::read_to_string(format!("{root}/spec/prepay-balance.yaml")).unwrap();
+    assert_eq!(text.matches("isShared,").count(), 1, "BucketAttribute lists isShared once");
+    let spec = dir.join("prepay-balance.yaml");
+    std::fs::write(&spec, text.replacen("isShared,", "", 1)).unwrap();
+    let err =
+        specmock::MockServer::builder().spec(spec).fixtures(&fixtures).try_start().await.err().unwrap().to_string();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(err.contains("/operations/listBucket"), "{err}");
+    assert!(err.contains("fields takes [") && err.contains("but the views' attributes are ["), "{err}");
+}

@@ -22,6 +22,14 @@ async fn verify_passes_clean_against_specmock_for_both_bundled_specs() {
     for (name, text) in [("oes-partners", OES), ("prepay-balance", include_str!("../spec/prepay-balance.yaml"))] {
         let report = verify::run(&api(name, text), &config(server.uri(), true)).await;
         assert!(report.passed(), "{}", report.text());
+        if name == "prepay-balance" {
+            let examples = report.checks.iter().find(|c| c.operation == "listBucket" && c.name == "with examples");
+            let request = &examples.expect("an examples check").request;
+            assert!(
+                request.contains("fields=usageType%2CremainedAmount"),
+                "an array example goes form style: {request}"
+            );
+        }
         assert!(report.checks.len() > 20, "{name}: {} checks", report.checks.len());
         let junit = report.junit(name);
         assert!(junit.contains(&format!("tests=\"{}\" failures=\"0\"", report.checks.len())), "{junit}");

@@ -92,7 +92,7 @@ pub async fn run(api: &Api, config: &Config) -> Report {
             .params
             .iter()
             .filter(|p| !p.required && p.location == Location::Query)
-            .filter_map(|p| p.example.as_ref().map(text_of).or_else(|| enum_first(api, p)).map(|v| (p, v)))
+            .filter_map(|p| p.example.as_ref().map(wire_text).or_else(|| enum_first(api, p)).map(|v| (p, v)))
             .collect();
         if !optional.is_empty() {
             plans.push(("with examples".to_string(), baseline.iter().cloned().chain(optional).collect(), false));
@@ -195,10 +195,18 @@ fn enum_first(api: &Api, param: &Param) -> Option<String> {
     crate::json::enum_texts(item_schema(api, param)).into_iter().next()
 }
 
+/// An example as the request carries it: an array's items comma-separated (form style), not JSON.
+fn wire_text(value: &Value) -> String {
+    match value {
+        Value::Array(items) => items.iter().map(text_of).collect::<Vec<_>>().join(","),
+        other => text_of(other),
+    }
+}
+
 /// A valid value: the parameter's example, its default, its first enum value, or one its type allows.
 fn sample(api: &Api, param: &Param) -> String {
     if let Some(example) = &param.example {
-        return text_of(example);
+        return wire_text(example);
     }
     if let Some(default) = &param.default {
         return text_of(default);

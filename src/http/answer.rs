@@ -228,9 +228,10 @@ fn selected_fields(
     params: &ParamValues,
 ) -> Result<Option<Vec<String>>, HttpError> {
     let Some(selection) = &binding.fields else { return Ok(None) };
-    let Some(raw) = params.str(&selection.param) else { return Ok(None) };
+    // An array (`fields=a,b` or `fields=a&fields=b`) or, in a spec that says so, one comma-separated string.
+    let Some(given) = params.texts(&selection.param) else { return Ok(None) };
     let mut keep = selection.always.clone();
-    let names: Vec<&str> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let names: Vec<&str> = given.iter().flat_map(|t| t.split(',')).map(str::trim).filter(|s| !s.is_empty()).collect();
     if names.len() == 1 && selection.none.as_deref() == Some(names[0]) {
         return Ok(Some(keep));
     }

@@ -89,7 +89,7 @@ impl LoadedApi {
         identities: Arc<Identities>,
         cache: Option<&StoreCache>,
     ) -> Result<LoadedApi, LoadError> {
-        let api = Api::from_text(name, spec_source, spec_text)?;
+        let mut api = Api::from_text(name, spec_source, spec_text)?;
         check_examples(&api, spec_source)?;
         let behaviour_rel = format!("{name}/behaviour.yaml");
         let behaviour_text = match files {
@@ -111,6 +111,17 @@ impl LoadedApi {
         for (op_id, binding) in &behaviour.operations {
             let plan = plan_binding(&api, op_id, binding).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
             plans.push((op_id.clone(), binding, plan));
+        }
+        // A binding checks `fields` names against the view asked for, and its 400 says which @type has
+        // a name; the spec's enum, every view's names at once, would refuse first and say less.
+        for (op_id, binding, _) in &plans {
+            let Some(fields) = &binding.fields else { continue };
+            let schema = api.schemas.convert(&serde_json::json!({"type": "array", "items": {"type": "string"}}));
+            let any_names = api.schemas.compile(&schema).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
+            let op = api.operations.iter_mut().find(|o| o.id == *op_id).expect("planned");
+            if let Some(param) = op.params.iter_mut().find(|p| *p.name == *fields.param && p.array_of.is_some()) {
+                param.checker = any_names;
+            }
         }
         let tenant = behaviour.auth.as_ref().and_then(|a| a.tenant.as_ref()).map(|t| t.collection.clone());
         if let Some(t) = &tenant {
@@ -548,6 +559,24 @@ fn plan_binding(api: &Api, op_id: &str, binding: &Binding) -> Result<Plan, Strin
             Some(name) => component_shape(&name, None)?,
             None => Shape { name: String::new(), props: None, type_field: None, explicit_nulls: false },
         });
+    }
+    if let Some(fields) = &binding.fields {
+        let items = op.param(&fields.param).and_then(|p| p.schema.get("items"));
+        let mut listed = items.map(|i| enum_texts(api.schemas.resolve(i))).unwrap_or_default();
+        let shown: Option<Vec<&Vec<String>>> = shapes.iter().map(|s| s.props.as_ref()).collect();
+        if let (false, Some(shown)) = (listed.is_empty(), shown) {
+            // The enum repeats the schemas' property names: keep the two from drifting apart.
+            let mut names: Vec<String> = shown.into_iter().flatten().cloned().chain(fields.none.clone()).collect();
+            names.sort();
+            names.dedup();
+            listed.sort();
+            if listed != names {
+                return Err(format!(
+                    "{} takes {listed:?} in the spec, but the views' attributes are {names:?}",
+                    fields.param
+                ));
+            }
+        }
     }
     Ok(Plan { shapes, view_param, default_view })
 }
