@@ -31,6 +31,23 @@ fn identity_json(identity: &Identity) -> Value {
     })
 }
 
+/// A token that may call `api`, if it needs one.
+pub(crate) fn demo_token(api: &LoadedApi) -> Option<String> {
+    demo_identity(api).map(|d| d.token)
+}
+
+/// Values for the path parameters of operation `op` that answer 200, by name.
+pub(crate) fn try_it_values(api: &LoadedApi, op: &crate::openapi::Operation) -> Map<String, Value> {
+    let demo = demo_identity(api);
+    let mut values = Map::new();
+    for param in op.params.iter().filter(|p| p.location == Location::Path) {
+        if let Some(value) = demo_value(api, &op.id, &param.name, demo.as_ref()) {
+            values.insert(param.name.to_string(), value);
+        }
+    }
+    values
+}
+
 fn api_json(api: &LoadedApi) -> Value {
     let demo = demo_identity(api);
     let operations: Vec<Value> = api
@@ -38,12 +55,7 @@ fn api_json(api: &LoadedApi) -> Value {
         .operations
         .iter()
         .map(|op| {
-            let mut values = Map::new();
-            for param in op.params.iter().filter(|p| p.location == Location::Path) {
-                if let Some(value) = demo_value(api, &op.id, &param.name, demo.as_ref()) {
-                    values.insert(param.name.to_string(), value);
-                }
-            }
+            let values = try_it_values(api, op);
             let examples: Vec<Value> = op
                 .responses
                 .values()

@@ -86,11 +86,7 @@ type WriteRecord<'a> = Box<dyn Fn(u32, &mut Vec<u8>, &[u8]) + 'a>;
 
 /// Writes record `id` as JSON: from the first operation (by operationId) that serves the
 /// collection, in its default view; from the record kept parsed; else just its key.
-fn writer<'a>(
-    api: &'a LoadedApi,
-    collection: &'a str,
-    parsed: &'a [serde_json::Value],
-) -> WriteRecord<'a> {
+fn writer<'a>(api: &'a LoadedApi, collection: &'a str, parsed: &'a [serde_json::Value]) -> WriteRecord<'a> {
     let mut bindings: Vec<_> = api.bindings.iter().filter(|(_, b)| b.collection == collection).collect();
     bindings.sort_by(|a, b| a.0.cmp(b.0));
     if let Some((_, binding)) = bindings.into_iter().find(|(_, b)| !b.views.is_empty()) {

@@ -2,7 +2,7 @@
 //! admin API), the dispatch in front of the routers, and [`MockServer`].
 
 pub(crate) mod admin;
-mod catalogue;
+pub(crate) mod catalogue;
 pub(crate) mod console;
 mod data;
 mod dispatch;

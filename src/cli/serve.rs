@@ -14,7 +14,6 @@ use crate::http::scenario::Faults;
 use crate::http::ServeOptions;
 use crate::json::text_of;
 use crate::load::LoadedApi;
-use crate::openapi::Location;
 use crate::store::cache::StoreCache;
 
 #[derive(Args)]
@@ -233,18 +232,11 @@ fn banner(base: &str, apis: &[Arc<LoadedApi>], admin: bool) -> String {
     for api in apis {
         out.push_str(&format!("\n{} ({} operations)\n", api.api.title, api.api.operations.len()));
         out.push_str(&format!("  spec   {base}/__specmock/apis/{}/openapi.json (and .yaml)\n", api.api.name));
-        let token = api.auth.as_ref().and_then(|rules| {
-            api.identities
-                .identities
-                .iter()
-                .find(|i| i.permissions.contains(&rules.permission))
-                .map(|i| i.token.clone())
-        });
+        let token = crate::app::catalogue::demo_token(api);
         for op in &api.api.operations {
             let mut path = op.route.clone();
-            for param in op.params.iter().filter(|p| p.location == Location::Path) {
-                let value = param.example.as_ref().map(text_of).unwrap_or_else(|| "1".into());
-                path = path.replace(&format!("{{{}}}", param.name), &value);
+            for (name, value) in crate::app::catalogue::try_it_values(api, op) {
+                path = path.replace(&format!("{{{name}}}"), &text_of(&value));
             }
             let auth = token.as_ref().map(|t| format!(" -H 'Authorization: Bearer {t}'")).unwrap_or_default();
             out.push_str(&format!("  {:<6} {}\n         curl -s{auth} '{base}{path}'\n", op.method, op.summary));
@@ -252,7 +244,8 @@ fn banner(base: &str, apis: &[Arc<LoadedApi>], admin: bool) -> String {
     }
     if admin {
         out.push_str(&format!(
-            "\nadmin: {base}/__admin/health  {base}/__admin/requests  {base}/__admin/openapi.json\n"
+            "\nconsole: {base}{}\nadmin: {base}/__admin/health  {base}/__admin/requests  {base}/__admin/openapi.json\n",
+            crate::app::console::HOME
         ));
     }
     out
