@@ -1,248 +1,18 @@
-//! The bounded request journal: what came in, what went out, which operation answered, and what
-//! strict validation found. Memory stays flat: it is bounded by entries and by bytes, the oldest
-//! entry leaves first, and no field keeps more than [`FIELD_LIMIT`] bytes.
+//! The bounded request journal: each exchange ([`ReceivedRequest`]), which operation answered,
+//! and what validation found. Memory stays flat: it is bounded by entries and by bytes, and the
+//! oldest entry leaves first.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::response::Response;
-use bytes::Bytes;
-use chrono::{DateTime, SecondsFormat, Utc};
-use http::HeaderMap;
-use serde::ser::{SerializeSeq, Serializer};
-use serde::Serialize;
+use chrono::{DateTime, Utc};
 
+pub(crate) use crate::app::exchange::{cut, KeptBody, ReceivedRequest, BODY_LIMIT, FIELD_LIMIT};
 use crate::app::request_log::RequestLog;
 use crate::contract::Finding;
 use crate::http::pipeline::{Findings, Matched};
-
-/// The most bytes any one text field of an entry keeps; the rest is cut with a marker saying
-/// how much, so a 300 KB User-Agent costs 8 KiB.
-pub(crate) const FIELD_LIMIT: usize = 8 * 1024;
-
-/// The most bytes of a request or response body an entry keeps: enough for a page of records
-/// in the console, cut with a marker beyond.
-pub(crate) const BODY_LIMIT: usize = 64 * 1024;
-
-/// One request the server answered, as the journal keeps it: the whole exchange, with secrets
-/// masked and bodies cut at 64 KiB. New fields may be added, hence `#[non_exhaustive]`.
-#[derive(Clone, Debug, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct ReceivedRequest {
-    /// Sequence number, from 1.
-    pub seq: u64,
-    /// When the request arrived (RFC 3339, UTC).
-    #[serde(serialize_with = "rfc3339")]
-    pub time: DateTime<Utc>,
-    /// HTTP method.
-    pub method: String,
-    /// Path and query, cut at 8 KiB.
-    pub url: String,
-    /// Response status.
-    pub status: u16,
-    /// The caller's User-Agent, cut at 8 KiB.
-    pub user_agent: Option<String>,
-    /// Time to the response head, in milliseconds.
-    pub duration_ms: f64,
-    /// The operationId that answered, if a route matched.
-    pub operation: Option<String>,
-    /// Strict-mode validation findings.
-    pub findings: Vec<Finding>,
-    /// Why the request was refused before any route saw it (an oversized or malformed head,
-    /// or one that did not arrive in time).
-    pub error: Option<String>,
-    /// The request's headers as the caller sent them, credentials masked (`Bearer ****wxyz`).
-    pub request_headers: KeptHeaders,
-    /// The request's body.
-    pub request_body: KeptBody,
-    /// The response's headers as sent, request id and CORS headers included.
-    pub response_headers: KeptHeaders,
-    /// The response's body.
-    pub response_body: KeptBody,
-}
-
-/// A body as the journal keeps it: its first 64 KiB and how long it was. In JSON,
-/// the text (invalid UTF-8 replaced) with a marker saying how much was cut, or null when empty.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct KeptBody {
-    /// The bytes kept.
-    pub bytes: Bytes,
-    /// How long the whole body was; None when unknown: a streamed response (not kept) or a
-    /// request body longer than what was kept, sent without a length.
-    pub len: Option<u64>,
-}
-
-impl KeptBody {
-    /// Keeps `body`'s first [`BODY_LIMIT`] bytes. A longer body is copied so the journal does
-    /// not hold the whole buffer alive through a slice of it.
-    pub(crate) fn of(body: &Bytes) -> KeptBody {
-        let bytes = if body.len() <= BODY_LIMIT { body.clone() } else { Bytes::copy_from_slice(&body[..BODY_LIMIT]) };
-        KeptBody { bytes, len: Some(body.len() as u64) }
-    }
-
-    /// A streamed body's stand-in.
-    pub(crate) fn streamed() -> KeptBody {
-        KeptBody { bytes: Bytes::new(), len: None }
-    }
-}
-
-impl Serialize for KeptBody {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.len {
-            Some(0) => s.serialize_none(),
-            None if self.bytes.is_empty() => s.serialize_str("…[streamed body, not kept]"),
-            None => s.serialize_str(&format!("{}…[cut; length not sent]", String::from_utf8_lossy(&self.bytes))),
-            Some(len) => {
-                let text = String::from_utf8_lossy(&self.bytes);
-                match len - self.bytes.len() as u64 {
-                    0 => s.serialize_str(&text),
-                    cut => s.serialize_str(&format!("{text}…[{cut} bytes cut]")),
-                }
-            }
-        }
-    }
-}
-
-/// Headers as the journal keeps them: in order, repeats kept, credentials masked, each value cut
-/// at 8 KiB. In JSON, `[{"name": ..., "value": ...}]`.
-///
-/// Kept as `name: value` lines in one buffer: building a `HeaderMap` per request cost 10,000
-/// instructions by callgrind, and a request's own values are slices of the connection's read
-/// buffer, which they would keep alive.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct KeptHeaders {
-    lines: Vec<u8>,
-}
-
-impl KeptHeaders {
-    /// A copy of `headers` with every credential masked: `Bearer ****wxyz` keeps the scheme
-    /// and, of a secret of 16 characters or more, the last four, so a reader can tell which
-    /// token was used without the journal holding it.
-    pub(crate) fn of(headers: &HeaderMap) -> KeptHeaders {
-        let size: usize = headers.iter().map(|(n, v)| n.as_str().len() + v.len().min(FIELD_LIMIT + 32) + 3).sum();
-        let mut lines = Vec::with_capacity(size);
-        for (name, value) in headers {
-            lines.extend_from_slice(name.as_str().as_bytes());
-            lines.extend_from_slice(b": ");
-            if is_secret(name) {
-                mask(name, value.as_bytes(), &mut lines);
-            } else if value.len() > FIELD_LIMIT {
-                lines.extend_from_slice(cut(&String::from_utf8_lossy(value.as_bytes())).as_bytes());
-            } else {
-                lines.extend_from_slice(value.as_bytes());
-            }
-            lines.push(b'\n');
-        }
-        KeptHeaders { lines }
-    }
-
-    /// Each header's name and value, in the order sent; invalid UTF-8 is replaced.
-    pub fn iter(&self) -> impl Iterator<Item = (std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)> {
-        self.lines.split(|&b| b == b'\n').filter(|line| !line.is_empty()).map(|line| {
-            let at = memchr::memchr(b':', line).unwrap_or(line.len());
-            let value = line.get(at + 2..).unwrap_or_default();
-            (String::from_utf8_lossy(&line[..at]), String::from_utf8_lossy(value))
-        })
-    }
-
-    /// The first value of the header called `name` (lower case).
-    pub fn get(&self, name: &str) -> Option<String> {
-        self.iter().find(|(n, _)| n == name).map(|(_, v)| v.into_owned())
-    }
-
-    /// How many bytes it holds.
-    fn len(&self) -> usize {
-        self.lines.len()
-    }
-}
-
-impl Serialize for KeptHeaders {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Header<'a> {
-            name: std::borrow::Cow<'a, str>,
-            value: std::borrow::Cow<'a, str>,
-        }
-        let mut list = s.serialize_seq(None)?;
-        for (name, value) in self.iter() {
-            list.serialize_element(&Header { name, value })?;
-        }
-        list.end()
-    }
-}
-
-/// Whether a header carries a credential: `Authorization`, cookies, and any name that says
-/// token, secret, key, password or session (`X-API-Key`, `X-Auth-Token`).
-fn is_secret(name: &http::HeaderName) -> bool {
-    use http::header::{AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION, SET_COOKIE};
-    if name == AUTHORIZATION || name == PROXY_AUTHORIZATION || name == COOKIE || name == SET_COOKIE {
-        return true;
-    }
-    // One pass over the (lower-case) name: `str::contains` per word sets up a searcher each
-    // time, which cost 3,000 instructions a request by callgrind.
-    const WORDS: [&[u8]; 5] = [b"token", b"secret", b"key", b"password", b"session"];
-    let name = name.as_str().as_bytes();
-    (0..name.len())
-        .any(|i| matches!(name[i], b't' | b's' | b'k' | b'p') && WORDS.iter().any(|w| name[i..].starts_with(w)))
-}
-
-/// Appends a credential's masked form.
-fn mask(name: &http::HeaderName, value: &[u8], out: &mut Vec<u8>) {
-    let value = value.trim_ascii();
-    let secret = match memchr::memchr(b' ', value) {
-        Some(at) if name == http::header::AUTHORIZATION || name == http::header::PROXY_AUTHORIZATION => {
-            out.extend_from_slice(&value[..=at]);
-            value[at + 1..].trim_ascii()
-        }
-        _ => value,
-    };
-    out.extend_from_slice(b"****");
-    if secret.len() >= 16 {
-        let mut start = secret.len() - 4;
-        while start > 0 && (secret[start] & 0xC0) == 0x80 {
-            start -= 1;
-        }
-        out.extend_from_slice(&secret[start..]);
-    }
-}
-
-impl ReceivedRequest {
-    /// About how many bytes the entry holds, for the journal's byte bound.
-    fn weight(&self) -> usize {
-        let text = |s: &str| s.len() + 24;
-        let findings: usize = self.findings.iter().map(|f| text(&f.pointer) + text(&f.rule) + text(&f.message)).sum();
-        128 + text(&self.method)
-            + text(&self.url)
-            + self.user_agent.as_deref().map_or(0, text)
-            + self.operation.as_deref().map_or(0, text)
-            + self.error.as_deref().map_or(0, text)
-            + findings
-            + self.request_headers.len()
-            + self.response_headers.len()
-            + self.request_body.bytes.len()
-            + self.response_body.bytes.len()
-    }
-}
-
-/// `text`, or its first [`FIELD_LIMIT`] bytes (on a character boundary) and a marker saying how
-/// many bytes were cut.
-pub(crate) fn cut(text: &str) -> String {
-    if text.len() <= FIELD_LIMIT {
-        return text.to_string();
-    }
-    let mut end = FIELD_LIMIT;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…[{} bytes cut]", &text[..end], text.len() - end)
-}
-
-fn rfc3339<S: serde::Serializer>(time: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&time.to_rfc3339_opts(SecondsFormat::Millis, true))
-}
 
 /// A bounded, shared request journal.
 #[derive(Debug)]
@@ -278,6 +48,7 @@ pub(crate) struct JournalPage {
 impl Journal {
     /// A journal keeping at most `capacity` requests (0 keeps none) and about `max_bytes`.
     pub(crate) fn new(capacity: usize, max_bytes: usize) -> Journal {
+        crate::app::exchange::start_clock();
         let inner = Entries { list: VecDeque::with_capacity(capacity.min(4096)), ..Default::default() };
         let (feed, _) = tokio::sync::broadcast::channel(1024);
         Journal { capacity, max_bytes, inner: Mutex::new(inner), log: None, feed, listeners: Default::default() }
@@ -343,7 +114,7 @@ impl Journal {
             .list
             .range(..end)
             .rev()
-            .take_while(|e| since.is_none_or(|s| e.time >= s))
+            .take_while(|e| since.is_none_or(|s| e.time() >= s))
             .take(limit + 1)
             .cloned()
             .collect();
@@ -392,14 +163,14 @@ impl Drop for LiveFeed {
 
 /// A request seen but not yet answered: what the journal keeps of it.
 pub(crate) struct Pending {
-    at: DateTime<Utc>,
-    started: Instant,
-    method: String,
-    url: String,
-    user_agent: Option<String>,
-    headers: KeptHeaders,
-    /// The request's body, once read.
-    pub(crate) body: KeptBody,
+    entry: ReceivedRequest,
+}
+
+impl Pending {
+    /// Keeps the request's body.
+    pub(crate) fn set_body(&mut self, body: KeptBody) {
+        self.entry.request_body = body;
+    }
 }
 
 impl Journal {
@@ -409,34 +180,17 @@ impl Journal {
             return None;
         }
         Some(Pending {
-            at: Utc::now(),
-            started: Instant::now(),
-            method: req.method().as_str().to_string(),
-            url: req.uri().path_and_query().map_or_else(String::new, |p| cut(p.as_str())),
-            user_agent: req
-                .headers()
-                .get(http::header::USER_AGENT)
-                .map(|v| v.to_str().map_or_else(|_| cut(&String::from_utf8_lossy(v.as_bytes())), cut)),
-            headers: KeptHeaders::of(req.headers()),
-            body: KeptBody { bytes: Bytes::new(), len: Some(0) },
+            entry: ReceivedRequest::arriving(Instant::now(), req.method().clone(), req.uri(), req.headers()),
         })
     }
 
     /// Records a request refused while its head was read, before any route saw it.
-    pub(crate) fn refused(&self, method: String, url: String, status: u16, why: String) {
-        self.push(ReceivedRequest {
-            seq: 0,
-            time: Utc::now(),
-            method,
-            url,
-            status,
-            user_agent: None,
-            duration_ms: 0.0,
-            operation: None,
-            findings: Vec::new(),
-            error: Some(why),
-            ..Default::default()
-        });
+    pub(crate) fn refused(&self, method: &str, url: &str, status: u16, why: String) {
+        let method = http::Method::from_bytes(method.as_bytes()).unwrap_or_default();
+        let mut entry = ReceivedRequest::refused(method, url);
+        entry.status = status;
+        entry.error = Some(why);
+        self.push(entry);
     }
 
     /// Records the answer to a request noted by [`Journal::begin`], taking its findings. A body
@@ -447,10 +201,11 @@ impl Journal {
         use futures_util::StreamExt;
         use http_body::Body as _;
         use http_body_util::BodyExt;
+        let mut entry = pending.entry;
         let (mut parts, mut body) = response.into_parts();
-        let findings = parts.extensions.remove::<Findings>().map(|f| f.0).unwrap_or_default();
+        entry.duration_ms = entry.arrived_elapsed_ms();
         let kept = match body.size_hint().exact() {
-            Some(0) => KeptBody::of(&Bytes::new()),
+            Some(0) => KeptBody::empty(),
             Some(_) => match body.frame().now_or_never() {
                 Some(Some(Ok(frame))) if body.is_end_stream() => match frame.into_data() {
                     Ok(data) => {
@@ -474,25 +229,17 @@ impl Journal {
             },
             None => KeptBody::streamed(),
         };
-        self.push(ReceivedRequest {
-            seq: 0,
-            time: pending.at,
-            method: pending.method,
-            url: pending.url,
-            status: parts.status.as_u16(),
-            user_agent: pending.user_agent,
-            duration_ms: pending.started.elapsed().as_secs_f64() * 1000.0,
-            operation: parts.extensions.get::<Matched>().map(|m| m.0.to_string()),
-            findings: findings
+        entry.status = parts.status.as_u16();
+        entry.response_body = kept;
+        entry.answered(&parts.headers);
+        entry.operation = parts.extensions.get::<Matched>().map(|m| m.0.clone());
+        if let Some(Findings(findings)) = parts.extensions.remove::<Findings>() {
+            entry.findings = findings
                 .into_iter()
                 .map(|f| Finding { pointer: cut(&f.pointer), rule: cut(&f.rule), message: cut(&f.message) })
-                .collect(),
-            error: None,
-            request_headers: pending.headers,
-            request_body: pending.body,
-            response_headers: KeptHeaders::of(&parts.headers),
-            response_body: kept,
-        });
+                .collect();
+        }
+        self.push(entry);
         Response::from_parts(parts, body)
     }
 }
@@ -500,48 +247,9 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
 
     fn entry(url: &str) -> ReceivedRequest {
-        ReceivedRequest {
-            seq: 0,
-            time: Utc::now(),
-            method: "GET".into(),
-            url: cut(url),
-            status: 200,
-            user_agent: None,
-            duration_ms: 0.0,
-            operation: None,
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn long_fields_are_cut_with_a_marker_on_a_character_boundary() {
-        assert_eq!(cut("short"), "short");
-        let long = format!("{}é{}", "a".repeat(FIELD_LIMIT - 1), "b".repeat(100));
-        let kept = cut(&long);
-        assert!(kept.starts_with(&"a".repeat(FIELD_LIMIT - 1)));
-        assert!(kept.ends_with("…[102 bytes cut]"), "{}", &kept[kept.len() - 30..]);
-    }
-
-    #[test]
-    fn credentials_are_masked_and_other_headers_kept() {
-        let mut headers = HeaderMap::new();
-        headers.insert("authorization", HeaderValue::from_static("Bearer short"));
-        headers.insert("proxy-authorization", HeaderValue::from_static("Basic dXNlcjpwYXNzd29yZDEyMzQ="));
-        headers.insert("cookie", HeaderValue::from_static("session=abcdefghijklmnopqrstuvwxyz"));
-        headers.insert("x-auth-token", HeaderValue::from_static("t"));
-        headers.insert("accept", HeaderValue::from_static("application/json"));
-        headers.append("accept", HeaderValue::from_static("text/plain"));
-        let kept = KeptHeaders::of(&headers);
-        let get = |name: &str| kept.get(name).unwrap();
-        assert_eq!(get("authorization"), "Bearer ****", "a short secret shows nothing of itself");
-        assert_eq!(get("proxy-authorization"), "Basic ****MzQ=");
-        assert_eq!(get("cookie"), "****wxyz");
-        assert_eq!(get("x-auth-token"), "****");
-        let accepts: Vec<String> = kept.iter().filter(|(n, _)| n == "accept").map(|(_, v)| v.into_owned()).collect();
-        assert_eq!(accepts, ["application/json", "text/plain"], "repeats kept in order");
+        ReceivedRequest::refused(http::Method::GET, url)
     }
 
     #[test]

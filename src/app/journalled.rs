@@ -79,7 +79,7 @@ where
 {
     let (parts, body) = req.into_parts();
     let (kept, body) = read_prefix(body).await;
-    pending.body = kept;
+    pending.set_body(kept);
     let response = inner.oneshot(Request::from_parts(parts, body)).await?;
     Ok(journal.end(pending, response))
 }

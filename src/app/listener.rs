@@ -347,7 +347,7 @@ pub(crate) async fn serve(listener: TcpListener, app: Arc<App>, stop: oneshot::R
                 let line = state.line.lock().unwrap_or_else(|e| e.into_inner());
                 let journalled = line.complete || status == 431;
                 if let Some((method, url)) = line.parts().filter(|_| journalled) {
-                    journal.refused(method, url, status, why);
+                    journal.refused(&method, &url, status, why);
                 }
             }
             counts.open.fetch_sub(1, Ordering::Relaxed);

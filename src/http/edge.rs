@@ -14,15 +14,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{ready, Context, Poll};
 
 use axum::extract::Request;
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::Response;
 use pin_project_lite::pin_project;
 use tower::Service;
 
 use crate::http::cors::{allow_any_origin, allow_origin};
 
-/// The header carrying each request's id, both ways.
-pub(crate) const REQUEST_ID: &str = "x-request-id";
+/// The header carrying each request's id, both ways. A `HeaderName` rather than text, so no
+/// lookup parses and checks the name again.
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The longest request id taken from a caller; a longer one is replaced.
 const MAX_GIVEN_ID: usize = 200;
@@ -53,7 +54,7 @@ where
     }
 
     fn call(&mut self, mut req: Request) -> Self::Future {
-        let id = match req.headers().get(REQUEST_ID) {
+        let id = match req.headers().get(&REQUEST_ID) {
             Some(given) if !given.is_empty() && given.len() <= MAX_GIVEN_ID && given.to_str().is_ok() => given.clone(),
             _ => {
                 let made = new_request_id();

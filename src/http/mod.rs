@@ -32,5 +32,5 @@ pub(crate) struct ServeOptions {
 
 /// The request's id, as the edge set it.
 pub(crate) fn request_id(headers: &HeaderMap) -> &str {
-    headers.get(edge::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    headers.get(&edge::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default()
 }

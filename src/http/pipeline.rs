@@ -66,6 +66,8 @@ pub(crate) async fn serve(
 ) -> Response {
     let (parts, _body) = req.into_parts();
     let rid = request_id(&parts.headers);
+    // Set when validation saw every query parameter declared, which spares a second pass.
+    let mut all_declared = false;
     let response = match base_url(&endpoint.api, &parts.headers)
         .and_then(|base| Ok((base, scenario(&endpoint, &parts.headers)?)))
     {
@@ -76,14 +78,14 @@ pub(crate) async fn serve(
             }
             match forced(&endpoint, &prefer, &base, rid) {
                 Some(response) => response,
-                None => respond(&endpoint, &parts, path, &base)
+                None => respond(&endpoint, &parts, path, &base, &mut all_declared)
                     .unwrap_or_else(|refusal| refusal.render(&endpoint.api.envelope, rid)),
             }
         }
     };
     let mut response = conform(&endpoint, response, rid).await;
     response.extensions_mut().insert(endpoint.matched.clone());
-    let undeclared = undeclared_findings(&endpoint, parts.uri.query());
+    let undeclared = if all_declared { Vec::new() } else { undeclared_findings(&endpoint, parts.uri.query()) };
     if !undeclared.is_empty() {
         match response.extensions_mut().get_mut::<Findings>() {
             Some(found) => found.0.extend(undeclared),
@@ -99,6 +101,7 @@ fn respond(
     parts: &Parts,
     path: Result<RawPathParams, RawPathParamsRejection>,
     base: &[u8],
+    all_declared: &mut bool,
 ) -> Result<Response, HttpError> {
     let (api, op) = (&*endpoint.api, endpoint.op());
     let caller = match (op.secured, &api.auth) {
@@ -106,6 +109,7 @@ fn respond(
         _ => None,
     };
     let params = validate(endpoint, parts, path)?;
+    *all_declared = params.all_declared;
     let tenant = match (&api.auth, caller) {
         (Some(rules), Some(index)) => authorize(rules, &api.identities.identities[index], &params, &api.store)?,
         _ => None,

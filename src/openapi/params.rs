@@ -12,6 +12,9 @@ use crate::openapi::{Location, Operation, Param, Scalar};
 #[derive(Clone, Debug, Default)]
 pub struct ParamValues {
     values: Vec<(Arc<str>, Value)>,
+    /// Every query parameter given is declared (or an alias of one): the undeclared-parameter
+    /// check has nothing to find, and skips its own pass over the query.
+    pub(crate) all_declared: bool,
 }
 
 impl ParamValues {
@@ -114,11 +117,22 @@ pub(crate) fn extract(
             }
         }
     }
-    let mut out = ParamValues { values: Vec::with_capacity(op.params.len()) };
+    let mut out = ParamValues { values: Vec::with_capacity(op.params.len()), all_declared: false };
+    // Which pairs a declared parameter took, for `all_declared`.
+    let mut taken: u64 = 0;
     for param in &op.params {
         let raws: Vec<&str> = match param.location {
             Location::Path => path.iter().filter(|(k, _)| **k == *param.name).map(|(_, v)| *v).collect(),
-            Location::Query => pairs.iter().filter(|(k, _)| **k == *param.name).map(|(_, v)| v.as_ref()).collect(),
+            Location::Query => {
+                let mut raws = Vec::new();
+                for (i, (k, v)) in pairs.iter().enumerate() {
+                    if **k == *param.name {
+                        taken |= 1u64.checked_shl(i as u32).unwrap_or(0);
+                        raws.push(v.as_ref());
+                    }
+                }
+                raws
+            }
             Location::Header => headers.get_all(&*param.name).iter().filter_map(|v| v.to_str().ok()).collect(),
         };
         if raws.is_empty() {
@@ -137,6 +151,7 @@ pub(crate) fn extract(
         }
         out.values.push((param.name.clone(), value));
     }
+    out.all_declared = pairs.len() <= 64 && taken.count_ones() as usize == pairs.len();
     Ok(out)
 }
 
