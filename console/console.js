@@ -276,11 +276,21 @@ function pretty(body) {
   }
 }
 
-function showExchange(seq) {
+// The live feed sends rows without headers and bodies; the whole exchange is read on a click.
+async function showExchange(seq) {
   state.selected = seq;
-  const e = state.requests.find((r) => r.seq === seq);
   renderRequests();
+  let e = state.requests.find((r) => r.seq === seq);
   if (!e) return;
+  if (!e.responseHeaders) {
+    const response = await admin(`/requests/${seq}`);
+    if (!response.ok) {
+      $("exchange").replaceChildren(el("p", { class: "error", text: (await response.json()).error }));
+      return;
+    }
+    e = Object.assign(e, await response.json());
+  }
+  if (state.selected !== seq) return;
   $("exchange").replaceChildren(el("div", {},
     el("h3", { text: `${e.method} ${e.url}` }),
     el("p", {}, el("span", { class: statusClass(e.status), text: e.status }), ` in ${e.durationMs.toFixed(2)} ms · ${e.operation || "no operation"} · ${e.time}`),

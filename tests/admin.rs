@@ -362,4 +362,16 @@ async fn the_live_feed_streams_new_entries_and_outlasts_the_idle_timeout() {
     let entries: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!((entries[0]["status"].as_u64(), entries[1]["status"].as_u64()), (Some(200), Some(400)));
     assert_eq!(entries[1]["url"], format!("{ALLOCATIONS}?pageSize=0"));
+    assert!(entries[1].get("responseBody").is_none(), "the feed sends rows, not whole exchanges");
+
+    // The whole exchange is one request away, while the journal keeps it.
+    let seq = entries[1]["seq"].as_u64().unwrap();
+    let (status, whole) = json_get(&http, format!("{}/__admin/requests/{seq}", server.uri())).await;
+    assert_eq!(status, 200);
+    assert_eq!(whole["url"], entries[1]["url"]);
+    assert!(whole["responseBody"].as_str().unwrap().contains("pageSize"), "{whole}");
+    let (status, gone) = json_get(&http, format!("{}/__admin/requests/999999", server.uri())).await;
+    assert_eq!(status, 404);
+    assert!(gone["error"].as_str().unwrap().contains("999999"));
+    assert_eq!(json_get(&http, format!("{}/__admin/requests/x", server.uri())).await.0, 400);
 }

@@ -141,6 +141,7 @@ pub(crate) fn routes(app: Arc<App>) -> Router {
         .route("/__admin/openapi.json", get(openapi))
         .route("/__admin/requests", get(list_requests).delete(clear_requests))
         .route("/__admin/requests/live", get(live_requests))
+        .route("/__admin/requests/{seq}", get(one_request))
         .route("/__admin/reset", axum::routing::post(reset))
         .route("/__admin/scenarios", get(list_scenarios).post(add_scenario).delete(clear_scenarios))
         .route("/__admin/scenarios/{id}", axum::routing::delete(remove_scenario))
@@ -255,7 +256,8 @@ fn journal_chunks(
     })
 }
 
-/// New journal entries as they come, one JSON object a line (NDJSON), until the client goes.
+/// New journal entries as they come, one JSON object a line (NDJSON), until the client goes:
+/// each without its headers and bodies, which `/__admin/requests/{seq}` gives.
 /// Read it with `fetch` and a stream reader, which can send the admin token in a header (an
 /// EventSource could only put it in the URL).
 async fn live_requests(State(app): State<Arc<App>>) -> Response {
@@ -263,7 +265,7 @@ async fn live_requests(State(app): State<Arc<App>>) -> Response {
     let lines = futures_util::stream::unfold(feed, |mut feed| async move {
         use tokio::sync::broadcast::error::RecvError;
         let line = match feed.entries.recv().await {
-            Ok(entry) => serde_json::to_vec(&*entry).expect("journal entries serialise"),
+            Ok(entry) => serde_json::to_vec(&entry.summary()).expect("journal entries serialise"),
             Err(RecvError::Lagged(missed)) => serde_json::to_vec(&json!({ "missed": missed })).expect("JSON"),
             Err(RecvError::Closed) => return None,
         };
@@ -276,6 +278,19 @@ async fn live_requests(State(app): State<Arc<App>>) -> Response {
         axum::body::Body::from_stream(lines),
     )
         .into_response()
+}
+
+async fn one_request(State(app): State<Arc<App>>, axum::extract::Path(seq): axum::extract::Path<String>) -> Response {
+    let Ok(seq) = seq.parse::<u64>() else {
+        return problem(StatusCode::BAD_REQUEST, &format!("seq: got {seq:?}; expected a journal sequence number"));
+    };
+    match app.journal.get(seq) {
+        Some(entry) => Json(&*entry).into_response(),
+        None => problem(
+            StatusCode::NOT_FOUND,
+            &format!("request {seq} is not in the journal (it keeps the newest --journal-size entries within --journal-bytes)"),
+        ),
+    }
 }
 
 async fn clear_requests(State(app): State<Arc<App>>) -> Response {

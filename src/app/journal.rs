@@ -124,6 +124,13 @@ impl Journal {
         JournalPage { requests, next_before }
     }
 
+    /// The entry with sequence number `seq`, while the journal keeps it.
+    pub(crate) fn get(&self, seq: u64) -> Option<Arc<ReceivedRequest>> {
+        let entries = self.entries();
+        let at = entries.list.partition_point(|e| e.seq < seq);
+        entries.list.get(at).filter(|e| e.seq == seq).cloned()
+    }
+
     /// Every entry, oldest first.
     pub(crate) fn all(&self) -> Vec<ReceivedRequest> {
         self.entries().list.iter().map(|e| (**e).clone()).collect()

@@ -101,6 +101,8 @@ try {
   await curlRow.waitFor({ timeout: 1000 });
   check(true, "a request made with curl appears in the recent requests");
   await curlRow.click();
+  // The whole exchange is fetched on the click.
+  await page.locator('#exchange h3:has-text("Response body")').waitFor();
   const exchange = await page.locator("#exchange").textContent();
   check(exchange.includes("Response body") && exchange.includes("x-request-id"), "the exchange shows headers and body");
   check(!exchange.includes(oes.token) || oes.token.length < 16, "the bearer token is masked in the exchange");
