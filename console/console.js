@@ -13,6 +13,7 @@ const state = {
   requests: [], // journal entries, newest first
   seen: new Set(),
   selected: null,
+  skipped: 0, // rows the live feed left out under heavy traffic
   scenarios: [],
   data: { api: null, collection: null, offset: 0, limit: 25, q: "" },
 };
@@ -257,6 +258,7 @@ function renderRequests() {
   );
   $("request-rows").replaceChildren(...rows);
   $("request-count").textContent = state.requests.length ? `(${state.requests.length})` : "";
+  $("request-count").title = state.skipped ? `${state.skipped} requests came too fast to show live; reload the page to list the newest from the journal` : "";
 }
 
 function headerTable(headers) {
@@ -327,7 +329,10 @@ async function follow() {
         buffered += value;
         const lines = buffered.split("\n");
         buffered = lines.pop();
-        const entries = lines.filter(Boolean).map((line) => JSON.parse(line)).filter((e) => e.seq);
+        const parsed = lines.filter(Boolean).map((line) => JSON.parse(line));
+        // Under heavy traffic the feed sends the newest rows and counts the rest.
+        state.skipped += parsed.reduce((n, e) => n + (e.skipped || 0), 0);
+        const entries = parsed.filter((e) => e.seq);
         if (entries.length) {
           addRequests(entries, true);
           if (state.scenarios.length) scheduleScenarioRefresh();

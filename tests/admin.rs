@@ -343,6 +343,29 @@ async fn scenario_switches_apply_to_every_caller_until_lifted() {
 }
 
 #[tokio::test]
+async fn the_live_feed_counts_what_it_leaves_out_under_heavy_traffic() {
+    let server = MockServer::start().await;
+    let http = reqwest::Client::new();
+    let mut live = http.get(format!("{}/__admin/requests/live", server.uri())).send().await.unwrap();
+    let sent = 400;
+    let calls = (0..sent).map(|_| json_get(&http, format!("{}{ALLOCATIONS}?pageSize=1", server.uri())));
+    futures_util::future::join_all(calls).await;
+    let (mut rows, mut skipped, mut seen, mut text) = (0, 0, Vec::new(), String::new());
+    while rows + skipped < sent {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), live.chunk()).await.expect("a batch within 5 s");
+        text.push_str(std::str::from_utf8(&chunk.unwrap().expect("the stream stays open")).unwrap());
+        let Some(end) = text.rfind('\n') else { continue };
+        let lines: Vec<Value> = text[..end].lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        text.drain(..=end);
+        rows += lines.iter().filter(|l| l.get("seq").is_some()).count();
+        skipped += lines.iter().filter_map(|l| l["skipped"].as_u64()).sum::<u64>() as usize;
+        seen.extend(lines.iter().filter_map(|l| l["seq"].as_u64()));
+    }
+    assert_eq!(rows + skipped, sent, "every request is shown or counted");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "rows come oldest first");
+}
+
+#[tokio::test]
 async fn the_live_feed_streams_new_entries_and_outlasts_the_idle_timeout() {
     let server = MockServer::builder().idle_timeout(Duration::from_millis(500)).start().await;
     let http = reqwest::Client::new();

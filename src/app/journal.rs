@@ -50,7 +50,8 @@ impl Journal {
     pub(crate) fn new(capacity: usize, max_bytes: usize) -> Journal {
         crate::app::exchange::start_clock();
         let inner = Entries { list: VecDeque::with_capacity(capacity.min(4096)), ..Default::default() };
-        let (feed, _) = tokio::sync::broadcast::channel(1024);
+        // Room for 50 ms of entries at 80k requests a second: the live feed's batch.
+        let (feed, _) = tokio::sync::broadcast::channel(4096);
         Journal { capacity, max_bytes, inner: Mutex::new(inner), log: None, feed, listeners: Default::default() }
     }
 
