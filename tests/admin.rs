@@ -81,7 +81,7 @@ async fn the_journal_keeps_the_whole_exchange_with_credentials_masked() {
     let everything = serde_json::to_string(&body).unwrap();
     assert!(!everything.contains(token), "the token never reaches the journal");
 
-    // A body is kept as sent, up to 16 KiB, and the route still gets all of it.
+    // A body is kept as sent, up to 64 KiB, and the route still gets all of it.
     let long = format!("{{\"note\":\"{}\"}}", "x".repeat(100_000));
     let posted = http
         .post(format!("{}{ALLOCATIONS}", server.uri()))
@@ -94,10 +94,10 @@ async fn the_journal_keeps_the_whole_exchange_with_credentials_masked() {
     assert_eq!(posted.status(), 405);
     let kept = server.received_requests().pop().unwrap();
     assert_eq!(kept.request_body.len, Some(long.len() as u64));
-    assert_eq!(kept.request_body.bytes.len(), 16 * 1024);
+    assert_eq!(kept.request_body.bytes.len(), 64 * 1024);
     let (_, body) = json_get(&http, format!("{}/__admin/requests?limit=1", server.uri())).await;
     let text = body["requests"][0]["requestBody"].as_str().unwrap();
-    assert!(text.ends_with(&format!("…[{} bytes cut]", long.len() - 16 * 1024)), "{}", &text[text.len() - 40..]);
+    assert!(text.ends_with(&format!("…[{} bytes cut]", long.len() - 64 * 1024)), "{}", &text[text.len() - 40..]);
     assert!(body["requests"][0]["responseBody"].as_str().unwrap().contains("not allowed"));
 }
 

