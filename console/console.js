@@ -252,7 +252,7 @@ function renderRequests() {
       el("td", { class: statusClass(e.status), text: e.status }),
       el("td", { text: e.durationMs.toFixed(1) }),
       el("td", { class: "agent", text: e.userAgent || "", title: e.userAgent || "" }),
-      el("td", { text: e.operation || e.error || "" }),
+      el("td", { class: "operation", text: e.operation || e.error || "", title: e.operation || e.error || "" }),
       el("td", {}, e.findings.length ? el("span", { class: "finding", text: `${e.findings.length} ⚠`, title: e.findings.map((f) => f.message).join("\n") }) : ""),
     ),
   );
