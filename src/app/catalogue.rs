@@ -6,28 +6,16 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::behaviour::identities::Identity;
 use crate::load::LoadedApi;
-use crate::openapi::Location;
+use crate::openapi::{Location, Operation};
 use crate::store::Path;
 
 /// The catalogue of the APIs served now.
 pub(crate) fn catalogue(apis: &[std::sync::Arc<LoadedApi>]) -> Value {
-    let identities: Vec<Value> =
-        apis.first().map(|a| a.identities.identities.iter().map(identity_json).collect()).unwrap_or_default();
+    let identities = apis.first().map(|a| json!(a.identities.identities)).unwrap_or_else(|| json!([]));
     json!({
         "apis": apis.iter().map(|a| api_json(a)).collect::<Vec<_>>(),
         "identities": identities,
-    })
-}
-
-fn identity_json(identity: &Identity) -> Value {
-    json!({
-        "token": identity.token,
-        "user": identity.user,
-        "permissions": identity.permissions,
-        "tenants": identity.tenants,
-        "description": identity.description,
     })
 }
 
@@ -37,11 +25,14 @@ pub(crate) fn demo_token(api: &LoadedApi) -> Option<String> {
 }
 
 /// Values for the path parameters of operation `op` that answer 200, by name.
-pub(crate) fn try_it_values(api: &LoadedApi, op: &crate::openapi::Operation) -> Map<String, Value> {
-    let demo = demo_identity(api);
+pub(crate) fn try_it_values(api: &LoadedApi, op: &Operation) -> Map<String, Value> {
+    values_for(api, op, demo_identity(api).as_ref())
+}
+
+fn values_for(api: &LoadedApi, op: &Operation, demo: Option<&Demo>) -> Map<String, Value> {
     let mut values = Map::new();
     for param in op.params.iter().filter(|p| p.location == Location::Path) {
-        if let Some(value) = demo_value(api, &op.id, &param.name, demo.as_ref()) {
+        if let Some(value) = demo_value(api, op, &param.name, demo) {
             values.insert(param.name.to_string(), value);
         }
     }
@@ -55,7 +46,7 @@ fn api_json(api: &LoadedApi) -> Value {
         .operations
         .iter()
         .map(|op| {
-            let values = try_it_values(api, op);
+            let values = values_for(api, op, demo.as_ref());
             let examples: Vec<Value> = op
                 .responses
                 .values()
@@ -130,19 +121,19 @@ fn demo_identity(api: &LoadedApi) -> Option<Demo> {
 
 /// A value for a path parameter that answers 200: the demo tenant for the tenant parameter,
 /// the first record's key for a lookup, else the spec's example.
-fn demo_value(api: &LoadedApi, op: &str, param: &str, demo: Option<&Demo>) -> Option<Value> {
+fn demo_value(api: &LoadedApi, op: &Operation, param: &str, demo: Option<&Demo>) -> Option<Value> {
     let tenant_param = api.auth.as_ref().and_then(|a| a.tenant.as_ref()).map(|t| t.param.as_str());
     if tenant_param == Some(param) {
         if let Some(tenant) = demo.and_then(|d| d.tenant.clone()) {
             return Some(tenant.into());
         }
     }
-    let binding = api.bindings.get(op);
+    let binding = api.bindings.get(&op.id);
     if let Some(binding) = binding.filter(|b| b.lookup.as_deref() == Some(param)) {
         let key = api.store.collection(&binding.collection).and_then(|c| c.index.key_of.first().cloned());
         if let Some(key) = key {
             return Some(key.into());
         }
     }
-    api.api.operations.iter().find(|o| o.id == op)?.param(param)?.example.clone()
+    op.param(param)?.example.clone()
 }

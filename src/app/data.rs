@@ -53,10 +53,19 @@ pub(crate) async fn records(
     let write = writer(api, &collection, &records.records);
     let (mut matched, mut page) = (0usize, Vec::new());
     let mut one = Vec::new();
-    for id in 0..records.index.len() as u32 {
+    if text.is_empty() {
+        // No filter: write only the page's records.
+        matched = records.index.len();
+        for id in offset.min(matched)..(offset + limit).min(matched) {
+            let mut one = Vec::new();
+            write(id as u32, &mut one, &base);
+            page.push(one);
+        }
+    }
+    for id in (0..records.index.len() as u32).filter(|_| !text.is_empty()) {
         one.clear();
         write(id, &mut one, &base);
-        if !text.is_empty() && !contains_ignoring_case(&one, text.as_bytes()) {
+        if !contains_ignoring_case(&one, text.as_bytes()) {
             continue;
         }
         if matched >= offset && matched < offset + limit {
