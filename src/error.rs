@@ -56,18 +56,4 @@ pub enum LoadError {
         /// The schema rule that failed.
         rule: String,
     },
-    /// A spec example that breaks its own schema.
-    #[error("{file}: example `{example}` of {operation} {status} does not match its schema: {message}")]
-    Example {
-        /// The document.
-        file: String,
-        /// The example's name.
-        example: String,
-        /// The operation declaring it.
-        operation: String,
-        /// The response status declaring it.
-        status: u16,
-        /// The first finding, with its pointer.
-        message: String,
-    },
 }

@@ -216,7 +216,7 @@ paths:
     let bad = http.get(format!("{}/v1/pets/0", server.uri())).send().await.unwrap();
     assert_eq!(bad.status(), 400);
     let body = bad.json::<serde_json::Value>().await.unwrap();
-    assert_eq!(body["error"], "id: got 0; expected an integer of at least 1");
+    assert_eq!(body["detail"], "id: got 0; expected an integer of at least 1");
     let forced = http.get(format!("{}/v1/pets/7", server.uri())).header("prefer", "code=404").send().await.unwrap();
     assert_eq!(forced.status(), 404);
     std::fs::remove_dir_all(&dir).ok();
@@ -284,7 +284,10 @@ paths:
     assert_eq!(ok.json::<serde_json::Value>().await.unwrap(), json!(["buy milk"]));
     let bad = http.get(format!("{}/notes?tag=gym", server.uri())).send().await.unwrap();
     assert_eq!(bad.status(), 400);
-    assert_eq!(bad.json::<serde_json::Value>().await.unwrap()["error"], "tag: got \"gym\"; expected one of work, home");
+    assert_eq!(
+        bad.json::<serde_json::Value>().await.unwrap()["detail"],
+        "tag: got \"gym\"; expected one of work, home"
+    );
 }
 
 #[tokio::test]

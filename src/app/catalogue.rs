@@ -48,9 +48,8 @@ fn api_json(api: &LoadedApi) -> Value {
         .map(|op| {
             let values = values_for(api, op, demo.as_ref());
             let examples: Vec<Value> = op
-                .responses
-                .values()
-                .flat_map(|r| r.examples.iter().map(move |(name, _)| json!({"status": r.status, "name": name})))
+                .all_responses()
+                .flat_map(|r| r.examples().iter().map(move |(name, _)| json!({"status": r.status, "name": name})))
                 .collect();
             json!({
                 "id": op.id,

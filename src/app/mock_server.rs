@@ -186,6 +186,7 @@ pub struct MockServerBuilder {
     specs: Vec<PathBuf>,
     fixtures: Option<PathBuf>,
     scale: Option<u32>,
+    strict_spec: bool,
     address: SocketAddr,
     settings: Settings,
     faults: (Duration, Duration, f64, u64),
@@ -199,6 +200,7 @@ impl Default for MockServerBuilder {
             specs: Vec::new(),
             fixtures: None,
             scale: None,
+            strict_spec: false,
             address: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             settings,
             faults: (Duration::ZERO, Duration::ZERO, 0.0, 1),
@@ -219,6 +221,19 @@ impl MockServerBuilder {
     /// `DIR/identities.json`. Without it, operations answer from the spec's examples.
     pub fn fixtures(mut self, dir: impl Into<PathBuf>) -> Self {
         self.fixtures = Some(dir.into());
+        self
+    }
+
+    /// Refuses a spec with any warning (a missing operationId, an example that breaks its
+    /// schema...), listing them all; by default they are served around and reported.
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// let server = specmock::MockServer::builder().spec("openapi.yaml").strict_spec(true).start().await;
+    /// # }
+    /// ```
+    pub fn strict_spec(mut self, strict: bool) -> Self {
+        self.strict_spec = strict;
         self
     }
 
@@ -371,7 +386,7 @@ impl MockServerBuilder {
     /// Loads everything into the state a server serves from.
     pub(crate) fn build(mut self) -> Result<Arc<App>, LoadError> {
         let sources = match (self.specs.is_empty(), self.scale) {
-            (false, _) => Sources::Files { specs: self.specs, fixtures: self.fixtures },
+            (false, _) => Sources::Files { specs: self.specs, fixtures: self.fixtures, strict_spec: self.strict_spec },
             (true, Some(scale)) => Sources::Scaled(scale),
             (true, None) => Sources::Bundled,
         };

@@ -219,6 +219,11 @@ impl App {
         let mut last = self.last_load.lock().unwrap_or_else(|e| e.into_inner());
         last.1 = attempt.clone();
         let apis = loaded.map_err(Arc::new)?;
+        for api in &apis {
+            for line in api.api.warning_lines(5) {
+                tracing::warn!("{line}");
+            }
+        }
         last.0 = attempt;
         drop(last);
         let router = crate::http::routes(apis.clone(), self.options.clone());
@@ -245,14 +250,18 @@ impl App {
                 let ids: Vec<&str> = apis.iter().flat_map(|a| a.api.operations.iter().map(|o| o.id.as_str())).collect();
                 format!("operation: no operation {:?}; expected one of {}", switch.operation, ids.join(", "))
             })?;
-        if let Some(status) = switch.status.filter(|s| !op.responses.contains_key(s)) {
-            let declared: Vec<String> = op.responses.keys().map(u16::to_string).collect();
-            return Err(format!("status: {} does not declare {status}; declared: {}", op.id, declared.join(", ")));
+        if let Some(status) = switch.status.filter(|s| op.response_for(*s).is_none()) {
+            return Err(format!("status: {} does not declare {status}; declared: {}", op.id, op.declared_statuses()));
         }
         if let Some(name) = &switch.example {
-            let named = op.responses.values().filter(|r| switch.status.is_none_or(|s| s == r.status));
-            if !named.clone().any(|r| r.examples.iter().any(|(n, _)| n == name)) {
-                let names: Vec<&str> = named.flat_map(|r| r.examples.iter().map(|(n, _)| n.as_str())).collect();
+            let chosen = switch.status.and_then(|s| op.response_for(s));
+            let named: Vec<&crate::openapi::ResponseSpec> =
+                op.all_responses().filter(|r| chosen.is_none_or(|c| std::ptr::eq(c, *r))).collect();
+            if !named.iter().any(|r| r.content.iter().any(|m| m.examples.iter().any(|(n, _)| n == name))) {
+                let names: Vec<&str> = named
+                    .iter()
+                    .flat_map(|r| r.content.iter().flat_map(|m| m.examples.iter().map(|(n, _)| n.as_str())))
+                    .collect();
                 return Err(format!(
                     "example: {} has no example {name:?}; expected one of {}",
                     op.id,

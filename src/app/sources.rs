@@ -21,6 +21,8 @@ pub(crate) enum Sources {
         specs: Vec<PathBuf>,
         /// Folder with `<spec stem>/behaviour.yaml`, fixtures and `identities.json`.
         fixtures: Option<PathBuf>,
+        /// Refuse a spec with any warning, rather than serve around it.
+        strict_spec: bool,
     },
     /// The bundled specs, with the OES partner fixtures generated at this scale (seed 1): 500
     /// gives 1,000,000 allocations over 30,000 connections. The BRM data stays as bundled.
@@ -36,14 +38,16 @@ impl Sources {
             Sources::Scaled(scale) => {
                 load_bundled(Files::Generated(Arc::new(Generated::new("oes-partners", 1, *scale))), cache)
             }
-            Sources::Files { specs, fixtures } => load_files(specs, fixtures.as_deref(), cache),
+            Sources::Files { specs, fixtures, strict_spec } => {
+                load_files(specs, fixtures.as_deref(), cache, *strict_spec)
+            }
         }
     }
 
     /// Files to watch for changes (none for bundled APIs).
     pub(crate) fn watched(&self) -> Vec<PathBuf> {
         match self {
-            Sources::Files { specs, fixtures } => specs.iter().cloned().chain(fixtures.iter().cloned()).collect(),
+            Sources::Files { specs, fixtures, .. } => specs.iter().cloned().chain(fixtures.iter().cloned()).collect(),
             _ => Vec::new(),
         }
     }
@@ -60,7 +64,8 @@ fn load_bundled(files: Files, cache: Option<&StoreCache>) -> Result<Vec<Arc<Load
             let name = api_name(file.path());
             let text = String::from_utf8_lossy(file.contents());
             let source = format!("spec/{}", file.path().display());
-            LoadedApi::load(&name, &source, &text, Some(&files), identities.clone(), cache).map(Arc::new)
+            // Our own specs carry no slips: any warning is a bug in spec/.
+            LoadedApi::load(&name, &source, &text, Some(&files), identities.clone(), cache, true).map(Arc::new)
         })
         .collect()
 }
@@ -70,6 +75,7 @@ fn load_files(
     specs: &[PathBuf],
     fixtures: Option<&Path>,
     cache: Option<&StoreCache>,
+    strict: bool,
 ) -> Result<Vec<Arc<LoadedApi>>, LoadError> {
     let files = fixtures.map(|f| Files::Disk(f.to_path_buf()));
     let identities = Arc::new(match &files {
@@ -88,6 +94,7 @@ fn load_files(
                 files.as_ref(),
                 identities.clone(),
                 cache,
+                strict,
             )
             .map(Arc::new)
         })

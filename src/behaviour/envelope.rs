@@ -8,10 +8,13 @@ use crate::behaviour::ErrorEnvelope;
 #[derive(Clone, Debug)]
 pub(crate) struct Envelope {
     def: ErrorEnvelope,
+    /// Whether a behaviour file gave it, rather than specmock's default.
+    declared: bool,
 }
 
 impl Default for Envelope {
-    /// For specs served without a behaviour file: `{error, status, requestId}`.
+    /// For specs served without a behaviour file, which answer RFC 9457 problem details instead
+    /// (see [`crate::http::error::problem`]); its body is only a placeholder.
     fn default() -> Self {
         Envelope {
             def: ErrorEnvelope {
@@ -20,6 +23,7 @@ impl Default for Envelope {
                 codes: Default::default(),
                 request_id_field: Some("/requestId".into()),
             },
+            declared: false,
         }
     }
 }
@@ -27,7 +31,12 @@ impl Default for Envelope {
 impl Envelope {
     /// Wraps a behaviour file's envelope.
     pub(crate) fn new(def: ErrorEnvelope) -> Self {
-        Envelope { def }
+        Envelope { def, declared: true }
+    }
+
+    /// Whether a behaviour file gave this envelope.
+    pub(crate) fn declared(&self) -> bool {
+        self.declared
     }
 
     /// The body for `status` saying `message`.

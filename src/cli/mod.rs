@@ -42,9 +42,13 @@ enum Command {
 
 #[derive(Args)]
 pub(crate) struct Sources {
-    /// An OpenAPI 3.0 document (YAML or JSON) to serve instead of the bundled APIs. Repeatable.
+    /// An OpenAPI 3.0 or 3.1 or Swagger 2.0 document (YAML or JSON) to serve instead of the
+    /// bundled APIs. Repeatable. Slips such as a missing operationId are warnings.
     #[arg(long = "spec", value_name = "FILE")]
     specs: Vec<PathBuf>,
+    /// Refuse a --spec document with any warning, listing them all, instead of serving around them.
+    #[arg(long, requires = "specs")]
+    strict_spec: bool,
     /// Folder with `<spec stem>/behaviour.yaml` and its fixtures, and `identities.json`.
     /// Without it, operations answer from the spec's examples.
     #[arg(long, value_name = "DIR", requires = "specs")]
@@ -63,7 +67,7 @@ impl Sources {
         } else if self.specs.is_empty() {
             Origin::Bundled
         } else {
-            Origin::Files { specs: self.specs.clone(), fixtures: self.fixtures.clone() }
+            Origin::Files { specs: self.specs.clone(), fixtures: self.fixtures.clone(), strict_spec: self.strict_spec }
         }
     }
 }

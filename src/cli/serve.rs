@@ -170,6 +170,11 @@ pub(crate) fn run(serve: Serve) -> ExitCode {
         Ok(app) => app,
         Err(e) => return fail(&e.to_string()),
     };
+    for api in app.apis() {
+        for line in api.api.warning_lines(20) {
+            eprintln!("specmock: {line}");
+        }
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
     // The main thread waits outside the runtime: a thread parked in `block_on` can hold the I/O
     // driver and then wake the worker for every event, which costs a third of the throughput.

@@ -29,34 +29,42 @@ const TRANSPORT_HEADERS: [&str; 16] = [
 /// What a response broke, located by JSON pointer where it is about the body.
 pub(crate) fn check(op: &Operation, status: u16, headers: &http::HeaderMap, body: &[u8]) -> Vec<Finding> {
     let finding = Finding::new;
-    let Some(declared) = op.responses.get(&status) else {
-        let known: Vec<String> = op.responses.keys().map(u16::to_string).collect();
+    let Some(declared) = op.response_for(status) else {
         return vec![finding(
             "",
             format!("{} {} responses", op.method, op.path),
-            format!("status {status} is not declared for {}; declared: {}", op.id, known.join(", ")),
+            format!("status {status} is not declared for {}; declared: {}", op.id, op.declared_statuses()),
         )];
     };
+    let key = &declared.key;
     let mut findings = Vec::new();
     let content_type = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if let Some(expected) = &declared.media_type {
-        let essence = content_type.split(';').next().unwrap_or_default().trim();
-        if !essence.eq_ignore_ascii_case(expected) {
+    let media = if declared.content.is_empty() {
+        if !body.is_empty() {
             findings.push(finding(
                 "",
-                format!("responses/{status}/content"),
-                format!("content type is {content_type:?}; expected {expected}"),
+                format!("responses/{key}"),
+                format!("the response declares no content, but {} bytes came", body.len()),
             ));
-            return findings;
         }
-    }
+        None
+    } else {
+        match declared.media_for(content_type) {
+            Some(media) => Some(media),
+            None => {
+                let expected: Vec<&str> = declared.content.iter().map(|m| m.media_type.as_str()).collect();
+                findings.push(finding(
+                    "",
+                    format!("responses/{key}/content"),
+                    format!("content type is {content_type:?}; expected {}", expected.join(" or ")),
+                ));
+                return findings;
+            }
+        }
+    };
     for name in &declared.required_headers {
         if !headers.contains_key(name.as_str()) {
-            findings.push(finding(
-                "",
-                format!("responses/{status}/headers/{name}"),
-                format!("header {name} is missing"),
-            ));
+            findings.push(finding("", format!("responses/{key}/headers/{name}"), format!("header {name} is missing")));
         }
     }
     for (name, checker) in &declared.header_checkers {
@@ -65,7 +73,7 @@ pub(crate) fn check(op: &Operation, status: u16, headers: &http::HeaderMap, body
             if !checker.is_valid(&value) {
                 findings.push(finding(
                     "",
-                    format!("responses/{status}/headers/{name}/schema"),
+                    format!("responses/{key}/headers/{name}/schema"),
                     format!("header {name}: {raw:?} breaks its schema"),
                 ));
             }
@@ -80,17 +88,17 @@ pub(crate) fn check(op: &Operation, status: u16, headers: &http::HeaderMap, body
             {
                 findings.push(finding(
                     "",
-                    format!("responses/{status}/x-additional-headers"),
+                    format!("responses/{key}/x-additional-headers"),
                     format!("header {name} is not declared, and this response allows no others"),
                 ));
             }
         }
     }
-    if let Some(checker) = &declared.checker {
+    if let Some(checker) = media.filter(|m| m.is_json()).and_then(|m| m.checker.as_ref()) {
         match serde_json::from_slice::<Value>(body) {
             Ok(value) => findings.extend(checker.findings(&value, 20).into_iter().map(Finding::from)),
             Err(e) => {
-                findings.push(finding("", format!("responses/{status}/content"), format!("the body is not JSON: {e}")))
+                findings.push(finding("", format!("responses/{key}/content"), format!("the body is not JSON: {e}")))
             }
         }
     }

@@ -176,6 +176,7 @@ fn build(api: &Api, op: &Operation, config: &Config, values: &[(&Param, String)]
                 query.append_pair(&param.name, value);
             }
             Location::Header => headers.push((param.name.to_string(), value.clone())),
+            Location::Cookie => headers.push(("cookie".into(), format!("{}={value}", param.name))),
         }
     }
     if let Some(token) = &config.token {

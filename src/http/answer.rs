@@ -7,10 +7,10 @@ use serde_json::Value;
 
 use crate::behaviour::{Body, Paging};
 use crate::http::error::HttpError;
+use crate::http::mock;
 use crate::load::{CompiledBinding, LoadedApi};
 use crate::openapi::params::ParamValues;
 use crate::openapi::Operation;
-use crate::store::render::Template;
 
 /// The request's own base URL for this API, JSON-escaped, e.g. `http://127.0.0.1:4010/brm/.../v4`.
 pub(crate) fn base_url(api: &LoadedApi, headers: &HeaderMap) -> Result<Vec<u8>, HttpError> {
@@ -90,13 +90,6 @@ pub(crate) fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
     response
 }
 
-/// A JSON example, with the request's base URL where the data holds a placeholder.
-pub(crate) fn example_response(api: &LoadedApi, status: u16, value: &Value, base: &[u8]) -> Response {
-    let mut out = Vec::new();
-    Template::new(value, &api.placeholders).write(&mut out, base);
-    json_bytes(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), out)
-}
-
 /// Answers a request whose parameters passed validation.
 pub(crate) fn answer(
     api: &LoadedApi,
@@ -104,15 +97,17 @@ pub(crate) fn answer(
     params: &ParamValues,
     tenant: Option<(u32, &Value)>,
     base: &[u8],
+    request: &HeaderMap,
+    rid: &str,
 ) -> Result<Response, HttpError> {
     let Some(binding) = api.bindings.get(&op.id) else {
-        let success = op.success();
-        return match success.and_then(|r| r.examples.first().map(|(_, v)| (r.status, v))) {
-            Some((status, value)) => Ok(example_response(api, status, value, base)),
-            None => Ok(json_bytes(
-                StatusCode::from_u16(success.map_or(200, |r| r.status)).unwrap_or(StatusCode::OK),
-                b"{}".to_vec(),
-            )),
+        return match op.success() {
+            Some(success) => {
+                let asked = mock::Asked { headers: request, base, rid };
+                mock::respond(api, success, success.status, &asked, None, None)
+            }
+            // No responses declared: success, with nothing to say.
+            None => Ok(Response::new(axum::body::Body::empty())),
         };
     };
     let view = choose_view(binding, params);

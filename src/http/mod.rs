@@ -1,14 +1,19 @@
 //! Serving a request: the router, each operation's pipeline and its steps (scenario, auth,
-//! parameters, answer), the error envelope, CORS, and the edge every request passes first.
+//! parameters, answer from the store or a declared response, content negotiation), the error
+//! envelope, CORS, and the edge every request passes first.
 
 mod answer;
 pub(crate) mod auth;
+mod body;
 mod cors;
 pub(crate) mod edge;
 pub(crate) mod error;
+mod mock;
+mod negotiate;
 pub(crate) mod pipeline;
 mod router;
 pub(crate) mod scenario;
+mod security;
 pub(crate) mod switches;
 
 use axum::http::HeaderMap;

@@ -12,19 +12,20 @@ use std::time::Duration;
 use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{RawPathParams, Request, State};
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
-use serde_json::Value;
 
 use crate::contract::{conformance, Finding};
-use crate::http::answer::{answer, base_url, example_response};
+use crate::http::answer::{answer, base_url};
 use crate::http::auth::{authenticate, authorize};
-use crate::http::error::{HttpError, Refused};
+use crate::http::error::{problem, HttpError, Refused};
+use crate::http::mock;
 use crate::http::scenario::Prefer;
+use crate::http::{body, security};
 use crate::http::{request_id, ServeOptions};
 use crate::load::LoadedApi;
 use crate::openapi::params::{extract, undeclared_message, undeclared_query_params, ParamValues};
-use crate::openapi::Operation;
+use crate::openapi::{Operation, ResponseSpec};
 
 /// The operation that answered a request, set on the response for the journal.
 #[derive(Clone, Debug)]
@@ -44,13 +45,18 @@ pub(crate) struct Endpoint {
     /// Other wire spellings of its parameters (`type` for `@type`), looked up once here rather
     /// than hashed per request.
     aliases: Vec<(String, String)>,
+    /// Whether the document's security schemes or a request body are checked before the
+    /// parameters: false for the bundled read routes, which skip the step.
+    checks_first: bool,
 }
 
 impl Endpoint {
     pub(crate) fn new(api: Arc<LoadedApi>, op: usize, options: Arc<ServeOptions>) -> Endpoint {
         let matched = Matched(api.api.operations[op].id.as_str().into());
         let aliases = api.bindings.get(&api.api.operations[op].id).map_or_else(Vec::new, |b| b.param_aliases.clone());
-        Endpoint { api, op, options, matched, aliases }
+        let operation = &api.api.operations[op];
+        let checks_first = operation.request_body.is_some() || (api.auth.is_none() && operation.secured);
+        Endpoint { api, op, options, matched, aliases, checks_first }
     }
 
     fn op(&self) -> &Operation {
@@ -64,7 +70,7 @@ pub(crate) async fn serve(
     path: Result<RawPathParams, RawPathParamsRejection>,
     req: Request,
 ) -> Response {
-    let (parts, _body) = req.into_parts();
+    let (parts, body) = req.into_parts();
     let rid = request_id(&parts.headers);
     // Set when validation saw every query parameter declared, which spares a second pass.
     let mut all_declared = false;
@@ -76,10 +82,17 @@ pub(crate) async fn serve(
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
-            match forced(&endpoint, &prefer, &base, rid) {
+            match forced(&endpoint, &prefer, &parts.headers, &base, rid) {
                 Some(response) => response,
-                None => respond(&endpoint, &parts, path, &base, &mut all_declared)
-                    .unwrap_or_else(|refusal| refusal.render(&endpoint.api.envelope, rid)),
+                None => {
+                    let checked = match endpoint.checks_first {
+                        true => check_security_and_body(&endpoint, &parts, body).await,
+                        false => Ok(()),
+                    };
+                    checked
+                        .and_then(|()| respond(&endpoint, &parts, path, &base, &mut all_declared))
+                        .unwrap_or_else(|refusal| refuse(&endpoint, refusal, &parts.headers, &base, rid))
+                }
             }
         }
     };
@@ -92,6 +105,50 @@ pub(crate) async fn serve(
             None => drop(response.extensions_mut().insert(Findings(undeclared))),
         }
     }
+    response
+}
+
+/// The document's own security schemes (where no behaviour file checks identities), then the
+/// request body: only for operations that have either.
+async fn check_security_and_body(endpoint: &Endpoint, parts: &Parts, body: axum::body::Body) -> Result<(), HttpError> {
+    let op = endpoint.op();
+    if endpoint.api.auth.is_none() {
+        security::check(op, &parts.headers, parts.uri.query())?;
+    }
+    body::check(op, &parts.headers, body).await
+}
+
+/// A refused request's response. With a behaviour file's envelope, in that envelope. Else as
+/// the document declares it: 400, or the 422 an operation declares without a 400; the body of
+/// the response declared for that status (its example, or one built from its schema, with the
+/// finding where the schema has room for a message); else RFC 9457 problem+json. The finding
+/// always goes to the log line and the journal.
+fn refuse(endpoint: &Endpoint, refusal: HttpError, headers: &HeaderMap, base: &[u8], rid: &str) -> Response {
+    let (api, op) = (&*endpoint.api, endpoint.op());
+    if api.envelope.declared() {
+        return refusal.render(&api.envelope, rid);
+    }
+    let status = match refusal.status {
+        400 if !op.responses.contains_key(&400) && op.responses.contains_key(&422) => 422,
+        other => other,
+    };
+    let asked = mock::Asked { headers, base, rid };
+    let mut response = op
+        .response_for(status)
+        .filter(|r| !r.content.is_empty())
+        .and_then(|spec| mock::respond(api, spec, status, &asked, None, Some(&refusal.message)).ok())
+        .unwrap_or_else(|| problem(status, &refusal.message, rid));
+    if let Some(challenge) = refusal.challenge.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+    }
+    let detail = refusal.detail.as_deref().unwrap_or(&refusal.message);
+    let finding = Finding {
+        pointer: String::new(),
+        rule: format!("{} {} request", op.method, op.path),
+        message: detail.to_string(),
+    };
+    response.extensions_mut().insert(Findings(vec![finding]));
+    response.extensions_mut().insert(Refused);
     response
 }
 
@@ -117,7 +174,7 @@ fn respond(
     let tenant = tenant
         .zip(api.auth.as_ref().and_then(|a| a.tenant.as_ref()))
         .and_then(|(index, rule)| api.store.collection(&rule.collection).map(|c| (index, &c.records[index as usize])));
-    answer(api, op, &params, tenant, base)
+    answer(api, op, &params, tenant, base, &parts.headers, request_id(&parts.headers))
 }
 
 /// Parameters read and checked against the spec; a bad one is a 400 naming it.
@@ -130,7 +187,14 @@ fn validate(
     let path = path.map_err(|rejection| {
         HttpError::bad_request(format!("the path could not be read: {}", rejection.body_text()))
     })?;
-    let path: Vec<(&str, &str)> = path.iter().collect();
+    // The router names captures by position; the operation knows their names.
+    let names = &op.path_names;
+    let path: Vec<(&str, &str)> =
+        path.iter().enumerate().filter_map(|(i, (_, v))| Some((names.get(i)?.as_ref(), v))).collect();
+    // An empty segment is not a value for a template's parameter: no route matches.
+    if path.iter().any(|(_, v)| v.is_empty()) {
+        return Err(HttpError::new(404, format!("no route matches {}", parts.uri.path())));
+    }
     let aliases = endpoint.aliases.as_slice();
     if endpoint.options.reject_unknown_params {
         if let Some((name, closest)) = undeclared_query_params(op, parts.uri.query(), aliases).into_iter().next() {
@@ -169,57 +233,57 @@ fn scenario(endpoint: &Endpoint, headers: &HeaderMap) -> Result<(Duration, Prefe
         delay += switched.delay;
         fail |= switched.fail;
     }
-    if fail && endpoint.op().responses.contains_key(&500) {
+    if fail && endpoint.op().response_for(500).is_some() {
         prefer.code = Some(500);
         prefer.example = None;
     }
     Ok((delay + prefer.delay.unwrap_or_default(), prefer))
 }
 
-/// The response a `Prefer` header forces, if any.
-fn forced(endpoint: &Endpoint, prefer: &Prefer, base: &[u8], rid: &str) -> Option<Response> {
+/// The response a `Prefer` header forces, if any: `code=N` picks the response that covers N
+/// (its own, its range's or `default`), `example=NAME` one of its examples.
+fn forced(endpoint: &Endpoint, prefer: &Prefer, headers: &HeaderMap, base: &[u8], rid: &str) -> Option<Response> {
     let (api, op) = (&*endpoint.api, endpoint.op());
     let refuse = |message: String| Some(HttpError::bad_request(message).render(&api.envelope, rid));
-    if let Some(name) = &prefer.example {
-        let found = op
-            .responses
-            .values()
-            .filter(|r| prefer.code.is_none_or(|c| c == r.status))
-            .find_map(|r| r.examples.iter().find(|(n, _)| n == name).map(|(_, v)| (r.status, v)));
-        return match found {
-            Some((status, value)) => Some(documented(api, status, value, base, rid)),
+    let named = |r: &ResponseSpec, name: &str| r.content.iter().any(|m| m.examples.iter().any(|(n, _)| n == name));
+    let (status, spec) = match (prefer.code, &prefer.example) {
+        (Some(code), _) => match op.response_for(code) {
+            Some(spec) => (code, spec),
             None => {
-                let names: Vec<&str> =
-                    op.responses.values().flat_map(|r| r.examples.iter().map(|(n, _)| n.as_str())).collect();
-                refuse(format!(
+                return refuse(format!(
+                    "Prefer: code={code} is not declared by {}; declared: {}",
+                    op.id,
+                    op.declared_statuses()
+                ))
+            }
+        },
+        (None, Some(name)) => match op.all_responses().find(|r| named(r, name)) {
+            Some(spec) => (spec.status, spec),
+            None => {
+                let names: Vec<&str> = op
+                    .all_responses()
+                    .flat_map(|r| r.content.iter().flat_map(|m| m.examples.iter().map(|(n, _)| n.as_str())))
+                    .collect();
+                return refuse(format!(
                     "Prefer: example={name} is not an example of {}; expected one of: {}",
                     op.id,
                     names.join(", ")
-                ))
+                ));
             }
-        };
-    }
-    let code = prefer.code?;
-    let Some(response) = op.responses.get(&code) else {
-        let declared = op.responses.keys().map(u16::to_string).collect::<Vec<_>>().join(", ");
-        return refuse(format!("Prefer: code={code} is not declared by {}; declared: {declared}", op.id));
+        },
+        (None, None) => return None,
     };
-    if (200..300).contains(&code) && api.bindings.contains_key(&op.id) {
+    if prefer.example.is_none() && (200..300).contains(&status) && api.bindings.contains_key(&op.id) {
         return None;
     }
-    Some(match response.examples.first() {
-        Some((_, value)) => documented(api, code, value, base, rid),
-        None => HttpError::new(code, response.description.clone()).render(&api.envelope, rid),
-    })
-}
-
-/// A documented example as the response, an error example carrying this request's id.
-fn documented(api: &LoadedApi, status: u16, example: &Value, base: &[u8], rid: &str) -> Response {
-    let mut value = example.clone();
-    if status >= 400 {
-        api.envelope.refresh_request_id(&mut value, rid);
+    // An API with its own error envelope answers an error status without examples in it.
+    if prefer.example.is_none() && status >= 400 && api.envelope.declared() && spec.examples().is_empty() {
+        return Some(HttpError::new(status, spec.description.clone()).render(&api.envelope, rid));
     }
-    example_response(api, status, &value, base)
+    Some(
+        mock::respond(api, spec, status, &mock::Asked { headers, base, rid }, prefer.example.as_deref(), None)
+            .unwrap_or_else(|refusal| refusal.render(&api.envelope, rid)),
+    )
 }
 
 /// In strict mode, checks the response against the operation: a violation becomes a 500 that
@@ -231,7 +295,7 @@ async fn conform(endpoint: &Endpoint, response: Response, rid: &str) -> Response
     let op = endpoint.op();
     // A refusal with a status the spec does not declare (a 400 for a spec without one) is the
     // spec's gap, not a fixture bug: it is journalled, not turned into a 500.
-    if response.extensions().get::<Refused>().is_some() && !op.responses.contains_key(&response.status().as_u16()) {
+    if response.extensions().get::<Refused>().is_some() && op.response_for(response.status().as_u16()).is_none() {
         let finding = Finding {
             pointer: String::new(),
             rule: format!("{} {} responses", op.method, op.path),

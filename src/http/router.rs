@@ -27,11 +27,17 @@ pub(crate) fn routes(apis: Vec<Arc<LoadedApi>>, options: Arc<ServeOptions>) -> R
     for api in &apis {
         for (i, op) in api.api.operations.iter().enumerate() {
             let Ok(method) = Method::from_bytes(op.method.as_bytes()) else { continue };
-            routes.entry(op.route.clone()).or_insert_with(|| (api.clone(), Vec::new())).1.push((method, i));
+            routes.entry(op.pattern.clone()).or_insert_with(|| (api.clone(), Vec::new())).1.push((method, i));
         }
     }
     let mut router = Router::new();
+    // Each document's routes were tried at load; two documents can still claim one route.
+    let mut probe = matchit::Router::new();
     for (route, (api, ops)) in routes {
+        if let Err(e) = probe.insert(route.as_str(), ()) {
+            tracing::warn!("{}: {route} is not served: {e}", api.api.name);
+            continue;
+        }
         let allow = ops.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>().join(", ");
         let declares_options = ops.iter().any(|(m, _)| m == Method::OPTIONS);
         let mut methods: MethodRouter = MethodRouter::new();

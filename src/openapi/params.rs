@@ -5,7 +5,9 @@ use std::sync::Arc;
 use serde_json::{Number, Value};
 
 use crate::json;
-use crate::openapi::{Location, Operation, Param, Scalar};
+use std::borrow::Cow;
+
+use crate::openapi::{Location, Operation, Param, Scalar, Style};
 
 /// Typed parameter values of one request, with defaults applied. A list, not a map: an
 /// operation has a handful of parameters, and a scan beats hashing them per request.
@@ -97,7 +99,7 @@ pub(crate) fn undeclared_message(op: &Operation, name: &str, closest: Option<&st
     format!("{name}: not a query parameter of {}{hint}", op.id)
 }
 
-/// Reads every declared parameter of `op` from the request parts.
+/// Reads every declared parameter of `op` from the request parts, in the style each declares.
 ///
 /// `aliases` maps other wire spellings to a declared name (e.g. `type` -> `@type`).
 pub(crate) fn extract(
@@ -108,60 +110,185 @@ pub(crate) fn extract(
     aliases: &[(String, String)],
 ) -> Result<ParamValues, String> {
     // Borrowed where nothing needed decoding, which is the common case.
-    let mut pairs: Vec<(std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>)> =
+    let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> =
         form_urlencoded::parse(query.unwrap_or_default().as_bytes()).collect();
     for (alias, name) in aliases {
         if !pairs.iter().any(|(k, _)| k == name) {
             for pair in pairs.iter_mut().filter(|(k, _)| k == alias) {
-                pair.0 = std::borrow::Cow::Owned(name.clone());
+                pair.0 = Cow::Owned(name.clone());
             }
         }
     }
     let mut out = ParamValues { values: Vec::with_capacity(op.params.len()), all_declared: false };
     // Which pairs a declared parameter took, for `all_declared`.
     let mut taken: u64 = 0;
+    let mut take = |i: usize| taken |= 1u64.checked_shl(i as u32).unwrap_or(0);
+    let mut cookies: Option<Vec<(&str, &str)>> = None;
     for param in &op.params {
+        let name = &*param.name;
         let raws: Vec<&str> = match param.location {
-            Location::Path => path.iter().filter(|(k, _)| **k == *param.name).map(|(_, v)| *v).collect(),
+            Location::Path => path.iter().filter(|(k, _)| **k == *name).map(|(_, v)| *v).collect(),
+            Location::Query if param.object_of.is_some() && (param.explode || param.style == Style::DeepObject) => {
+                let value = query_object(param, &pairs, &mut take)?;
+                match value {
+                    Some(value) => {
+                        check(param, &value)?;
+                        out.values.push((param.name.clone(), value));
+                    }
+                    None => absent(param, &mut out)?,
+                }
+                continue;
+            }
             Location::Query => {
                 let mut raws = Vec::new();
                 for (i, (k, v)) in pairs.iter().enumerate() {
-                    if **k == *param.name {
-                        taken |= 1u64.checked_shl(i as u32).unwrap_or(0);
+                    if **k == *name {
+                        take(i);
                         raws.push(v.as_ref());
                     }
                 }
                 raws
             }
-            Location::Header => headers.get_all(&*param.name).iter().filter_map(|v| v.to_str().ok()).collect(),
+            Location::Header => headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect(),
+            Location::Cookie => cookies
+                .get_or_insert_with(|| cookie_pairs(headers))
+                .iter()
+                .filter(|(k, _)| *k == name)
+                .map(|(_, v)| *v)
+                .collect(),
         };
         if raws.is_empty() {
-            if param.required {
-                return Err(format!("{}: required; expected {}", param.name, param.expected));
-            }
-            if let Some(default) = &param.default {
-                out.values.push((param.name.clone(), default.clone()));
-            }
+            absent(param, &mut out)?;
             continue;
         }
-        let value = typed(param, &raws)?;
-        if !param.checker.is_valid(&value) {
-            let shown = if param.array_of.is_some() { offending_item(param, &value) } else { value.clone() };
-            return Err(format!("{}: got {}; expected {}", param.name, show(&shown), param.expected));
+        if raws.iter().any(|r| r.is_empty()) {
+            if !param.allow_empty {
+                return Err(format!("{name}: empty; expected {}", param.expected));
+            }
+            if param.scalar != Scalar::String && param.array_of.is_none() && param.object_of.is_none() {
+                // `allowEmptyValue` on a number or boolean: the parameter is there, without a value.
+                absent(param, &mut out)?;
+                continue;
+            }
         }
+        let value = typed(param, &raws)?;
+        check(param, &value)?;
         out.values.push((param.name.clone(), value));
     }
     out.all_declared = pairs.len() <= 64 && taken.count_ones() as usize == pairs.len();
     Ok(out)
 }
 
+/// A parameter the request does not carry: refused when required, else its default if any.
+fn absent(param: &Param, out: &mut ParamValues) -> Result<(), String> {
+    if param.required {
+        return Err(format!("{}: required; expected {}", param.name, param.expected));
+    }
+    if let Some(default) = &param.default {
+        out.values.push((param.name.clone(), default.clone()));
+    }
+    Ok(())
+}
+
+/// The value against the parameter's schema; a refusal names the offending item and, for a
+/// pattern, quotes it.
+fn check(param: &Param, value: &Value) -> Result<(), String> {
+    if param.checker.is_valid(value) {
+        return Ok(());
+    }
+    let shown = if param.array_of.is_some() { offending_item(param, value) } else { value.clone() };
+    let rule = param
+        .checker
+        .findings(value, 1)
+        .into_iter()
+        .next()
+        .filter(|v| v.rule.ends_with("/pattern"))
+        .map(|v| format!(" ({})", v.message))
+        .unwrap_or_default();
+    Err(format!("{}: got {}; expected {}{rule}", param.name, show(&shown), param.expected))
+}
+
+/// The `name=value` pairs of the request's `Cookie` headers.
+fn cookie_pairs(headers: &http::HeaderMap) -> Vec<(&str, &str)> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .collect()
+}
+
+/// An object parameter spread over the query: `role=admin&first=Alex` (form, exploded) or
+/// `id[role]=admin` (deepObject). None when none of its properties is there.
+fn query_object(
+    param: &Param,
+    pairs: &[(Cow<'_, str>, Cow<'_, str>)],
+    take: &mut impl FnMut(usize),
+) -> Result<Option<Value>, String> {
+    let properties = param.object_of.as_deref().unwrap_or_default();
+    let mut object = serde_json::Map::new();
+    for (i, (key, raw)) in pairs.iter().enumerate() {
+        let property = match param.style {
+            Style::DeepObject => {
+                key.strip_prefix(&*param.name).and_then(|k| k.strip_prefix('[')).and_then(|k| k.strip_suffix(']'))
+            }
+            _ => properties.iter().any(|(p, _)| p == key).then_some(key.as_ref()),
+        };
+        let Some(property) = property else { continue };
+        take(i);
+        let kind = properties.iter().find(|(p, _)| p == property).map_or(Scalar::String, |(_, k)| *k);
+        object.insert(property.to_string(), scalar(param, kind, raw)?);
+    }
+    Ok((!object.is_empty()).then_some(Value::Object(object)))
+}
+
+/// The separator a list is written with, and the text once the style's prefix is gone.
+fn unstyled<'r>(param: &Param, raw: &'r str) -> (&'r str, char) {
+    match param.style {
+        Style::Label => (raw.strip_prefix('.').unwrap_or(raw), if param.explode { '.' } else { ',' }),
+        Style::Matrix => {
+            let prefix = format!(";{}=", param.name);
+            let rest = raw.strip_prefix(prefix.as_str()).unwrap_or(raw);
+            // Exploded: `;x=a;x=b`.
+            (rest, if param.explode { ';' } else { ',' })
+        }
+        Style::SpaceDelimited => (raw, ' '),
+        Style::PipeDelimited => (raw, '|'),
+        _ => (raw, ','),
+    }
+}
+
 fn typed(param: &Param, raws: &[&str]) -> Result<Value, String> {
+    if let Some(properties) = &param.object_of {
+        // `k,v,k,v`, or exploded in a path or header `k=v,k=v`.
+        let (text, separator) = unstyled(param, raws[0]);
+        let parts: Vec<&str> = text.split(separator).collect();
+        let mut object = serde_json::Map::new();
+        let entries: Vec<(&str, &str)> = if param.explode {
+            parts.iter().filter_map(|p| p.split_once('=')).collect()
+        } else {
+            parts.chunks(2).filter_map(|c| Some((c[0], *c.get(1)?))).collect()
+        };
+        for (key, raw) in entries {
+            let kind = properties.iter().find(|(p, _)| p == key).map_or(Scalar::String, |(_, k)| *k);
+            object.insert(key.to_string(), scalar(param, kind, raw)?);
+        }
+        return Ok(Value::Object(object));
+    }
     match param.array_of {
         Some(item) => {
             let mut items = Vec::new();
             // `x=` is how form style writes an empty array.
             for raw in raws.iter().filter(|r| !r.is_empty()) {
-                for part in raw.split(',') {
+                let (text, separator) = unstyled(param, raw);
+                let matrix_prefix = format!("{}=", param.name);
+                for part in text.split(separator) {
+                    let part = if param.style == Style::Matrix {
+                        part.strip_prefix(&matrix_prefix).unwrap_or(part)
+                    } else {
+                        part
+                    };
                     items.push(scalar(param, item, part.trim())?);
                 }
             }
@@ -170,7 +297,10 @@ fn typed(param: &Param, raws: &[&str]) -> Result<Value, String> {
         None if raws.len() > 1 => {
             Err(format!("{}: given {} times; expected one value, {}", param.name, raws.len(), param.expected))
         }
-        None => scalar(param, param.scalar, raws[0]),
+        None => {
+            let (text, _) = unstyled(param, raws[0]);
+            scalar(param, param.scalar, text)
+        }
     }
 }
 
