@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::contract::Finding;
 use crate::json::text_of;
-use crate::openapi::{Api, Location, Operation, Param, Scalar};
+use crate::openapi::{Api, Credential, Location, Operation, Param, Scalar, Style};
 
 /// Characters a path segment must escape; `+`, `-` and `.` stay as they are.
 const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
@@ -76,23 +76,14 @@ pub async fn run(api: &Api, config: &Config) -> Report {
     let http = reqwest::Client::new();
     let mut report = Report::default();
     for op in &api.operations {
-        if !matches!(op.method.as_str(), "GET" | "DELETE" | "HEAD") {
-            report.checks.push(Check {
-                operation: op.id.clone(),
-                name: "baseline".into(),
-                request: format!("{} {}", op.method, op.path),
-                outcome: Outcome::Skip("operations with request bodies are not generated yet".into()),
-            });
-            continue;
-        }
-        let baseline: Vec<(&Param, String)> =
+        let baseline: Vec<(&Param, Value)> =
             op.params.iter().filter(|p| p.required).map(|p| (p, sample(api, p))).collect();
         let mut plans = vec![("baseline".to_string(), baseline.clone(), false)];
-        let optional: Vec<(&Param, String)> = op
+        let optional: Vec<(&Param, Value)> = op
             .params
             .iter()
             .filter(|p| !p.required && p.location == Location::Query)
-            .filter_map(|p| p.example.as_ref().map(wire_text).or_else(|| enum_first(api, p)).map(|v| (p, v)))
+            .filter_map(|p| valid_example(p).or_else(|| enum_first(api, p)).map(|v| (p, v)))
             .collect();
         if !optional.is_empty() {
             plans.push(("with examples".to_string(), baseline.iter().cloned().chain(optional).collect(), false));
@@ -100,17 +91,17 @@ pub async fn run(api: &Api, config: &Config) -> Report {
         if config.negative {
             for param in &op.params {
                 for bad in invalid_values(api, param) {
-                    let mut values: Vec<(&Param, String)> =
+                    let mut values: Vec<(&Param, Value)> =
                         baseline.iter().filter(|(p, _)| p.name != param.name).cloned().collect();
-                    values.push((param, bad.clone()));
+                    values.push((param, Value::String(bad.clone())));
                     plans.push((format!("negative: {}={bad}", param.name), values, true));
                 }
             }
         }
         for (name, values, negative) in plans {
-            let (url, headers) = build(api, op, config, &values);
-            let request = format!("{} {url}", op.method);
-            let outcome = match send(&http, op, &url, &headers).await {
+            let prepared = build(api, op, config, &values);
+            let request = format!("{} {}", op.method, prepared.url);
+            let outcome = match send(&http, op, &prepared).await {
                 Ok((status, header_map, bytes)) => judge(op, status, &header_map, &bytes, negative),
                 Err(e) => {
                     Outcome::Fail { status: 0, findings: vec![Finding::new("", "transport".into(), e)], body: None }
@@ -137,16 +128,25 @@ fn judge(op: &Operation, status: u16, headers: &http::HeaderMap, bytes: &[u8], n
     }
 }
 
+/// One request, ready to send.
+struct Prepared {
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+}
+
 async fn send(
     http: &reqwest::Client,
     op: &Operation,
-    url: &str,
-    headers: &[(String, String)],
+    prepared: &Prepared,
 ) -> Result<(u16, http::HeaderMap, Vec<u8>), String> {
     let method = reqwest::Method::from_bytes(op.method.as_bytes()).map_err(|e| e.to_string())?;
-    let mut request = http.request(method, url);
-    for (k, v) in headers {
+    let mut request = http.request(method, &prepared.url);
+    for (k, v) in &prepared.headers {
         request = request.header(k, v);
+    }
+    if let Some(body) = &prepared.body {
+        request = request.body(body.clone());
     }
     let response = request.send().await.map_err(|e| format!("request failed: {e}"))?;
     let status = response.status().as_u16();
@@ -162,67 +162,224 @@ async fn send(
     Ok((status, map, bytes.to_vec()))
 }
 
-fn build(api: &Api, op: &Operation, config: &Config, values: &[(&Param, String)]) -> (String, Vec<(String, String)>) {
-    let mut path = op.path.clone();
+/// The request for these parameter values: each written in its declared style, the declared
+/// body (its example or one built from its schema), and the credentials the first security
+/// requirement asks for.
+fn build(api: &Api, op: &Operation, config: &Config, values: &[(&Param, Value)]) -> Prepared {
+    let template = op.path.split('#').next().unwrap_or_default();
     let mut query = form_urlencoded::Serializer::new(String::new());
     let mut headers = Vec::new();
+    let mut cookies = Vec::new();
+    let mut path_values: Vec<(&str, String)> = Vec::new();
     for (param, value) in values {
         match param.location {
             Location::Path => {
-                let encoded: String = percent_encoding::utf8_percent_encode(value, PATH_SEGMENT).collect();
-                path = path.replace(&format!("{{{}}}", param.name), &encoded);
+                let text = styled(param, value, PATH_SEGMENT);
+                path_values.push((&param.name, text));
             }
-            Location::Query => {
-                query.append_pair(&param.name, value);
+            Location::Query => query_pairs(param, value, &mut query),
+            Location::Header => {
+                headers.push((param.name.to_string(), styled(param, value, percent_encoding::CONTROLS)))
             }
-            Location::Header => headers.push((param.name.to_string(), value.clone())),
-            Location::Cookie => headers.push(("cookie".into(), format!("{}={value}", param.name))),
+            Location::Cookie => {
+                cookies.push(format!("{}={}", param.name, styled(param, value, percent_encoding::CONTROLS)))
+            }
         }
     }
-    if let Some(token) = &config.token {
+    let token = config.token.clone().unwrap_or_else(|| "specmock-token".into());
+    let requirement = op.security.iter().find(|r| r.is_empty()).or(op.security.first());
+    let mut bearer = config.token.is_some();
+    for scheme in requirement.into_iter().flatten() {
+        match &scheme.credential {
+            Credential::Bearer => bearer = true,
+            Credential::Basic => {
+                use base64::Engine;
+                let pair = base64::engine::general_purpose::STANDARD.encode(format!("specmock:{token}"));
+                headers.push(("authorization".into(), format!("Basic {pair}")));
+                bearer = false;
+            }
+            Credential::Http(kind) => {
+                headers.push(("authorization".into(), format!("{kind} {token}")));
+                bearer = false;
+            }
+            Credential::ApiKey(Location::Header, name) => headers.push((name.clone(), token.clone())),
+            Credential::ApiKey(Location::Query, name) => drop(query.append_pair(name, &token)),
+            Credential::ApiKey(_, name) => cookies.push(format!("{name}={token}")),
+        }
+    }
+    if bearer {
         headers.push(("authorization".into(), format!("Bearer {token}")));
     }
+    if !cookies.is_empty() {
+        headers.push(("cookie".into(), cookies.join("; ")));
+    }
+    let body = op.request_body.as_ref().and_then(|declared| declared.content.first()).and_then(|media| {
+        let value = media.body.as_ref()?;
+        let content_type = if media.media_type.contains('*') { "application/json" } else { &media.media_type };
+        let (content_type, bytes) = encode_body(content_type, value);
+        headers.push(("content-type".into(), content_type));
+        Some(bytes)
+    });
     let query = query.finish();
+    let mut path = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        path.extend(percent_encoding::utf8_percent_encode(&rest[..open], LITERAL));
+        let Some(close) = rest[open..].find('}') else { break };
+        let name = &rest[open + 1..open + close];
+        path.push_str(path_values.iter().find(|(n, _)| *n == name).map_or("x", |(_, v)| v.as_str()));
+        rest = &rest[open + close + 1..];
+    }
+    path.extend(percent_encoding::utf8_percent_encode(rest, LITERAL));
     let base = config.base_url.trim_end_matches('/');
     let url = if query.is_empty() {
         format!("{base}{}{path}", api.base_path)
     } else {
         format!("{base}{}{path}?{query}", api.base_path)
     };
-    (url, headers)
+    Prepared { url, headers, body }
 }
 
-fn enum_first(api: &Api, param: &Param) -> Option<String> {
-    crate::json::enum_texts(item_schema(api, param)).into_iter().next()
+/// Characters a path's literal text escapes: `/` stays.
+const LITERAL: &percent_encoding::AsciiSet = &PATH_SEGMENT.remove(b'/');
+
+/// A body's Content-Type and bytes: JSON as JSON, forms as their fields, text as written.
+fn encode_body(content_type: &str, value: &Value) -> (String, Vec<u8>) {
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let fields = || -> Vec<(String, String)> {
+        value
+            .as_object()
+            .into_iter()
+            .flatten()
+            .flat_map(|(k, v)| match v {
+                Value::Array(items) => items.iter().map(|i| (k.clone(), text_of(i))).collect::<Vec<_>>(),
+                other => vec![(k.clone(), text_of(other))],
+            })
+            .collect()
+    };
+    match essence.as_str() {
+        "application/x-www-form-urlencoded" => {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in fields() {
+                form.append_pair(&k, &v);
+            }
+            (content_type.to_string(), form.finish().into_bytes())
+        }
+        "multipart/form-data" => {
+            const BOUNDARY: &str = "specmock-verify-boundary";
+            let mut out = String::new();
+            for (k, v) in fields() {
+                out.push_str(&format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"));
+            }
+            out.push_str(&format!("--{BOUNDARY}--\r\n"));
+            (format!("multipart/form-data; boundary={BOUNDARY}"), out.into_bytes())
+        }
+        _ if crate::openapi::is_json_media(&essence) => {
+            (content_type.to_string(), serde_json::to_vec(value).expect("a JSON value serialises"))
+        }
+        _ => match value {
+            Value::String(text) => (content_type.to_string(), text.clone().into_bytes()),
+            other => (content_type.to_string(), other.to_string().into_bytes()),
+        },
+    }
 }
 
-/// An example as the request carries it: an array's items comma-separated (form style), not JSON.
-fn wire_text(value: &Value) -> String {
+/// A path, header or cookie value in the parameter's style (simple, label or matrix).
+fn styled(param: &Param, value: &Value, escape: &'static percent_encoding::AsciiSet) -> String {
+    let encode = |text: &str| percent_encoding::utf8_percent_encode(text, escape).to_string();
+    let items: Vec<String> = match value {
+        Value::Array(items) => items.iter().map(|i| encode(&text_of(i))).collect(),
+        Value::Object(map) if param.explode => {
+            map.iter().map(|(k, v)| format!("{}={}", encode(k), encode(&text_of(v)))).collect()
+        }
+        Value::Object(map) => map.iter().flat_map(|(k, v)| [encode(k), encode(&text_of(v))]).collect(),
+        other => vec![encode(&text_of(other))],
+    };
+    match param.style {
+        Style::Label => format!(".{}", items.join(if param.explode { "." } else { "," })),
+        Style::Matrix if param.explode && value.is_array() => {
+            items.iter().map(|i| format!(";{}={i}", param.name)).collect::<String>()
+        }
+        Style::Matrix => format!(";{}={}", param.name, items.join(",")),
+        _ => items.join(","),
+    }
+}
+
+/// A query parameter's pairs in its style: repeated (form, exploded), joined (`,`, space or
+/// `|`), spread (an exploded object) or `name[key]` (deepObject).
+fn query_pairs(param: &Param, value: &Value, query: &mut form_urlencoded::Serializer<'_, String>) {
+    let name = &*param.name;
     match value {
-        Value::Array(items) => items.iter().map(text_of).collect::<Vec<_>>().join(","),
-        other => text_of(other),
+        Value::Array(items) if param.explode && param.style == Style::Form => {
+            for item in items {
+                query.append_pair(name, &text_of(item));
+            }
+        }
+        Value::Array(items) => {
+            let separator = match param.style {
+                Style::SpaceDelimited => " ",
+                Style::PipeDelimited => "|",
+                _ => ",",
+            };
+            query.append_pair(name, &items.iter().map(text_of).collect::<Vec<_>>().join(separator));
+        }
+        Value::Object(map) if param.style == Style::DeepObject => {
+            for (k, v) in map {
+                query.append_pair(&format!("{name}[{k}]"), &text_of(v));
+            }
+        }
+        Value::Object(map) if param.explode => {
+            for (k, v) in map {
+                query.append_pair(k, &text_of(v));
+            }
+        }
+        Value::Object(map) => {
+            let flat: Vec<String> = map.iter().flat_map(|(k, v)| [k.clone(), text_of(v)]).collect();
+            query.append_pair(name, &flat.join(","));
+        }
+        other => drop(query.append_pair(name, &text_of(other))),
     }
 }
 
-/// A valid value: the parameter's example, its default, its first enum value, or one its type allows.
-fn sample(api: &Api, param: &Param) -> String {
-    if let Some(example) = &param.example {
-        return wire_text(example);
-    }
-    if let Some(default) = &param.default {
-        return text_of(default);
+/// The parameter's example when it is a valid value (a list's example may be written as text).
+fn valid_example(param: &Param) -> Option<Value> {
+    let example = param.example.as_ref()?;
+    let value = match (param.array_of, example) {
+        (Some(_), Value::String(text)) => {
+            Value::Array(text.split(',').map(|t| Value::String(t.trim().into())).collect())
+        }
+        _ => example.clone(),
+    };
+    param.checker.is_valid(&value).then_some(value)
+}
+
+fn enum_first(api: &Api, param: &Param) -> Option<Value> {
+    let values = item_schema(api, param).get("enum")?.as_array()?;
+    let first = values.iter().find(|v| !v.is_null())?.clone();
+    Some(if param.array_of.is_some() { Value::Array(vec![first]) } else { first })
+}
+
+/// A valid value: the parameter's example, its default, its first enum value, or one built
+/// from its schema.
+fn sample(api: &Api, param: &Param) -> Value {
+    let valid = |v: &&Value| param.checker.is_valid(v);
+    if let Some(found) = valid_example(param).or_else(|| param.default.as_ref().filter(valid).cloned()) {
+        return found;
     }
     if let Some(first) = enum_first(api, param) {
         return first;
     }
+    if let Some(built) = &param.sample {
+        return built.clone();
+    }
     let schema = item_schema(api, param);
-    match (param.array_of.unwrap_or(param.scalar), schema.get("format").and_then(Value::as_str)) {
+    Value::String(match (param.array_of.unwrap_or(param.scalar), schema.get("format").and_then(Value::as_str)) {
         (Scalar::Integer | Scalar::Number, _) => schema.get("minimum").map(text_of).unwrap_or_else(|| "1".into()),
         (Scalar::Boolean, _) => "true".into(),
         (_, Some("uuid")) => "00000000-0000-4000-8000-000000000000".into(),
         (_, Some("date-time")) => "2026-01-01T00:00:00Z".into(),
         _ => "x".into(),
-    }
+    })
 }
 
 /// Values the parameter's schema forbids: a bad UUID, an unknown enum value, a number out of range.

@@ -103,7 +103,9 @@ pub(crate) fn identify(value: Value) -> Result<Document, String> {
                  Convert it to OpenAPI 3 first (e.g. with swagger-converter)"
             ));
         }
-        return Err("Swagger 2.0 is not read yet; convert it to OpenAPI 3 first".into());
+        let (converted, notes) = crate::openapi::swagger2::to_openapi30(&value)?;
+        warnings.extend(notes.into_iter().map(|n| Warning::new(&n.pointer, n.message)));
+        return Ok(Document { value: converted, dialect: Dialect::OpenApi30, warnings });
     }
     Err(foreign(top))
 }

@@ -8,6 +8,7 @@ pub(crate) mod document;
 pub(crate) mod params;
 pub(crate) mod sample;
 pub(crate) mod schema;
+pub(crate) mod swagger2;
 
 use std::collections::BTreeMap;
 
@@ -135,6 +136,8 @@ pub struct Param {
     pub(crate) default: Option<Value>,
     /// The parameter's `example`, or its first named example.
     pub example: Option<Value>,
+    /// A value built from its schema, for clients that need a valid one (`verify`, the console).
+    pub(crate) sample: Option<Value>,
     /// The converted schema.
     pub(crate) schema: Value,
     /// What the parameter accepts, in words, for error messages.
@@ -290,7 +293,9 @@ impl Operation {
         self.params.iter().find(|p| &*p.name == name)
     }
 
-    /// The response a client expects on success: the lowest declared 2xx, else `default`, else `2XX`.
+    /// The response a client expects on success: the lowest declared 2xx, else `default`, else
+    /// `2XX`; for an operation that declares none of them (only a 307, say), its lowest other
+    /// status, so that the answer is still one the document allows. 1xx are never answered.
     pub(crate) fn success(&self) -> Option<&ResponseSpec> {
         self.responses
             .range(200..300)
@@ -298,6 +303,8 @@ impl Operation {
             .map(|(_, r)| r)
             .or(self.default_response.as_ref())
             .or_else(|| self.ranges.get(&200))
+            .or_else(|| self.responses.range(300..).next().map(|(_, r)| r))
+            .or_else(|| self.ranges.range(300..).next().map(|(_, r)| r))
     }
 
     /// The declared response that covers `status`: its own, its range's, or `default`.
@@ -687,7 +694,10 @@ impl<'a> Compiler<'a> {
         let empty = Value::String(String::new());
         let allow_empty = raw.get("allowEmptyValue").and_then(Value::as_bool) == Some(true)
             || checker.is_valid(&if array_of.is_some() { Value::Array(vec![empty]) } else { empty });
+        let built = sample::sample(&raw_schema, self.doc, Direction::Request);
+        let sample = checker.is_valid(&built).then_some(built);
         Ok(Some(Param {
+            sample,
             required: raw.get("required").and_then(Value::as_bool).unwrap_or(location == Location::Path),
             scalar: scalar_of(&resolved),
             array_of,
@@ -724,6 +734,7 @@ impl<'a> Compiler<'a> {
             allow_empty: false,
             default: None,
             example: None,
+            sample: Some(Value::String("x".into())),
             schema: Value::Bool(true),
             expected: "a string".into(),
             checker: self.schemas.compile(&Value::Bool(true)).expect("`true` compiles"),
@@ -905,10 +916,14 @@ impl<'a> Compiler<'a> {
         let body = match (examples.first(), schema) {
             (Some((_, value)), _) => Some(value.clone()),
             (None, Some(schema)) => {
-                let mut built = sample::sample(schema, self.doc, direction);
+                let schemas = &self.schemas;
+                let valid = |raw: &Value, instance: &Value| {
+                    schemas.compile(&schemas.convert(raw)).map(|c| c.is_valid(instance)).unwrap_or(true)
+                };
+                let mut built = sample::sample_checked(schema, self.doc, direction, true, &valid);
                 if let Some(checker) = checker.as_ref().filter(|_| json) {
                     if !checker.is_valid(&built) {
-                        built = sample::sample_ignoring_examples(schema, self.doc, direction);
+                        built = sample::sample_checked(schema, self.doc, direction, false, &valid);
                     }
                     if let Some(finding) = checker.findings(&built, 1).into_iter().next() {
                         self.warn(

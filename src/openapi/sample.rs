@@ -21,15 +21,30 @@ pub(crate) enum Direction {
     Request,
 }
 
+/// Says whether an instance satisfies a schema written in the document's dialect.
+pub(crate) type Validity<'v> = &'v dyn Fn(&Value, &Value) -> bool;
+
 /// A body for `schema`, its `$ref`s resolved in `document`.
 pub(crate) fn sample(schema: &Value, document: &Value, direction: Direction) -> Value {
-    Sampler { document, direction, refs: Vec::new(), examples: true }.value(schema, 0).unwrap_or(Value::Null)
+    Sampler { document, direction, refs: Vec::new(), examples: true, valid: None }
+        .value(schema, 0)
+        .unwrap_or(Value::Null)
 }
 
-/// Like [`sample`], ignoring the examples and defaults written inside the schema: the second
-/// try when one of them breaks its own schema, as real documents' examples sometimes do.
-pub(crate) fn sample_ignoring_examples(schema: &Value, document: &Value, direction: Direction) -> Value {
-    Sampler { document, direction, refs: Vec::new(), examples: false }.value(schema, 0).unwrap_or(Value::Null)
+/// Like [`sample`], with `valid` to pick, of `oneOf` and `anyOf` branches, the first whose
+/// value the whole schema accepts (a value can fit two branches, which `oneOf` refuses); and
+/// `examples: false` to ignore the examples written inside the schema, the second try when one
+/// of them breaks its own schema, as real documents' examples sometimes do.
+pub(crate) fn sample_checked(
+    schema: &Value,
+    document: &Value,
+    direction: Direction,
+    examples: bool,
+    valid: Validity<'_>,
+) -> Value {
+    Sampler { document, direction, refs: Vec::new(), examples, valid: Some(valid) }
+        .value(schema, 0)
+        .unwrap_or(Value::Null)
 }
 
 struct Sampler<'a> {
@@ -39,6 +54,8 @@ struct Sampler<'a> {
     refs: Vec<String>,
     /// Whether the schema's own `example`, `examples` and `default` are used.
     examples: bool,
+    /// Checks a branch's value against the whole `oneOf`/`anyOf`.
+    valid: Option<Validity<'a>>,
 }
 
 impl<'a> Sampler<'a> {
@@ -82,12 +99,15 @@ impl<'a> Sampler<'a> {
                 // The first branch that is not just `null`, as a reader would pick.
                 let is_null = |b: &Value| b.get("type").and_then(Value::as_str) == Some("null");
                 let ordered = branches.iter().filter(|b| !is_null(b)).chain(branches.iter().filter(|b| is_null(b)));
+                let mut first = None;
                 for branch in ordered {
-                    if let Some(found) = self.value(branch, depth) {
-                        return Some(found);
+                    let Some(found) = self.value(branch, depth) else { continue };
+                    match self.valid {
+                        Some(valid) if !valid(schema, &found) => drop(first.get_or_insert(found)),
+                        _ => return Some(found),
                     }
                 }
-                return None;
+                return first;
             }
         }
         self.typed(map, depth)
@@ -303,19 +323,28 @@ fn string(map: &Map<String, Value>) -> Value {
 
 /// A deterministic string the pattern matches, within the lengths; None when none was found.
 fn matching(pattern: &str, min: usize, max: usize) -> Option<String> {
-    // The generator cannot write anchors; a string built without them still matches.
-    let mut bare = pattern.strip_prefix('^').unwrap_or(pattern);
-    if bare.ends_with('$') && !bare.ends_with("\\$") {
-        bare = &bare[..bare.len() - 1];
-    }
-    let parsed = regex_syntax::ParserBuilder::new().unicode(false).build().parse(bare).ok()?;
-    let generator = rand_regex::Regex::with_hir(parsed, 8).ok()?;
+    let parsed = regex_syntax::ParserBuilder::new().unicode(false).build().parse(pattern).ok()?;
+    let generator = rand_regex::Regex::with_hir(without_anchors(&parsed), 8).ok()?;
     let checker = regress::Regex::new(pattern).ok()?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     (0..32).map(|_| rand::Rng::sample(&mut rng, &generator)).find(|s: &String| {
         let n = s.chars().count();
         n >= min && n <= max && checker.find(s).is_some()
     })
+}
+
+/// The pattern with its anchors and word boundaries taken out, which the generator cannot
+/// write; what it writes is then checked against the whole pattern.
+fn without_anchors(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
+    use regex_syntax::hir::{Capture, Hir, HirKind, Repetition};
+    match hir.kind() {
+        HirKind::Look(_) => Hir::empty(),
+        HirKind::Concat(parts) => Hir::concat(parts.iter().map(without_anchors).collect()),
+        HirKind::Alternation(parts) => Hir::alternation(parts.iter().map(without_anchors).collect()),
+        HirKind::Repetition(r) => Hir::repetition(Repetition { sub: Box::new(without_anchors(&r.sub)), ..r.clone() }),
+        HirKind::Capture(c) => Hir::capture(Capture { sub: Box::new(without_anchors(&c.sub)), ..c.clone() }),
+        _ => hir.clone(),
+    }
 }
 
 fn integer(map: &Map<String, Value>) -> i64 {

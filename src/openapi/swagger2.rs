@@ -129,7 +129,7 @@ struct Keyed {
 struct Converter<'a> {
     /// The Swagger document.
     doc: &'a Map<String, Value>,
-    /// What went wrong, in document order.
+    /// What went wrong, in the order it was found.
     notes: Vec<Note>,
     /// Global `consumes`, as written (may be empty).
     consumes: Vec<String>,
