@@ -158,16 +158,17 @@ impl ReceivedRequest {
         }
     }
 
-    /// Path and query, cut at 8 KiB.
+    /// Path and query, cut at 8 KiB, credentials in the query masked (`api_key=****`).
     pub fn url(&self) -> Cow<'_, str> {
         let text = match &self.url {
             Url::Shared(p) => p.as_str(),
             Url::Text(t) => t.as_str(),
         };
+        let text = masked_query(text);
         if text.len() <= FIELD_LIMIT {
-            Cow::Borrowed(text)
+            text
         } else {
-            Cow::Owned(cut(text))
+            Cow::Owned(cut(&text))
         }
     }
 
@@ -433,6 +434,36 @@ fn is_secret(name: &HeaderName) -> bool {
     })
 }
 
+/// A path and query with the value of each query parameter whose name says it is a credential
+/// (`api_key`, `access_token`, `signature`) masked as a header's would be.
+fn masked_query(url: &str) -> Cow<'_, str> {
+    let Some((path, query)) = url.split_once('?') else { return Cow::Borrowed(url) };
+    let secret = |name: &str| {
+        let name = name.to_ascii_lowercase();
+        ["token", "secret", "key", "password", "session", "auth", "sig", "credential"].iter().any(|w| name.contains(w))
+    };
+    if !query.split('&').any(|pair| secret(pair.split_once('=').map_or(pair, |(n, _)| n))) {
+        return Cow::Borrowed(url);
+    }
+    let mut out = format!("{path}?");
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match pair.split_once('=') {
+            Some((name, value)) if secret(name) => {
+                let mut masked = Vec::new();
+                mask(&http::header::COOKIE, value.as_bytes(), &mut masked);
+                out.push_str(name);
+                out.push('=');
+                out.push_str(&String::from_utf8_lossy(&masked));
+            }
+            _ => out.push_str(pair),
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Appends a credential's masked form.
 fn mask(name: &HeaderName, value: &[u8], out: &mut Vec<u8>) {
     let value = value.trim_ascii();
@@ -489,6 +520,13 @@ mod tests {
         assert_eq!(accepts, ["application/json", "text/plain"], "repeats kept in order");
         assert_eq!(entry.url(), "/a?b=1");
         assert_eq!(entry.response_headers().iter().count(), 0);
+    }
+
+    #[test]
+    fn credentials_in_the_query_are_masked() {
+        let uri: http::Uri = "/pets?limit=2&api_key=abcdefghijklmnopqrst&access_token=short".parse().unwrap();
+        let entry = ReceivedRequest::arriving(Instant::now(), Method::GET, &uri, &HeaderMap::new());
+        assert_eq!(entry.url(), "/pets?limit=2&api_key=****qrst&access_token=****");
     }
 
     #[test]

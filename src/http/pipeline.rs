@@ -132,11 +132,17 @@ fn refuse(endpoint: &Endpoint, refusal: HttpError, headers: &HeaderMap, base: &[
         400 if !op.responses.contains_key(&400) && op.responses.contains_key(&422) => 422,
         other => other,
     };
-    let asked = mock::Asked { headers, base, rid };
+    // A refusal is sent whatever the request accepts: its declared media type when none fits.
+    let no_accept = HeaderMap::new();
     let mut response = op
         .response_for(status)
         .filter(|r| !r.content.is_empty())
-        .and_then(|spec| mock::respond(api, spec, status, &asked, None, Some(&refusal.message)).ok())
+        .and_then(|spec| {
+            let answer = |headers| {
+                mock::respond(api, spec, status, &mock::Asked { headers, base, rid }, None, Some(&refusal.message))
+            };
+            answer(headers).or_else(|_| answer(&no_accept)).ok()
+        })
         .unwrap_or_else(|| problem(status, &refusal.message, rid));
     if let Some(challenge) = refusal.challenge.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);

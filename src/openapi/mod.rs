@@ -6,6 +6,7 @@
 
 pub(crate) mod document;
 pub(crate) mod params;
+mod refs;
 pub(crate) mod sample;
 pub(crate) mod schema;
 pub(crate) mod swagger2;
@@ -346,7 +347,16 @@ impl Api {
     /// Like [`Api::from_text`]; `strict` refuses a document with any warning, listing them all.
     pub fn load(name: &str, source_name: &str, text: &str, strict: bool) -> Result<Api, LoadError> {
         let err = |message: String| LoadError::Spec { file: source_name.to_string(), message };
-        let read = document::parse(text).and_then(document::identify).map_err(err)?;
+        // References to other files are read relative to the document's own folder.
+        let dir = std::path::Path::new(source_name).parent().unwrap_or(std::path::Path::new("."));
+        let read = document::parse(text)
+            .and_then(|mut value| {
+                let schemas = if value.get("swagger").is_some() { "/definitions" } else { "/components/schemas" };
+                refs::bundle(&mut value, dir, schemas)?;
+                Ok(value)
+            })
+            .and_then(document::identify)
+            .map_err(err)?;
         let document::Document { value: mut document, dialect, mut warnings } = read;
         let mut compiler = Compiler {
             doc: &document,

@@ -165,8 +165,9 @@ pub(crate) fn extract(
             if !param.allow_empty {
                 return Err(format!("{name}: empty; expected {}", param.expected));
             }
-            if param.scalar != Scalar::String && param.array_of.is_none() && param.object_of.is_none() {
-                // `allowEmptyValue` on a number or boolean: the parameter is there, without a value.
+            let single = param.array_of.is_none() && param.object_of.is_none();
+            if single && !param.checker.is_valid(&Value::String(String::new())) {
+                // `allowEmptyValue` where the schema takes no empty string: there, without a value.
                 absent(param, &mut out)?;
                 continue;
             }
