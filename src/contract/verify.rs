@@ -73,7 +73,8 @@ pub struct Report {
 
 /// Runs every check of `api` against the provider.
 pub async fn run(api: &Api, config: &Config) -> Report {
-    let http = reqwest::Client::new();
+    // A redirect is an answer to check, not one to follow.
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
     let mut report = Report::default();
     for op in &api.operations {
         let baseline: Vec<(&Param, Value)> =

@@ -195,11 +195,15 @@ fn validate(
     })?;
     // The router names captures by position; the operation knows their names.
     let names = &op.path_names;
-    let path: Vec<(&str, &str)> =
-        path.iter().enumerate().filter_map(|(i, (_, v))| Some((names.get(i)?.as_ref(), v))).collect();
+    let no_route = || HttpError::new(404, format!("no route matches {}", parts.uri.path()));
+    let mut values: Vec<(&str, &str)> = Vec::with_capacity(names.len());
+    for (capture, (_, value)) in names.iter().zip(path.iter()) {
+        values.extend(capture.split(value).ok_or_else(no_route)?);
+    }
+    let path = values;
     // An empty segment is not a value for a template's parameter: no route matches.
     if path.iter().any(|(_, v)| v.is_empty()) {
-        return Err(HttpError::new(404, format!("no route matches {}", parts.uri.path())));
+        return Err(no_route());
     }
     let aliases = endpoint.aliases.as_slice();
     if endpoint.options.reject_unknown_params {

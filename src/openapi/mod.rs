@@ -232,6 +232,43 @@ pub(crate) struct RequestBody {
     pub(crate) content: Vec<Media>,
 }
 
+/// What one capture of a route pattern holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Capture {
+    /// One path parameter: `{id}`.
+    Name(std::sync::Arc<str>),
+    /// A whole segment with several parameters, such as `{base}...{head}`, which the router
+    /// cannot split: literal text (decoded, as the captured value is) and parameter names, in order.
+    Segment(Vec<(bool, std::sync::Arc<str>)>),
+}
+
+impl Capture {
+    /// The `(name, value)` pairs of a captured value; None when the segment's literal text is
+    /// not there (the request does not match this route).
+    pub(crate) fn split<'v>(&'v self, value: &'v str) -> Option<Vec<(&'v str, &'v str)>> {
+        let parts = match self {
+            Capture::Name(name) => return Some(vec![(name, value)]),
+            Capture::Segment(parts) => parts,
+        };
+        let mut out = Vec::new();
+        let mut rest = value;
+        for (i, (literal, text)) in parts.iter().enumerate() {
+            if *literal {
+                rest = rest.strip_prefix(&**text)?;
+                continue;
+            }
+            // A parameter runs to the next literal text (the shortest match), or to the end.
+            let end = match parts.get(i + 1) {
+                Some((true, next)) => rest.find(&**next)?,
+                _ => rest.len(),
+            };
+            out.push((&**text, &rest[..end]));
+            rest = &rest[end..];
+        }
+        rest.is_empty().then_some(out)
+    }
+}
+
 /// How one security scheme carries its credential.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Credential {
@@ -268,8 +305,8 @@ pub struct Operation {
     /// The route as the router matches it: literals percent-encoded, parameters named by
     /// position (`{0}`), so templates that name one segment differently do not conflict.
     pub(crate) pattern: String,
-    /// The path parameters' names, in the order the pattern captures them.
-    pub(crate) path_names: Vec<std::sync::Arc<str>>,
+    /// What each of the pattern's captures holds, in order.
+    pub(crate) path_names: Vec<Capture>,
     /// Declared parameters.
     pub params: Vec<Param>,
     /// The declared request body.
@@ -859,7 +896,10 @@ impl<'a> Compiler<'a> {
                     let checker = self.checker(&self.schemas.convert(schema), &format!("{header_at}/schema"));
                     header_checkers.push((name.clone(), checker));
                 }
-                if http::HeaderValue::from_str(&value).is_ok() {
+                // The connection's framing is hyper's to write, whatever the document says.
+                const FRAMING: [&str; 6] =
+                    ["content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "trailer"];
+                if http::HeaderValue::from_str(&value).is_ok() && !FRAMING.contains(&name.as_str()) {
                     header_values.push((name.clone(), value));
                 }
                 headers.push(name);
@@ -1054,8 +1094,9 @@ fn routable(probe: &mut RouteProbe, pattern: &str, method: &'static str) -> Resu
 }
 
 /// A route in the router's syntax: literal text percent-encoded as a client sends it, each
-/// `{name}` renamed `{0}`, `{1}`... in order; with the names in that order.
-fn router_pattern(route: &str) -> (String, Vec<std::sync::Arc<str>>) {
+/// `{name}` renamed `{0}`, `{1}`... in order (a segment with several parameters captured
+/// whole); with what each capture holds.
+fn router_pattern(route: &str) -> (String, Vec<Capture>) {
     const LITERAL: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'/')
         .remove(b'-')
@@ -1076,25 +1117,44 @@ fn router_pattern(route: &str) -> (String, Vec<std::sync::Arc<str>>) {
         .remove(b':')
         .remove(b'@')
         .remove(b'%');
+    let encode = |text: &str| percent_encoding::utf8_percent_encode(text, LITERAL).to_string();
     let mut pattern = String::with_capacity(route.len());
-    let mut names = Vec::new();
-    let mut rest = route;
-    while let Some(open) = rest.find('{') {
-        pattern.extend(percent_encoding::utf8_percent_encode(&rest[..open], LITERAL));
-        match rest[open..].find('}') {
-            Some(close) => {
-                names.push(rest[open + 1..open + close].into());
-                pattern.push_str(&format!("{{{}}}", names.len() - 1));
-                rest = &rest[open + close + 1..];
+    let mut captures = Vec::new();
+    for (i, segment) in route.split('/').enumerate() {
+        if i > 0 {
+            pattern.push('/');
+        }
+        let mut parts: Vec<(bool, std::sync::Arc<str>)> = Vec::new();
+        let mut rest = segment;
+        while let Some(open) = rest.find('{') {
+            let Some(close) = rest[open..].find('}') else { break };
+            if open > 0 {
+                parts.push((true, rest[..open].into()));
             }
-            None => {
-                pattern.extend(percent_encoding::utf8_percent_encode(&rest[open..], LITERAL));
-                rest = "";
+            parts.push((false, rest[open + 1..open + close].into()));
+            rest = &rest[open + close + 1..];
+        }
+        if !rest.is_empty() {
+            parts.push((true, rest.into()));
+        }
+        match parts.iter().filter(|(literal, _)| !literal).count() {
+            0 | 1 => {
+                for (literal, text) in parts {
+                    if literal {
+                        pattern.push_str(&encode(&text));
+                    } else {
+                        pattern.push_str(&format!("{{{}}}", captures.len()));
+                        captures.push(Capture::Name(text));
+                    }
+                }
+            }
+            _ => {
+                pattern.push_str(&format!("{{{}}}", captures.len()));
+                captures.push(Capture::Segment(parts));
             }
         }
     }
-    pattern.extend(percent_encoding::utf8_percent_encode(rest, LITERAL));
-    (pattern, names)
+    (pattern, captures)
 }
 
 /// Whether a media type is a form whose fields are parsed.
@@ -1254,6 +1314,16 @@ mod tests {
         let mut taken = ["getPets".to_string()].into_iter().collect();
         assert_eq!(unique_name("getPets", &mut taken), "getPets2");
         assert_eq!(unique_name("getPets", &mut taken), "getPets3");
+    }
+
+    #[test]
+    fn segments_with_several_parameters_are_captured_whole_and_split() {
+        let (pattern, captures) = router_pattern("/repos/{owner}/compare/{base}...{head}/a b");
+        assert_eq!(pattern, "/repos/{0}/compare/{1}/a%20b");
+        let pairs = captures[1].split("main...feature/x").unwrap();
+        assert_eq!(pairs, [("base", "main"), ("head", "feature/x")]);
+        assert_eq!(captures[1].split("main"), None, "the literal text must be there");
+        assert_eq!(captures[0].split("octocat").unwrap(), [("owner", "octocat")]);
     }
 
     #[test]
