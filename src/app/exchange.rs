@@ -63,6 +63,8 @@ pub struct ReceivedRequest {
     pub response_body: KeptBody,
     arrived: Instant,
     url: Url,
+    /// Query parameters that carry credentials, masked when the URL is read.
+    pub(crate) query_secrets: crate::http::pipeline::QuerySecrets,
     /// The request's headers, then from `request_end` the response's, in the order sent: one
     /// list of shared names and values, with room for the response's kept from the start. A
     /// cloned `HeaderMap` each cost three times as much: it rebuilds its hash index.
@@ -119,6 +121,7 @@ impl ReceivedRequest {
             response_body: KeptBody::empty(),
             arrived,
             url,
+            query_secrets: None,
             request_end: headers.len(),
             headers,
             head_weight,
@@ -164,7 +167,10 @@ impl ReceivedRequest {
             Url::Shared(p) => p.as_str(),
             Url::Text(t) => t.as_str(),
         };
-        let text = masked_query(text);
+        let text = match &self.query_secrets {
+            Some(names) => masked_query(text, names),
+            None => Cow::Borrowed(text),
+        };
         if text.len() <= FIELD_LIMIT {
             text
         } else {
@@ -434,15 +440,19 @@ fn is_secret(name: &HeaderName) -> bool {
     })
 }
 
-/// A path and query with the value of each query parameter whose name says it is a credential
-/// (`api_key`, `access_token`, `signature`) masked as a header's would be.
-fn masked_query(url: &str) -> Cow<'_, str> {
-    let Some((path, query)) = url.split_once('?') else { return Cow::Borrowed(url) };
-    let secret = |name: &str| {
-        let name = name.to_ascii_lowercase();
-        ["token", "secret", "key", "password", "session", "auth", "sig", "credential"].iter().any(|w| name.contains(w))
+/// A path and query with the values of the named query parameters masked as a header's would be.
+fn masked_query<'u>(url: &'u str, secrets: &[Box<str>]) -> Cow<'u, str> {
+    let Some(at) = memchr::memchr(b'?', url.as_bytes()) else { return Cow::Borrowed(url) };
+    let (path, query) = (&url[..at], &url[at + 1..]);
+    let secret = |name: &str| match name.bytes().any(|b| b == b'%' || b == b'+') {
+        true => {
+            let name = form_urlencoded::parse(name.as_bytes()).next().map(|(n, _)| n).unwrap_or_default();
+            secrets.iter().any(|s| **s == *name)
+        }
+        false => secrets.iter().any(|s| **s == *name),
     };
-    if !query.split('&').any(|pair| secret(pair.split_once('=').map_or(pair, |(n, _)| n))) {
+    let name_of = |pair: &'u str| pair.split_once('=').map_or(pair, |(name, _)| name);
+    if !query.split('&').any(|pair| secret(name_of(pair))) {
         return Cow::Borrowed(url);
     }
     let mut out = format!("{path}?");
@@ -525,7 +535,9 @@ mod tests {
     #[test]
     fn credentials_in_the_query_are_masked() {
         let uri: http::Uri = "/pets?limit=2&api_key=abcdefghijklmnopqrst&access_token=short".parse().unwrap();
-        let entry = ReceivedRequest::arriving(Instant::now(), Method::GET, &uri, &HeaderMap::new());
+        let mut entry = ReceivedRequest::arriving(Instant::now(), Method::GET, &uri, &HeaderMap::new());
+        assert_eq!(entry.url(), uri.to_string(), "an operation without query credentials");
+        entry.query_secrets = Some(vec!["api_key".into(), "access_token".into()].into());
         assert_eq!(entry.url(), "/pets?limit=2&api_key=****qrst&access_token=****");
     }
 

@@ -240,7 +240,10 @@ impl Journal {
         entry.status = parts.status.as_u16();
         entry.response_body = kept;
         entry.answered(&parts.headers);
-        entry.operation = parts.extensions.get::<Matched>().map(|m| m.0.clone());
+        if let Some(Matched(operation, secrets)) = parts.extensions.get::<Matched>() {
+            entry.operation = Some(operation.clone());
+            entry.query_secrets = secrets.clone();
+        }
         if let Some(Findings(findings)) = parts.extensions.remove::<Findings>() {
             entry.findings = findings
                 .into_iter()

@@ -29,7 +29,11 @@ use crate::openapi::{Operation, ResponseSpec};
 
 /// The operation that answered a request, set on the response for the journal.
 #[derive(Clone, Debug)]
-pub(crate) struct Matched(pub(crate) Arc<str>);
+pub(crate) struct Matched(pub(crate) Arc<str>, pub(crate) QuerySecrets);
+
+/// The query parameters of an operation that carry credentials (its apiKey-in-query schemes),
+/// for the journal and the log to mask; None for most, which then pay nothing.
+pub(crate) type QuerySecrets = Option<Arc<[Box<str>]>>;
 
 /// What strict validation found in a response, set on the response for the journal.
 #[derive(Clone, Debug, Default)]
@@ -52,7 +56,17 @@ pub(crate) struct Endpoint {
 
 impl Endpoint {
     pub(crate) fn new(api: Arc<LoadedApi>, op: usize, options: Arc<ServeOptions>) -> Endpoint {
-        let matched = Matched(api.api.operations[op].id.as_str().into());
+        let operation = &api.api.operations[op];
+        let mut secrets: Vec<Box<str>> = Vec::new();
+        for scheme in operation.security.iter().flatten() {
+            let crate::openapi::Credential::ApiKey(crate::openapi::Location::Query, name) = &scheme.credential else {
+                continue;
+            };
+            if !secrets.iter().any(|s| &**s == name) {
+                secrets.push(name.as_str().into());
+            }
+        }
+        let matched = Matched(operation.id.as_str().into(), (!secrets.is_empty()).then(|| secrets.into()));
         let aliases = api.bindings.get(&api.api.operations[op].id).map_or_else(Vec::new, |b| b.param_aliases.clone());
         let operation = &api.api.operations[op];
         let checks_first = operation.request_body.is_some() || (api.auth.is_none() && operation.secured);
@@ -198,7 +212,7 @@ fn validate(
     let no_route = || HttpError::new(404, format!("no route matches {}", parts.uri.path()));
     let mut values: Vec<(&str, &str)> = Vec::with_capacity(names.len());
     for (capture, (_, value)) in names.iter().zip(path.iter()) {
-        values.extend(capture.split(value).ok_or_else(no_route)?);
+        capture.split(value, &mut values).ok_or_else(no_route)?;
     }
     let path = values;
     // An empty segment is not a value for a template's parameter: no route matches.

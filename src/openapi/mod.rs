@@ -243,14 +243,16 @@ pub(crate) enum Capture {
 }
 
 impl Capture {
-    /// The `(name, value)` pairs of a captured value; None when the segment's literal text is
-    /// not there (the request does not match this route).
-    pub(crate) fn split<'v>(&'v self, value: &'v str) -> Option<Vec<(&'v str, &'v str)>> {
+    /// Adds the `(name, value)` pairs of a captured value to `out`; None when the segment's
+    /// literal text is not there (the request does not match this route).
+    pub(crate) fn split<'v>(&'v self, value: &'v str, out: &mut Vec<(&'v str, &'v str)>) -> Option<()> {
         let parts = match self {
-            Capture::Name(name) => return Some(vec![(name, value)]),
+            Capture::Name(name) => {
+                out.push((name, value));
+                return Some(());
+            }
             Capture::Segment(parts) => parts,
         };
-        let mut out = Vec::new();
         let mut rest = value;
         for (i, (literal, text)) in parts.iter().enumerate() {
             if *literal {
@@ -265,7 +267,7 @@ impl Capture {
             out.push((&**text, &rest[..end]));
             rest = &rest[end..];
         }
-        rest.is_empty().then_some(out)
+        rest.is_empty().then_some(())
     }
 }
 
@@ -1320,10 +1322,13 @@ mod tests {
     fn segments_with_several_parameters_are_captured_whole_and_split() {
         let (pattern, captures) = router_pattern("/repos/{owner}/compare/{base}...{head}/a b");
         assert_eq!(pattern, "/repos/{0}/compare/{1}/a%20b");
-        let pairs = captures[1].split("main...feature/x").unwrap();
+        let mut pairs = Vec::new();
+        captures[1].split("main...feature/x", &mut pairs).unwrap();
         assert_eq!(pairs, [("base", "main"), ("head", "feature/x")]);
-        assert_eq!(captures[1].split("main"), None, "the literal text must be there");
-        assert_eq!(captures[0].split("octocat").unwrap(), [("owner", "octocat")]);
+        assert_eq!(captures[1].split("main", &mut pairs), None, "the literal text must be there");
+        pairs.clear();
+        captures[0].split("octocat", &mut pairs).unwrap();
+        assert_eq!(pairs, [("owner", "octocat")]);
     }
 
     #[test]

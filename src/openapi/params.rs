@@ -181,6 +181,7 @@ pub(crate) fn extract(
 }
 
 /// A parameter the request does not carry: refused when required, else its default if any.
+#[inline]
 fn absent(param: &Param, out: &mut ParamValues) -> Result<(), String> {
     if param.required {
         return Err(format!("{}: required; expected {}", param.name, param.expected));
@@ -193,6 +194,7 @@ fn absent(param: &Param, out: &mut ParamValues) -> Result<(), String> {
 
 /// The value against the parameter's schema; a refusal names the offending item and, for a
 /// pattern, quotes it.
+#[inline]
 fn check(param: &Param, value: &Value) -> Result<(), String> {
     if param.checker.is_valid(value) {
         return Ok(());
@@ -283,12 +285,13 @@ fn typed(param: &Param, raws: &[&str]) -> Result<Value, String> {
             // `x=` is how form style writes an empty array.
             for raw in raws.iter().filter(|r| !r.is_empty()) {
                 let (text, separator) = unstyled(param, raw);
-                let matrix_prefix = format!("{}=", param.name);
                 for part in text.split(separator) {
-                    let part = if param.style == Style::Matrix {
-                        part.strip_prefix(&matrix_prefix).unwrap_or(part)
-                    } else {
-                        part
+                    // Exploded matrix: `;x=a;x=b` leaves `a`, `x=b`.
+                    let part = match param.style {
+                        Style::Matrix => {
+                            part.strip_prefix(&*param.name).and_then(|p| p.strip_prefix('=')).unwrap_or(part)
+                        }
+                        _ => part,
                     };
                     items.push(scalar(param, item, part.trim())?);
                 }
