@@ -139,7 +139,7 @@ fn seed_support() -> (Vec<Value>, Vec<Value>, Vec<Value>) {
     (accounts, products, buckets)
 }
 
-fn bucket(id: &str, name: &str, owner: (&str, &str), remained: Value, usage: &str, products: &[&str]) -> Value {
+fn bucket(id: &str, name: &str, owner: (&str, &str), remaining: Value, usage: &str, products: &[&str]) -> Value {
     let names: Vec<Value> = products
         .iter()
         .map(|p| {
@@ -150,13 +150,26 @@ fn bucket(id: &str, name: &str, owner: (&str, &str), remained: Value, usage: &st
             product_ref(p, kind)
         })
         .collect();
+    let display = remaining_name(&remaining);
     json!({
         "id": id, "href": at(id, "bucket"), "name": name, "description": null, "confirmationDate": null,
-        "isShared": false, "status": "active", "usageType": usage, "remainedAmount": remained, "reservedAmount": null,
+        "requestedDate": null, "isShared": false, "status": "active", "usageType": usage,
+        "remainingValue": remaining, "remainingValueName": display, "reservedValue": null,
         "validFor": {"startDateTime": "2025-01-01T00:00:00+05:30", "endDateTime": null},
         "partyAccount": account_ref(owner.0, owner.1), "product": names, "logicalResource": null, "relatedParty": null,
         "@baseType": "Bucket", "@schemaLocation": null, "@type": "Bucket"
     })
+}
+
+/// A quantity as display text in its unit (TMF654's `remainingValueName`): `45.00 EUR`, `600 Free Seconds`.
+fn remaining_name(quantity: &Value) -> String {
+    let amount = quantity["amount"].as_f64().unwrap_or_default();
+    let units = quantity["units"].as_str().unwrap_or_default();
+    if CURRENCIES.iter().any(|(code, _)| *code == units) {
+        format!("{amount:.2} {units}")
+    } else {
+        format!("{amount:.0} {units}")
+    }
 }
 
 /// The examples the seed pages show, as the bundled spec holds them verbatim.

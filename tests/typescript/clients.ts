@@ -33,7 +33,7 @@ const monetary: BrmSchemas["schemas"]["UsageType"] = "monetary";
 
 // fields takes the resource's attribute names.
 type BucketQuery = NonNullable<Brm["/bucket"]["get"]["parameters"]["query"]>;
-const selection: BucketQuery = { fields: ["usageType", "remainedAmount"], status: ["active"] };
+const selection: BucketQuery = { fields: ["usageType", "remainingValue"], status: ["active"] };
 // @ts-expect-error: colour is not an attribute of a bucket.
 const badSelection: BucketQuery = { fields: ["colour"] };
 
