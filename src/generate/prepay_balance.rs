@@ -348,7 +348,8 @@ pub(crate) fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
             "requestor": null,
             "status": "CONFIRMED",
             "transferCost": quantity(cost, units),
-            "usageType": if monetary { "monetary" } else { "other" }
+            "usageType": if monetary { "monetary" } else { "other" },
+            "validFor": null
         }));
     }
     vec![
