@@ -177,9 +177,12 @@ fn seed_examples() -> (Vec<Value>, Vec<Value>) {
     let file = crate::bundled::BUNDLED_SPECS.get_file("prepay-balance.yaml").expect("the bundled BRM spec");
     let spec: Value =
         serde_saphyr::from_str(&String::from_utf8_lossy(file.contents())).expect("the bundled spec is YAML");
+    // The 200's one media type, whatever its parameters (`application/json;charset=utf-8`).
     let examples = |path: &str| -> Vec<Value> {
-        spec.pointer(&format!("/paths/{path}/get/responses/200/content/application~1json/examples"))
+        spec.pointer(&format!("/paths/{path}/get/responses/200/content"))
             .and_then(Value::as_object)
+            .and_then(|content| content.values().next())
+            .and_then(|media| media["examples"].as_object())
             .map(|e| e.values().filter_map(|x| x.get("value").cloned()).collect())
             .unwrap_or_default()
     };
