@@ -103,6 +103,12 @@ pub mod internals {
     pub use crate::store::select::select_members;
     pub use crate::store::{Collection, Store};
 
+    /// What a response breaks of its operation, as strict mode and `specmock verify` check it:
+    /// the status declared, the content type, the headers and the body's schema.
+    pub fn check_response(op: &Operation, status: u16, headers: &http::HeaderMap, body: &[u8]) -> Vec<crate::Finding> {
+        crate::contract::conformance::check(op, status, headers, body)
+    }
+
     /// Whether each API the server loaded read its store from the cache, in load order.
     pub fn loaded_from_cache(server: &crate::MockServer) -> Vec<bool> {
         server.app.apis().iter().map(|api| api.from_cache).collect()

@@ -13,7 +13,7 @@ const TRANSFER: &str = "0.0.0.1+-event-audit-transfer_balance+332070103776495457
 fn seed_examples(path: &str) -> Vec<Value> {
     let spec: Value = serde_saphyr::from_str(include_str!("../spec/prepay-balance.yaml")).unwrap();
     let examples = spec
-        .pointer(&format!("/paths/{path}/get/responses/200/content/application~1json/examples"))
+        .pointer(&format!("/paths/{path}/get/responses/200/content/application~1json;charset=utf-8/examples"))
         .unwrap()
         .as_object()
         .unwrap();
@@ -181,6 +181,10 @@ async fn tmf_errors_for_every_status() {
     assert_eq!(internal.body["@type"], "Error");
     let example = send("GET", &format!("{BRM}/accumulatedBalance/x"), &[("prefer", "example=byExternalId")]).await;
     assert_eq!(example.body["id"], "account+12345");
+    // Oracle's documented media type, on refusals, forced errors and examples alike.
+    for reply in [&unknown, &missing, &forbidden, &post, &conflict, &internal, &example] {
+        assert_eq!(reply.header("content-type"), Some("application/json;charset=utf-8"), "{}", reply.status);
+    }
     let snap = common::snapshots();
     snap.bind(|| {
         insta::assert_json_snapshot!("brm_401", missing.body);
@@ -198,6 +202,7 @@ async fn lists_page_with_offset_and_limit_and_count_headers() {
     assert_eq!(first.status, 200);
     assert_eq!(first.header("x-total-count"), Some("202"));
     assert_eq!(first.header("x-result-count"), Some("5"));
+    assert_eq!(first.header("content-type"), Some("application/json;charset=utf-8"), "as Oracle documents it");
     assert_eq!(first.body.as_array().unwrap().len(), 5);
     let past = get(&format!("{BRM}/accumulatedBalance?offset=202")).await;
     assert_eq!((past.body.clone(), past.header("x-result-count")), (json!([]), Some("0")));

@@ -158,7 +158,7 @@ fn brm_data_is_consistent() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|r| cents(&buckets[r["id"].as_str().unwrap()]["remainedAmount"]))
+            .map(|r| cents(&buckets[r["id"].as_str().unwrap()]["remainingValue"]))
             .sum();
         // The seed pages show two accounts over one 45 EUR bucket; they are kept verbatim.
         if i >= 2 {

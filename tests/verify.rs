@@ -26,7 +26,7 @@ async fn verify_passes_clean_against_specmock_for_both_bundled_specs() {
             let examples = report.checks.iter().find(|c| c.operation == "listBucket" && c.name == "with examples");
             let request = &examples.expect("an examples check").request;
             assert!(
-                request.contains("fields=usageType%2CremainedAmount"),
+                request.contains("fields=usageType%2CremainingValue"),
                 "an array example goes form style: {request}"
             );
         }

@@ -10,6 +10,8 @@ pub(crate) struct Envelope {
     def: ErrorEnvelope,
     /// Whether a behaviour file gave it, rather than specmock's default.
     declared: bool,
+    /// The Content-Type of its bodies: the one the spec's error responses declare.
+    content_type: http::HeaderValue,
 }
 
 impl Default for Envelope {
@@ -24,6 +26,7 @@ impl Default for Envelope {
                 request_id_field: Some("/requestId".into()),
             },
             declared: false,
+            content_type: http::HeaderValue::from_static("application/json"),
         }
     }
 }
@@ -31,12 +34,23 @@ impl Default for Envelope {
 impl Envelope {
     /// Wraps a behaviour file's envelope.
     pub(crate) fn new(def: ErrorEnvelope) -> Self {
-        Envelope { def, declared: true }
+        Envelope { def, declared: true, content_type: http::HeaderValue::from_static("application/json") }
+    }
+
+    /// The same envelope, its bodies sent as `content_type`.
+    pub(crate) fn with_content_type(mut self, content_type: http::HeaderValue) -> Self {
+        self.content_type = content_type;
+        self
     }
 
     /// Whether a behaviour file gave this envelope.
     pub(crate) fn declared(&self) -> bool {
         self.declared
+    }
+
+    /// The Content-Type of its bodies.
+    pub(crate) fn content_type(&self) -> &http::HeaderValue {
+        &self.content_type
     }
 
     /// The body for `status` saying `message`.

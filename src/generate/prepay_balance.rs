@@ -139,7 +139,7 @@ fn seed_support() -> (Vec<Value>, Vec<Value>, Vec<Value>) {
     (accounts, products, buckets)
 }
 
-fn bucket(id: &str, name: &str, owner: (&str, &str), remained: Value, usage: &str, products: &[&str]) -> Value {
+fn bucket(id: &str, name: &str, owner: (&str, &str), remaining: Value, usage: &str, products: &[&str]) -> Value {
     let names: Vec<Value> = products
         .iter()
         .map(|p| {
@@ -150,13 +150,26 @@ fn bucket(id: &str, name: &str, owner: (&str, &str), remained: Value, usage: &st
             product_ref(p, kind)
         })
         .collect();
+    let display = remaining_name(&remaining);
     json!({
         "id": id, "href": at(id, "bucket"), "name": name, "description": null, "confirmationDate": null,
-        "isShared": false, "status": "active", "usageType": usage, "remainedAmount": remained, "reservedAmount": null,
+        "requestedDate": null, "isShared": false, "status": "active", "usageType": usage,
+        "remainingValue": remaining, "remainingValueName": display, "reservedValue": null,
         "validFor": {"startDateTime": "2025-01-01T00:00:00+05:30", "endDateTime": null},
         "partyAccount": account_ref(owner.0, owner.1), "product": names, "logicalResource": null, "relatedParty": null,
         "@baseType": "Bucket", "@schemaLocation": null, "@type": "Bucket"
     })
+}
+
+/// A quantity as display text in its unit (TMF654's `remainingValueName`): `45.00 EUR`, `600 Free Seconds`.
+fn remaining_name(quantity: &Value) -> String {
+    let amount = quantity["amount"].as_f64().unwrap_or_default();
+    let units = quantity["units"].as_str().unwrap_or_default();
+    if CURRENCIES.iter().any(|(code, _)| *code == units) {
+        format!("{amount:.2} {units}")
+    } else {
+        format!("{amount:.0} {units}")
+    }
 }
 
 /// The examples the seed pages show, as the bundled spec holds them verbatim.
@@ -164,9 +177,12 @@ fn seed_examples() -> (Vec<Value>, Vec<Value>) {
     let file = crate::bundled::BUNDLED_SPECS.get_file("prepay-balance.yaml").expect("the bundled BRM spec");
     let spec: Value =
         serde_saphyr::from_str(&String::from_utf8_lossy(file.contents())).expect("the bundled spec is YAML");
+    // The 200's one media type, whatever its parameters (`application/json;charset=utf-8`).
     let examples = |path: &str| -> Vec<Value> {
-        spec.pointer(&format!("/paths/{path}/get/responses/200/content/application~1json/examples"))
+        spec.pointer(&format!("/paths/{path}/get/responses/200/content"))
             .and_then(Value::as_object)
+            .and_then(|content| content.values().next())
+            .and_then(|media| media["examples"].as_object())
             .map(|e| e.values().filter_map(|x| x.get("value").cloned()).collect())
             .unwrap_or_default()
     };
@@ -335,7 +351,8 @@ pub(crate) fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
             "requestor": null,
             "status": "CONFIRMED",
             "transferCost": quantity(cost, units),
-            "usageType": if monetary { "monetary" } else { "other" }
+            "usageType": if monetary { "monetary" } else { "other" },
+            "validFor": null
         }));
     }
     vec![

@@ -79,11 +79,17 @@ fn valid_host(value: &[u8]) -> Option<&str> {
     (port_ok && name_ok).then(|| std::str::from_utf8(value).ok()).flatten()
 }
 
-/// A JSON response from bytes.
+/// A JSON response from bytes, as `application/json`.
 pub(crate) fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
+    json_bytes_as(status, body, HeaderValue::from_static("application/json"))
+}
+
+/// A JSON response from bytes with the Content-Type given: one a spec declares, built at load
+/// (cloning it shares its bytes).
+pub(crate) fn json_bytes_as(status: StatusCode, body: Vec<u8>, content_type: HeaderValue) -> Response {
     // Room for the headers the layers add, so none of them regrows the map.
     let mut headers = HeaderMap::with_capacity(8);
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CONTENT_TYPE, content_type);
     let mut response = Response::new(axum::body::Body::from(body));
     *response.status_mut() = status;
     *response.headers_mut() = headers;
@@ -193,7 +199,8 @@ pub(crate) fn answer(
         }
     }
     let status = op.success().map_or(200, |r| r.status);
-    let mut response = json_bytes(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), out);
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut response = json_bytes_as(status, out, binding.content_type.clone());
     for (name, value) in extra_headers {
         if let (Ok(n), Ok(v)) = (header::HeaderName::try_from(name), HeaderValue::try_from(value)) {
             response.headers_mut().insert(n, v);

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::behaviour::Envelope;
-use crate::http::answer::json_bytes;
+use crate::http::answer::{json_bytes, json_bytes_as};
 
 /// A refusal with its HTTP meaning.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,10 +73,11 @@ impl HttpError {
             }
         }
         let mut response = match envelope.declared() {
-            true => json_bytes(
+            true => json_bytes_as(
                 StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 serde_json::to_vec(&envelope.body(self.status, &self.message, request_id))
                     .expect("a JSON value serialises"),
+                envelope.content_type().clone(),
             ),
             false => problem(self.status, &self.message, request_id),
         };

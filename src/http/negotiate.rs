@@ -95,7 +95,14 @@ mod tests {
     fn offered(types: &[&str]) -> Vec<Media> {
         types
             .iter()
-            .map(|t| Media { media_type: t.to_string(), checker: None, examples: vec![], body: None, fields: vec![] })
+            .map(|t| Media {
+                media_type: t.to_string(),
+                schema: None,
+                checker: None,
+                examples: vec![],
+                body: None,
+                fields: vec![],
+            })
             .collect()
     }
 

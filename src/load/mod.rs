@@ -10,6 +10,7 @@ pub(crate) mod fixtures;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use http::HeaderValue;
 use serde_json::Value;
 
 use crate::behaviour::identities::Identities;
@@ -18,7 +19,7 @@ use crate::behaviour::{AuthRules, Behaviour, Binding, Body, CollectionDef, Field
 use crate::error::LoadError;
 use crate::json::enum_texts;
 use crate::load::fixtures::Files;
-use crate::openapi::Api;
+use crate::openapi::{Api, ResponseSpec};
 use crate::store::cache::{CacheReader, CacheWriter, Key, StoreCache};
 use crate::store::query::{Query, QueryBuilder};
 use crate::store::render::{Placeholders, Rendered, Shape};
@@ -52,6 +53,8 @@ pub(crate) struct CompiledBinding {
     pub(crate) tenant_members: Vec<Vec<u8>>,
     /// For a map body, each record's key as a JSON string, serialised once.
     pub(crate) map_keys: Rendered,
+    /// The Content-Type of its answers, as the success response declares it.
+    pub(crate) content_type: HeaderValue,
 }
 
 /// One API, ready to answer.
@@ -105,8 +108,13 @@ impl LoadedApi {
             let file = files.map(|f| f.display(&behaviour_rel)).unwrap_or_default();
             LoadError::Behaviour { file, pointer: pointer.to_string(), message }
         };
-        let envelope =
-            if behaviour.errors.body.is_null() { Envelope::default() } else { Envelope::new(behaviour.errors.clone()) };
+        let envelope = if behaviour.errors.body.is_null() {
+            Envelope::default()
+        } else {
+            // Refusals answer as the spec's error responses are declared, e.g. `application/json;charset=utf-8`.
+            let errors = api.operations.iter().flat_map(|op| op.all_responses()).filter(|r| r.status >= 400);
+            Envelope::new(behaviour.errors.clone()).with_content_type(json_content_type(errors))
+        };
         let mut plans = Vec::new();
         for (op_id, binding) in &behaviour.operations {
             let plan = plan_binding(&api, op_id, binding).map_err(|e| at(&format!("/operations/{op_id}"), e))?;
@@ -465,6 +473,21 @@ struct Plan {
     shapes: Vec<Shape>,
     view_param: Option<(String, Vec<String>)>,
     default_view: usize,
+    content_type: HeaderValue,
+}
+
+/// The Content-Type of JSON bodies answering as `responses` are declared: the first JSON media
+/// type one of them declares, as written (`application/json;charset=utf-8`, say), else
+/// `application/json`. Built once, at load: a request clones it.
+fn json_content_type<'a>(responses: impl IntoIterator<Item = &'a ResponseSpec>) -> HeaderValue {
+    responses
+        .into_iter()
+        .flat_map(|r| r.content.iter())
+        .find(|m| m.is_json() && !m.media_type.contains('*'))
+        // The usual one stays static, as it was; another shares its bytes when cloned.
+        .filter(|m| m.media_type != "application/json")
+        .and_then(|m| HeaderValue::from_str(&m.media_type).ok())
+        .unwrap_or(HeaderValue::from_static("application/json"))
 }
 
 fn plan_binding(api: &Api, op_id: &str, binding: &Binding) -> Result<Plan, String> {
@@ -560,7 +583,7 @@ fn plan_binding(api: &Api, op_id: &str, binding: &Binding) -> Result<Plan, Strin
             }
         }
     }
-    Ok(Plan { shapes, view_param, default_view })
+    Ok(Plan { shapes, view_param, default_view, content_type: json_content_type(op.success()) })
 }
 
 /// A tenant's members of a map body, as `"name":value,` for each one the tenant holds.
@@ -601,5 +624,6 @@ fn finish_binding(
         not_found: binding.not_found.clone().unwrap_or_else(|| "{id} wasn't found".to_string()),
         tenant_members: Vec::new(),
         map_keys: Rendered::default(),
+        content_type: plan.content_type.clone(),
     })
 }

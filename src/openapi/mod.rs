@@ -147,11 +147,27 @@ pub struct Param {
     pub(crate) checker: Checker,
 }
 
+impl Param {
+    /// Its schema, converted to JSON Schema.
+    #[doc(hidden)]
+    pub fn schema(&self) -> &Value {
+        &self.schema
+    }
+
+    /// Whether it is an array sent as one comma-separated value (`style: form`, `explode: false`).
+    #[doc(hidden)]
+    pub fn comma_separated(&self) -> bool {
+        self.array_of.is_some() && self.style == Style::Form && !self.explode
+    }
+}
+
 /// One media type of a request or response body.
 #[derive(Clone, Debug)]
 pub(crate) struct Media {
     /// As declared, e.g. `application/json` or `application/problem+json`.
     pub(crate) media_type: String,
+    /// Its schema converted to JSON Schema (refs into `$defs`), where it has a checker.
+    pub(crate) schema: Option<Value>,
     /// Validator for the body, where the media type carries JSON and a schema is declared.
     pub(crate) checker: Option<Checker>,
     /// Named examples that match the schema, in document order (a lone `example` is `default`).
@@ -199,6 +215,19 @@ pub struct ResponseSpec {
 }
 
 impl ResponseSpec {
+    /// Its media types as declared, e.g. `application/json;charset=utf-8`.
+    #[doc(hidden)]
+    pub fn media_types(&self) -> impl Iterator<Item = &str> {
+        self.content.iter().map(|m| m.media_type.as_str())
+    }
+
+    /// The schema of its first JSON media type, converted to JSON Schema: refs point into
+    /// `#/$defs/`, which [`Api::component`] reads.
+    #[doc(hidden)]
+    pub fn json_schema(&self) -> Option<&Value> {
+        self.content.iter().filter(|m| m.is_json()).find_map(|m| m.schema.as_ref())
+    }
+
     /// The first media type's examples.
     pub(crate) fn examples(&self) -> &[(String, Value)] {
         self.content.first().map_or(&[], |m| m.examples.as_slice())
@@ -444,6 +473,12 @@ impl Api {
     #[doc(hidden)]
     pub fn operations(&self) -> &[Operation] {
         &self.operations
+    }
+
+    /// The component schema `name` (what `#/$defs/name` refers to), converted to JSON Schema.
+    #[doc(hidden)]
+    pub fn component(&self, name: &str) -> Option<&Value> {
+        self.schemas.component(name)
     }
 
     /// What loading forgave: each slip with its JSON pointer.
@@ -924,12 +959,8 @@ impl<'a> Compiler<'a> {
     fn media(&mut self, media_type: &str, raw: &'a Value, at: &str, direction: Direction) -> Media {
         let json = is_json_media(media_type);
         let schema = raw.get("schema");
-        let checker = match schema {
-            Some(s) if json || is_form(media_type) => {
-                Some(self.checker(&self.schemas.convert(s), &format!("{at}/schema")))
-            }
-            _ => None,
-        };
+        let converted = schema.filter(|_| json || is_form(media_type)).map(|s| self.schemas.convert(s));
+        let checker = converted.as_ref().map(|c| self.checker(c, &format!("{at}/schema")));
         let mut examples = Vec::new();
         if let Some(Value::Object(named)) = raw.get("examples") {
             for (name, example) in named {
@@ -1010,7 +1041,7 @@ impl<'a> Compiler<'a> {
             }
             _ => Vec::new(),
         };
-        Media { media_type: media_type.to_string(), checker, examples, body, fields }
+        Media { media_type: media_type.to_string(), schema: converted, checker, examples, body, fields }
     }
 
     /// The schema of an object's property, through `allOf`.

@@ -13,14 +13,14 @@ const typo: NonNullable<Allocations["parameters"]["query"]> = { statuses: ["clea
 type AllocationPage = Allocations["responses"][200]["content"]["application/json"];
 const status: OesSchemas["schemas"]["AllocationStatus"] = "released";
 
-type Buckets = Brm["/bucket"]["get"]["responses"][200]["content"]["application/json"];
+type Buckets = Brm["/bucket"]["get"]["responses"][200]["content"]["application/json;charset=utf-8"];
 declare const buckets: Buckets;
 // id is required: a string, never undefined or null.
 const ids: string[] = buckets.map((bucket) => bucket.id);
 const bucketType: "Bucket" = buckets[0]["@type"];
 const bucketStatus: "active" | "expired" | "suspended" | null | undefined = buckets[0].status;
 
-type Transfer = Brm["/transferBalance/{id}"]["get"]["responses"][200]["content"]["application/json"];
+type Transfer = Brm["/transferBalance/{id}"]["get"]["responses"][200]["content"]["application/json;charset=utf-8"];
 declare const transfer: Transfer;
 const transferId: string = transfer.id;
 const usage: "monetary" | "other" | null | undefined = transfer.usageType;
@@ -33,12 +33,12 @@ const monetary: BrmSchemas["schemas"]["UsageType"] = "monetary";
 
 // fields takes the resource's attribute names.
 type BucketQuery = NonNullable<Brm["/bucket"]["get"]["parameters"]["query"]>;
-const selection: BucketQuery = { fields: ["usageType", "remainedAmount"], status: ["active"] };
+const selection: BucketQuery = { fields: ["usageType", "remainingValue"], status: ["active"] };
 // @ts-expect-error: colour is not an attribute of a bucket.
 const badSelection: BucketQuery = { fields: ["colour"] };
 
 // @type narrows an accumulated balance to the base or the extended object.
-type Balance = Brm["/accumulatedBalance/{id}"]["get"]["responses"][200]["content"]["application/json"];
+type Balance = Brm["/accumulatedBalance/{id}"]["get"]["responses"][200]["content"]["application/json;charset=utf-8"];
 function billingFormat(balance: Balance): string | null | undefined {
   const id: string = balance.id;
   switch (balance["@type"]) {
