@@ -104,7 +104,7 @@ pub(crate) async fn serve(
                         false => Ok(()),
                     };
                     checked
-                        .and_then(|()| respond(&endpoint, &parts, path, &base, &mut all_declared))
+                        .and_then(|()| respond(&endpoint, &parts, path, &base, rid, &mut all_declared))
                         .unwrap_or_else(|refusal| refuse(&endpoint, refusal, &parts.headers, &base, rid))
                 }
             }
@@ -178,6 +178,7 @@ fn respond(
     parts: &Parts,
     path: Result<RawPathParams, RawPathParamsRejection>,
     base: &[u8],
+    rid: &str,
     all_declared: &mut bool,
 ) -> Result<Response, HttpError> {
     let (api, op) = (&*endpoint.api, endpoint.op());
@@ -194,7 +195,7 @@ fn respond(
     let tenant = tenant
         .zip(api.auth.as_ref().and_then(|a| a.tenant.as_ref()))
         .and_then(|(index, rule)| api.store.collection(&rule.collection).map(|c| (index, &c.records[index as usize])));
-    answer(api, op, &params, tenant, base, &parts.headers, request_id(&parts.headers))
+    answer(api, op, &params, tenant, base, &parts.headers, rid)
 }
 
 /// Parameters read and checked against the spec; a bad one is a 400 naming it.
