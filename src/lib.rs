@@ -109,6 +109,12 @@ pub mod internals {
         crate::contract::conformance::check(op, status, headers, body)
     }
 
+    /// The body an operation's success response serves by default: its example, or the one
+    /// built from its schema.
+    pub fn default_body(api: &crate::Api, operation: usize) -> Option<serde_json::Value> {
+        api.operations.get(operation)?.success()?.content.first()?.body.clone()
+    }
+
     /// Whether each API the server loaded read its store from the cache, in load order.
     pub fn loaded_from_cache(server: &crate::MockServer) -> Vec<bool> {
         server.app.apis().iter().map(|api| api.from_cache).collect()
