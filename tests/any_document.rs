@@ -202,3 +202,17 @@ fn documents_that_are_not_openapi_are_named() {
     let strict = std::process::Command::new(bin).args(["check", "--strict-spec", "--spec", RULES]).output().unwrap();
     assert!(!strict.status.success(), "--strict-spec refuses a document with warnings");
 }
+
+#[tokio::test]
+async fn an_empty_value_is_refused_where_the_items_take_no_empty_string() {
+    let server = MockServer::start().await;
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("{}{path}", server.uri())).bearer_auth("demo-token").send();
+    let partners = "/api/network/v1/enterprises/7a72d96a-03b1-4f1f-a16f-5d13f5c04757/partners";
+    let currencies = get(&format!("{partners}/allocations?currencies=")).await.unwrap();
+    assert_eq!(currencies.status(), 400);
+    assert!(json_of(currencies).await["error"].as_str().unwrap().starts_with("currencies: empty; expected"));
+    let bucket = get("/brm/prepayBalanceManagement/v4/accumulatedBalance?bucket.id=").await.unwrap();
+    assert_eq!(bucket.status(), 400);
+    assert!(json_of(bucket).await["reason"].as_str().unwrap().starts_with("bucket.id: empty; expected"));
+}
