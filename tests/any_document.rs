@@ -216,3 +216,26 @@ async fn an_empty_value_is_refused_where_the_items_take_no_empty_string() {
     assert_eq!(bucket.status(), 400);
     assert!(json_of(bucket).await["reason"].as_str().unwrap().starts_with("bucket.id: empty; expected"));
 }
+
+#[test]
+fn serve_prints_a_ready_curl_line_per_operation_with_its_credentials_and_body() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_specmock"))
+        .args(["serve", "--port", "0", "--spec", RULES])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let curls: Vec<String> = lines.map_while(Result::ok).filter(|l| l.contains("curl -s")).take(6).collect();
+    child.kill().ok();
+    child.wait().ok();
+    assert_eq!(curls.len(), 6, "{curls:#?}");
+    // The same requests `verify` sends, which tests/corpus.rs shows each document accepts.
+    assert!(
+        curls[1].contains("-H 'X-API-Key: specmock-token' -H 'Content-Type: application/json' -X POST -d '{\"id\":1")
+    );
+    assert!(curls[3].contains("-H 'Authorization: Bearer specmock-token' -X DELETE") && curls[3].contains("?api_key="));
+    assert!(curls[4].contains("/v1/things/;a=0/.string'"), "styled path values: {}", curls[4]);
+    assert!(curls[5].contains("/v1/my%20docs/"), "percent-encoded: {}", curls[5]);
+}

@@ -134,5 +134,6 @@ fn demo_value(api: &LoadedApi, op: &Operation, param: &str, demo: Option<&Demo>)
             return Some(key.into());
         }
     }
-    op.param(param)?.example.clone()
+    let declared = op.param(param)?;
+    declared.example.clone().or_else(|| declared.sample.clone())
 }

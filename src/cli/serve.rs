@@ -12,7 +12,6 @@ use crate::app::{App, ConnectionLimits, MockServer, Settings};
 use crate::cli::{fail, Sources};
 use crate::http::scenario::Faults;
 use crate::http::ServeOptions;
-use crate::json::text_of;
 use crate::load::LoadedApi;
 use crate::store::cache::StoreCache;
 
@@ -239,12 +238,9 @@ fn banner(base: &str, apis: &[Arc<LoadedApi>], admin: bool) -> String {
         out.push_str(&format!("  spec   {base}/__specmock/apis/{}/openapi.json (and .yaml)\n", api.api.name));
         let token = crate::app::catalogue::demo_token(api);
         for op in &api.api.operations {
-            let mut path = op.route.clone();
-            for (name, value) in crate::app::catalogue::try_it_values(api, op) {
-                path = path.replace(&format!("{{{name}}}"), &text_of(&value));
-            }
-            let auth = token.as_ref().map(|t| format!(" -H 'Authorization: Bearer {t}'")).unwrap_or_default();
-            out.push_str(&format!("  {:<6} {}\n         curl -s{auth} '{base}{path}'\n", op.method, op.summary));
+            let values = crate::app::catalogue::try_it_values(api, op);
+            let curl = crate::contract::verify::curl_line(&api.api, op, base, token.as_deref(), &values);
+            out.push_str(&format!("  {:<6} {}\n         {curl}\n", op.method, op.summary));
         }
     }
     if admin {

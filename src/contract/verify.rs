@@ -114,6 +114,41 @@ pub async fn run(api: &Api, config: &Config) -> Report {
     report
 }
 
+/// A ready curl command for `op`, built as `verify`'s baseline request is: its required
+/// parameters (`values` first, e.g. real record ids, else an example or a valid value), the
+/// credentials its first security requirement asks for, and its body.
+pub(crate) fn curl_line(
+    api: &Api,
+    op: &Operation,
+    base_url: &str,
+    token: Option<&str>,
+    values: &serde_json::Map<String, Value>,
+) -> String {
+    let config = Config { base_url: base_url.to_string(), token: token.map(str::to_string), negative: false };
+    let chosen: Vec<(&Param, Value)> = op
+        .params
+        .iter()
+        .filter(|p| p.required || values.contains_key(&*p.name))
+        .map(|p| (p, values.get(&*p.name).cloned().unwrap_or_else(|| sample(api, p))))
+        .collect();
+    let prepared = build(api, op, &config, &chosen);
+    let mut args = String::new();
+    for (name, value) in &prepared.headers {
+        args.push_str(&format!(" -H '{name}: {value}'"));
+    }
+    if op.method != "GET" {
+        args.push_str(&format!(" -X {}", op.method));
+    }
+    if let Some(body) = &prepared.body {
+        let text = String::from_utf8_lossy(body);
+        match text.len() > 400 || text.contains('\'') || text.contains('\r') {
+            true => args.push_str(" --data-binary @body"),
+            false => args.push_str(&format!(" -d '{text}'")),
+        }
+    }
+    format!("curl -s{args} '{}'", prepared.url)
+}
+
 fn judge(op: &Operation, status: u16, headers: &http::HeaderMap, bytes: &[u8], negative: bool) -> Outcome {
     let mut findings = crate::contract::conformance::check(op, status, headers, bytes);
     if negative && !(400..500).contains(&status) {
@@ -196,11 +231,11 @@ fn build(api: &Api, op: &Operation, config: &Config, values: &[(&Param, Value)])
             Credential::Basic => {
                 use base64::Engine;
                 let pair = base64::engine::general_purpose::STANDARD.encode(format!("specmock:{token}"));
-                headers.push(("authorization".into(), format!("Basic {pair}")));
+                headers.push(("Authorization".into(), format!("Basic {pair}")));
                 bearer = false;
             }
             Credential::Http(kind) => {
-                headers.push(("authorization".into(), format!("{kind} {token}")));
+                headers.push(("Authorization".into(), format!("{kind} {token}")));
                 bearer = false;
             }
             Credential::ApiKey(Location::Header, name) => headers.push((name.clone(), token.clone())),
@@ -209,16 +244,16 @@ fn build(api: &Api, op: &Operation, config: &Config, values: &[(&Param, Value)])
         }
     }
     if bearer {
-        headers.push(("authorization".into(), format!("Bearer {token}")));
+        headers.push(("Authorization".into(), format!("Bearer {token}")));
     }
     if !cookies.is_empty() {
-        headers.push(("cookie".into(), cookies.join("; ")));
+        headers.push(("Cookie".into(), cookies.join("; ")));
     }
     let body = op.request_body.as_ref().and_then(|declared| declared.content.first()).and_then(|media| {
         let value = media.body.as_ref()?;
         let content_type = if media.media_type.contains('*') { "application/json" } else { &media.media_type };
         let (content_type, bytes) = encode_body(content_type, value);
-        headers.push(("content-type".into(), content_type));
+        headers.push(("Content-Type".into(), content_type));
         Some(bytes)
     });
     let query = query.finish();
