@@ -257,3 +257,40 @@ async fn list_filters_match_their_fields() {
     assert!(by_product.as_array().unwrap().iter().all(|t| t["product"]["id"] == product.as_str()));
     assert_eq!(get(&format!("{BRM}/transferBalance?costOwner=nobody")).await.status, 400);
 }
+
+/// Money is exact: every amount BRM serves reads as the decimal it is (at most two places),
+/// never a binary float's noise such as 17.099999999999998.
+#[tokio::test]
+async fn no_served_amount_carries_float_noise() {
+    let mut noisy = Vec::new();
+    let mut seen = 0;
+    for collection in ["transferBalance", "bucket", "accumulatedBalance"] {
+        let mut offset = 0;
+        loop {
+            let page = get(&format!("{BRM}/{collection}?limit=1000&offset={offset}")).await;
+            assert_eq!(page.status, 200);
+            let records = page.body.as_array().unwrap().clone();
+            for record in &records {
+                let mut numbers = Vec::new();
+                collect_numbers(record, &mut numbers);
+                seen += numbers.len();
+                noisy.extend(numbers.into_iter().filter(|n| n.split_once('.').is_some_and(|(_, f)| f.len() > 2)));
+            }
+            if records.len() < 1000 {
+                break;
+            }
+            offset += 1000;
+        }
+    }
+    assert!(seen > 2_000, "amounts were read: {seen}");
+    assert!(noisy.is_empty(), "{} amounts with float noise, e.g. {:?}", noisy.len(), &noisy[..noisy.len().min(5)]);
+}
+
+fn collect_numbers(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Number(n) => out.push(n.to_string()),
+        Value::Array(items) => items.iter().for_each(|v| collect_numbers(v, out)),
+        Value::Object(map) => map.values().for_each(|v| collect_numbers(v, out)),
+        _ => {}
+    }
+}

@@ -288,19 +288,16 @@ pub(crate) fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
         }
         let (a, b) = (&accounts[from], &accounts[to]);
         let monetary = a.currency == b.currency && g.chance(0.4);
-        let (units, from_bucket, to_bucket, moved, cost) = if monetary {
+        // Whole cents (or seconds), summed as integers and divided once: adding the f64 amounts
+        // wrote 17.099999999999998 where 17.1 was meant.
+        let (units, from_bucket, to_bucket, moved, cost, per_unit) = if monetary {
             let cents = g.below(100, 5_000);
             let fee = g.below(0, 100);
-            (
-                CURRENCIES[a.currency].0,
-                &a.currency_buckets[0],
-                &b.currency_buckets[0],
-                cents as f64 / 100.0,
-                fee as f64 / 100.0,
-            )
+            (CURRENCIES[a.currency].0, &a.currency_buckets[0], &b.currency_buckets[0], cents, fee, 100.0)
         } else {
-            ("Free Seconds", &a.free_seconds, &b.free_seconds, g.below(10, 600) as f64, g.below(0, 30) as f64)
+            ("Free Seconds", &a.free_seconds, &b.free_seconds, g.below(10, 600), g.below(0, 30), 1.0)
         };
+        let exact = |whole: i64| whole as f64 / per_unit;
         let cost_owner = if g.chance(0.8) { "originator" } else { "receiver" };
         let when: DateTime<FixedOffset> = g.instant(start, Duration::days(450)).with_timezone(&ist);
         let when = when.format("%Y-%m-%dT%H:%M:%S%:z").to_string();
@@ -312,14 +309,15 @@ pub(crate) fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
                    "name": null, "requestedDate": when})
         };
         let mut items = Vec::new();
-        if cost > 0.0 {
+        let (moved, cost) = (moved as i64, cost as i64);
+        if cost > 0 {
             items.push(match cost_owner {
-                "originator" => impacted(from_bucket, cost, "debit", "transfer cost-originator"),
-                _ => impacted(to_bucket, cost, "debit", "transfer cost-receiver"),
+                "originator" => impacted(from_bucket, exact(cost), "debit", "transfer cost-originator"),
+                _ => impacted(to_bucket, exact(cost), "debit", "transfer cost-receiver"),
             });
         }
-        items.push(impacted(from_bucket, moved, "debit", "originator"));
-        items.push(impacted(to_bucket, -moved, "credit", "receiver"));
+        items.push(impacted(from_bucket, exact(moved), "debit", "originator"));
+        items.push(impacted(to_bucket, exact(-moved), "credit", "receiver"));
         let id = format!("0.0.0.1+-event-audit-transfer_balance+{}", 332_070_103_776_500_000u64 + i * 7919);
         let product = |acct: &Account| {
             let (p, n) = &acct.products[0];
@@ -327,7 +325,7 @@ pub(crate) fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
         };
         transfers.push(&json!({
             "@baseType": "TransferBalance", "@schemaLocation": null, "@type": "TransferBalance",
-            "amount": quantity(moved + cost, units),
+            "amount": quantity(exact(moved + cost), units),
             "bucket": bucket_ref(from_bucket, None),
             "channel": null,
             "confirmationDate": when,
@@ -350,7 +348,7 @@ pub(crate) fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
             "requestedDate": when,
             "requestor": null,
             "status": "CONFIRMED",
-            "transferCost": quantity(cost, units),
+            "transferCost": quantity(exact(cost), units),
             "usageType": if monetary { "monetary" } else { "other" },
             "validFor": null
         }));
