@@ -109,7 +109,7 @@ async fn brm_operations_round_trip_through_the_typed_client() {
     assert!(transfer.href.unwrap().starts_with(&base));
 
     let listed = client.list_accumulated_balance().limit(std::num::NonZeroU64::new(3).unwrap()).send().await.unwrap();
-    assert_eq!(listed.headers().get("x-total-count").unwrap(), "202");
+    assert_eq!(listed.headers().get("x-total-count").unwrap(), "204");
     assert_eq!(listed.into_inner().len(), 3);
     let transfers =
         client.list_transfer_balance().usage_type(brm::types::UsageType::Monetary).send().await.unwrap().into_inner();

@@ -197,6 +197,7 @@ pub(crate) fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
     let mut transfers = FileWriter::new("transfer-balances.json");
     seed_transfers.iter().for_each(|r| transfers.push(r));
     let (mut account_records, mut product_records, mut buckets) = seed_support();
+    let seed_accounts = account_records.len();
     let mut accounts: Vec<Account> = Vec::new();
     let mut next_product = 300_001u32;
     for (i, next_group) in (0..200 * scale).zip(400_001u32..) {
@@ -351,6 +352,38 @@ pub(crate) fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
             "transferCost": quantity(exact(cost), units),
             "usageType": if monetary { "monetary" } else { "other" },
             "validFor": null
+        }));
+    }
+    // The seed transfer's accounts own buckets but came with no accumulated balance, so a client
+    // following its `partyAccount` found nothing: each gets the sum of its buckets, as every
+    // generated account has. Added last, so the generated records keep their places.
+    for account in &account_records[..seed_accounts] {
+        let id = account["id"].as_str().unwrap_or_default();
+        let owned: Vec<&Value> = buckets.iter().filter(|b| b["partyAccount"]["id"] == *id).collect();
+        if owned.is_empty() || seed_accumulated.iter().any(|r| r["id"] == *id) {
+            continue;
+        }
+        let name = account["name"].as_str().unwrap_or_default();
+        let units = owned[0]["remainingValue"]["units"].as_str().unwrap_or_default();
+        // Whole units (seconds, here) summed as integers: exact.
+        let total: i64 = owned.iter().filter_map(|b| b["remainingValue"]["amount"].as_f64()).map(|a| a as i64).sum();
+        let products: Vec<&Value> = product_records.iter().filter(|p| p["accountId"] == *id).collect();
+        accumulated.push(&json!({
+            "id": id,
+            "href": at(id, "accumulatedBalance"),
+            "description": null,
+            "name": name,
+            "bucket": owned.iter().map(|b| bucket_ref(b["id"].as_str().unwrap_or_default(), b["name"].as_str())).collect::<Vec<_>>(),
+            "logicalResource": null,
+            "partyAccount": account_ref(id, name),
+            "product": products.iter().map(|p| product_ref(p["id"].as_str().unwrap_or_default(), p["name"].as_str().unwrap_or_default())).collect::<Vec<_>>(),
+            "relatedParty": null,
+            "totalBalance": quantity(total as f64, units),
+            "billStructure": null,
+            "billingCycleSpecification": null,
+            "@baseType": "AccumulatedBalance",
+            "@schemaLocation": null,
+            "@type": "AccumulatedBalance"
         }));
     }
     vec![
