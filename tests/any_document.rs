@@ -239,3 +239,14 @@ fn serve_prints_a_ready_curl_line_per_operation_with_its_credentials_and_body() 
     assert!(curls[4].contains("/v1/things/;a=0/.string'"), "styled path values: {}", curls[4]);
     assert!(curls[5].contains("/v1/my%20docs/"), "percent-encoded: {}", curls[5]);
 }
+
+#[tokio::test]
+async fn the_console_catalogue_offers_range_and_default_statuses() {
+    let (server, http, _) = rules().await;
+    let catalogue = json_of(http.get(format!("{}/__admin/apis", server.uri())).send().await.unwrap()).await;
+    let operations = catalogue["apis"][0]["operations"].as_array().unwrap();
+    let statuses = |id: &str| operations.iter().find(|o| o["id"] == id).unwrap()["statuses"].clone();
+    assert_eq!(statuses("getPets"), json!([200, 400]), "4XX is offered as 400");
+    assert_eq!(statuses("getPet"), json!([200]), "default is offered as 200");
+    assert_eq!(statuses("addPet"), json!([201, 401, 422]));
+}

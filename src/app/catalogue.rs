@@ -51,13 +51,18 @@ fn api_json(api: &LoadedApi) -> Value {
                 .all_responses()
                 .flat_map(|r| r.examples().iter().map(move |(name, _)| json!({"status": r.status, "name": name})))
                 .collect();
+            // What a scenario switch may force: each declared code, a range as its first status
+            // (`4XX` as 400), `default` as 200.
+            let mut statuses: Vec<u16> = op.all_responses().map(|r| r.status).collect();
+            statuses.sort_unstable();
+            statuses.dedup();
             json!({
                 "id": op.id,
                 "method": op.method,
                 "path": op.path,
                 "route": op.route,
                 "summary": op.summary,
-                "statuses": op.responses.keys().collect::<Vec<_>>(),
+                "statuses": statuses,
                 "examples": examples,
                 "tryIt": values,
             })
