@@ -100,19 +100,8 @@ fn fields(media: &Media, pairs: Vec<(String, String)>) -> Result<Value, HttpErro
 
 /// A form field's text as its declared type.
 fn typed(name: &str, scalar: Scalar, raw: &str) -> Result<Value, HttpError> {
-    let bad = |what: &str| HttpError::bad_request(format!("body/{name}: got {raw:?}, which is not {what}"));
-    Ok(match scalar {
-        Scalar::String => Value::String(raw.to_string()),
-        Scalar::Integer => Value::from(raw.parse::<i64>().map_err(|_| bad("an integer"))?),
-        Scalar::Number => serde_json::Number::from_f64(raw.parse::<f64>().map_err(|_| bad("a number"))?)
-            .map(Value::Number)
-            .ok_or_else(|| bad("a number"))?,
-        Scalar::Boolean => match raw {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => return Err(bad("true or false")),
-        },
-    })
+    crate::openapi::params::read_scalar(scalar, raw)
+        .map_err(|what| HttpError::bad_request(format!("body/{name}: got {raw:?}, which is not {what}")))
 }
 
 /// A multipart body's parts as form fields; a file part's value is its content as text (binary

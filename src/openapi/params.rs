@@ -309,25 +309,29 @@ fn typed(param: &Param, raws: &[&str]) -> Result<Value, String> {
 }
 
 fn scalar(param: &Param, kind: Scalar, raw: &str) -> Result<Value, String> {
-    let bad = |what: &str| format!("{}: got {:?}, which is not {what}; expected {}", param.name, raw, param.expected);
+    read_scalar(kind, raw)
+        .map_err(|what| format!("{}: got {:?}, which is not {what}; expected {}", param.name, raw, param.expected))
+}
+
+/// A parameter's or form field's text as its type; on failure, what it is not (`an integer`).
+#[inline]
+pub(crate) fn read_scalar(kind: Scalar, raw: &str) -> Result<Value, &'static str> {
     // Rust's parsers take a leading '+', which JSON's number grammar (and OpenAPI's) does not.
     let signed = raw.starts_with('+');
     Ok(match kind {
         Scalar::String => Value::String(raw.to_string()),
-        Scalar::Integer => {
-            Value::Number(raw.parse::<i64>().ok().filter(|_| !signed).ok_or_else(|| bad("an integer"))?.into())
-        }
+        Scalar::Integer => Value::Number(raw.parse::<i64>().ok().filter(|_| !signed).ok_or("an integer")?.into()),
         Scalar::Number => raw
             .parse::<f64>()
             .ok()
             .filter(|_| !signed)
             .and_then(Number::from_f64)
             .map(Value::Number)
-            .ok_or_else(|| bad("a number"))?,
+            .ok_or("a number")?,
         Scalar::Boolean => match raw {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
-            _ => return Err(bad("true or false")),
+            _ => return Err("true or false"),
         },
     })
 }
