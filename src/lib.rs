@@ -74,6 +74,7 @@ mod http;
 mod json;
 mod load;
 mod openapi;
+mod state;
 mod store;
 
 #[doc(hidden)]

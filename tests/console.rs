@@ -83,20 +83,27 @@ async fn the_catalogue_prefills_try_it_with_values_that_answer_200() {
     let catalogue: Value =
         http.get(format!("{}/__admin/apis", server.uri())).send().await.unwrap().json().await.unwrap();
     common::snapshots().bind(|| insta::assert_json_snapshot!("admin_catalogue", catalogue));
-    let mut called = 0;
+    let (mut called, mut unfilled) = (0, Vec::new());
     for api in catalogue["apis"].as_array().unwrap() {
         let token = api["token"].as_str().unwrap();
-        for op in api["operations"].as_array().unwrap() {
+        // Writes are tried with their documented example bodies, which Swagger UI fills in itself.
+        for op in api["operations"].as_array().unwrap().iter().filter(|op| op["method"] == "GET") {
             let mut route = op["route"].as_str().unwrap().to_string();
             for (name, value) in op["tryIt"].as_object().unwrap() {
                 route = route.replace(&format!("{{{name}}}"), value.as_str().unwrap());
+            }
+            if route.contains('{') {
+                unfilled.push(op["id"].as_str().unwrap().to_string());
+                continue;
             }
             let answer = http.get(format!("{}{route}", server.uri())).bearer_auth(token).send().await.unwrap();
             assert_eq!(answer.status(), 200, "{} {route}", op["id"]);
             called += 1;
         }
     }
-    assert_eq!(called, 8, "every bundled operation answers 200 with its prefilled values");
+    assert_eq!(called, 11, "every bundled read answers 200 with its prefilled values");
+    // Collections only clients write start empty: there is no id to offer until one is created.
+    assert_eq!(unfilled, ["retrieveAdjustBalance", "retrieveTopupBalance", "retrieveDisputeBalance"]);
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ async fn unknown_paths_get_404_in_the_nearest_api_envelope() {
     let oes = get(&format!("{OES}/{DEMO}/partners/settlements")).await;
     assert_eq!(oes.status, 404);
     assert_eq!(oes.body["name"], "NotFoundError");
-    let brm = get(&format!("{BRM}/topupBalance")).await;
+    let brm = get(&format!("{BRM}/reserveBalance")).await;
     assert_eq!(brm.status, 404);
     assert_eq!(brm.body["@type"], "Error");
     let elsewhere = get("/nothing/here").await;

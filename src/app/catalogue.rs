@@ -134,9 +134,12 @@ fn demo_value(api: &LoadedApi, op: &Operation, param: &str, demo: Option<&Demo>)
     }
     let binding = api.bindings.get(&op.id);
     if let Some(binding) = binding.filter(|b| b.lookup.as_deref() == Some(param)) {
-        let key = api.store.collection(&binding.collection).and_then(|c| c.index.key_of.first().cloned());
-        if let Some(key) = key {
-            return Some(key.into());
+        // A collection only clients write starts empty: no id answers 200 until one is created.
+        let key = api.store.collection(&binding.collection).map(|c| c.index.key_of.first().cloned());
+        match key {
+            Some(Some(key)) => return Some(key.into()),
+            Some(None) => return None,
+            None => {}
         }
     }
     let declared = op.param(param)?;

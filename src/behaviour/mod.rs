@@ -7,6 +7,7 @@
 
 mod envelope;
 pub(crate) mod identities;
+pub(crate) mod writes;
 
 use std::collections::BTreeMap;
 
@@ -38,6 +39,9 @@ pub struct Behaviour {
     /// Bindings by operationId. Operations left out answer from the spec's examples.
     #[serde(default)]
     pub(crate) operations: BTreeMap<String, Binding>,
+    /// Writes by operationId: what a create or change stores, and its effects on other records.
+    #[serde(default)]
+    pub(crate) writes: BTreeMap<String, writes::Write>,
 }
 
 /// The error body, as a template. String values may hold `{status}`, `{code}`, `{name}`,

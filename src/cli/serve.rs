@@ -47,6 +47,13 @@ pub(crate) struct Serve {
     /// Seed for jitter and failures, so a run repeats.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// How many sessions (X-Specmock-Session) keep their writes at once; past it the least
+    /// recently used one is dropped, and the log says so.
+    #[arg(long, value_name = "N", default_value_t = crate::state::DEFAULT_MAX_SESSIONS)]
+    sessions: usize,
+    /// How many writes one session may make; past it a write answers 507 until the session is reset.
+    #[arg(long, value_name = "N", default_value_t = crate::state::DEFAULT_MAX_WRITES)]
+    session_writes: usize,
     /// How many requests the journal at /__admin/requests keeps.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     journal_size: usize,
@@ -139,6 +146,7 @@ pub(crate) fn run(serve: Serve) -> ExitCode {
             strict: serve.strict,
             reject_unknown_params: serve.reject_unknown_params,
             switches: Default::default(),
+            sessions: crate::state::Sessions::in_memory(serve.sessions, serve.session_writes),
             faults: Faults::new(
                 Duration::from_millis(serve.delay_ms),
                 Duration::from_millis(serve.delay_jitter_ms),

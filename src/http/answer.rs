@@ -11,6 +11,9 @@ use crate::http::mock;
 use crate::load::{CompiledBinding, LoadedApi};
 use crate::openapi::params::ParamValues;
 use crate::openapi::Operation;
+use crate::state::ApiChanges;
+use crate::store::merge::{self, Item};
+use crate::store::render::Rendered;
 
 /// The request's own base URL for this API, JSON-escaped, e.g. `http://127.0.0.1:4010/brm/.../v4`.
 pub(crate) fn base_url(api: &LoadedApi, headers: &HeaderMap) -> Result<Vec<u8>, HttpError> {
@@ -96,20 +99,32 @@ pub(crate) fn json_bytes_as(status: StatusCode, body: Vec<u8>, content_type: Hea
     response
 }
 
-/// Answers a request whose parameters passed validation.
+/// What a validated, authorised request asks for.
+pub(crate) struct Asked<'a> {
+    /// Its parameters.
+    pub(crate) params: &'a ParamValues,
+    /// The tenant it addresses: index and record.
+    pub(crate) tenant: Option<(u32, &'a Value)>,
+    /// Its own base URL, JSON-escaped.
+    pub(crate) base: &'a [u8],
+    /// Its headers.
+    pub(crate) headers: &'a HeaderMap,
+    /// Its request id.
+    pub(crate) rid: &'a str,
+}
+
+/// Answers a request whose parameters passed validation, merging what its session wrote.
 pub(crate) fn answer(
     api: &LoadedApi,
     op: &Operation,
-    params: &ParamValues,
-    tenant: Option<(u32, &Value)>,
-    base: &[u8],
-    request: &HeaderMap,
-    rid: &str,
+    asked: &Asked<'_>,
+    changes: Option<&ApiChanges>,
 ) -> Result<Response, HttpError> {
+    let (params, base) = (asked.params, asked.base);
     let Some(binding) = api.bindings.get(&op.id) else {
         return match op.success() {
             Some(success) => {
-                let asked = mock::Asked { headers: request, base, rid };
+                let asked = mock::Asked { headers: asked.headers, base, rid: asked.rid };
                 mock::respond(api, success, success.status, &asked, None, None)
             }
             // No responses declared: success, with nothing to say.
@@ -118,41 +133,65 @@ pub(crate) fn answer(
     };
     let view = choose_view(binding, params);
     let fields = selected_fields(binding, view, params)?;
-    let rendered = &binding.views[view].1;
-    let render = |id: u32, out: &mut Vec<u8>| match &fields {
-        None => rendered.write(id, out, base),
-        Some(keep) => rendered.write_selected(id, keep, out, base),
+    let (shape, rendered) = (&binding.views[view].0, &binding.views[view].1);
+    let render = |item: Item<'_>, out: &mut Vec<u8>| match (item, &fields) {
+        (Item::Base(id), None) => rendered.write(id, out, base),
+        (Item::Base(id), Some(keep)) => rendered.write_selected(id, keep, out, base),
+        (Item::Written(record), keep) => {
+            let mut one = Rendered::default();
+            one.push(shape, record, &api.placeholders);
+            match keep {
+                None => one.write(0, out, base),
+                Some(keep) => one.write_selected(0, keep, out, base),
+            }
+        }
+    };
+    // The session's changes to this binding's collection, when it has any.
+    let base_collection = api.store.collection(&binding.collection);
+    let written =
+        changes.and_then(|c| c.collections.get(&binding.collection)).filter(|c| c.len() > 0).zip(base_collection);
+    let lookup = SessionLookup { api, changes };
+    let page = |out: &mut Vec<u8>| -> (Vec<Item<'_>>, usize) {
+        match written {
+            Some((changes, base_collection)) => merge::page(&binding.query, params, base_collection, changes, &lookup),
+            None => {
+                let page = binding.query.run(params);
+                reserve(out, rendered, &page.ids, base.len());
+                (page.ids.into_iter().map(Item::Base).collect(), page.total)
+            }
+        }
     };
     let mut out = Vec::new();
     let mut extra_headers = Vec::new();
-    let reserve = |out: &mut Vec<u8>, ids: &[u32]| {
-        let size: usize = ids.iter().map(|&i| rendered.size_with(i, base.len()) + 48).sum();
-        out.reserve(size + 64);
-    };
     match &binding.body {
         Body::Single { .. } => {
             let param = binding.lookup.as_deref().unwrap_or("id");
             let id = params.str(param).unwrap_or_default();
-            let Some(index) = binding.query.index.find(id) else {
+            let found = match written {
+                Some((changes, base_collection)) => changes.get(base_collection, id),
+                None => binding.query.index.find(id).map(Item::Base),
+            };
+            let Some(item) = found else {
                 return Err(HttpError::new(404, binding.not_found.replace("{id}", id)));
             };
-            reserve(&mut out, &[index]);
-            render(index, &mut out);
+            if let Item::Base(index) = item {
+                reserve(&mut out, rendered, &[index], base.len());
+            }
+            render(item, &mut out);
         }
         Body::List { property, .. } => {
-            let page = binding.query.run(params);
-            reserve(&mut out, &page.ids);
+            let (items, total) = page(&mut out);
             if let Some(p) = property {
                 out.push(b'{');
                 write_json(&mut out, p);
                 out.push(b':');
             }
             out.push(b'[');
-            for (i, &id) in page.ids.iter().enumerate() {
+            for (i, &item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
-                render(id, &mut out);
+                render(item, &mut out);
             }
             out.push(b']');
             if property.is_some() {
@@ -160,18 +199,29 @@ pub(crate) fn answer(
             }
             if let Some(Paging::Offset { total_header, result_header, .. }) = &binding.query.paging {
                 if let Some(h) = total_header {
-                    extra_headers.push((h.clone(), page.total.to_string()));
+                    extra_headers.push((h.clone(), total.to_string()));
                 }
                 if let Some(h) = result_header {
-                    extra_headers.push((h.clone(), page.ids.len().to_string()));
+                    extra_headers.push((h.clone(), items.len().to_string()));
                 }
             }
         }
         Body::Map { property, from_tenant, .. } => {
-            let page = binding.query.run(params);
-            reserve(&mut out, &page.ids);
+            let (items, _) = page(&mut out);
             out.push(b'{');
-            match tenant.map(|(index, record)| (binding.tenant_members.get(index as usize), record)) {
+            // A tenant the session changed shows its own record, not the one serialised at load.
+            let tenant = asked.tenant.map(|(index, record)| {
+                let rule = api.auth.as_ref().and_then(|a| a.tenant.as_ref());
+                let changed = rule
+                    .zip(changes)
+                    .and_then(|(rule, c)| c.collections.get(&rule.collection))
+                    .and_then(|c| c.replaced.get(&index));
+                match changed {
+                    Some(record) => (None, record),
+                    None => (binding.tenant_members.get(index as usize), record),
+                }
+            });
+            match tenant {
                 Some((Some(members), _)) => out.extend_from_slice(members),
                 Some((None, record)) => {
                     for (name, pointer) in from_tenant {
@@ -187,13 +237,19 @@ pub(crate) fn answer(
             }
             write_json(&mut out, property);
             out.extend_from_slice(b":{");
-            for (i, &id) in page.ids.iter().enumerate() {
+            for (i, &item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
-                binding.map_keys.write(id, &mut out, b"");
+                match item {
+                    Item::Base(id) => binding.map_keys.write(id, &mut out, b""),
+                    Item::Written(record) => {
+                        let key = base_collection.map(|c| c.key_of(record)).unwrap_or_default();
+                        write_json(&mut out, &key);
+                    }
+                }
                 out.push(b':');
-                render(id, &mut out);
+                render(item, &mut out);
             }
             out.extend_from_slice(b"}}");
         }
@@ -207,6 +263,28 @@ pub(crate) fn answer(
         }
     }
     Ok(response)
+}
+
+/// Room for a page's records, so the body never regrows.
+fn reserve(out: &mut Vec<u8>, rendered: &Rendered, ids: &[u32], base: usize) {
+    let size: usize = ids.iter().map(|&i| rendered.size_with(i, base) + 48).sum();
+    out.reserve(size + 64);
+}
+
+/// Another collection's records as a session sees them, for filters that read through one.
+struct SessionLookup<'a> {
+    api: &'a LoadedApi,
+    changes: Option<&'a ApiChanges>,
+}
+
+impl merge::Lookup for SessionLookup<'_> {
+    fn record(&self, collection: &str, key: &str) -> Option<&Value> {
+        let base = self.api.store.collection(collection)?;
+        match self.changes.and_then(|c| c.collections.get(collection)) {
+            Some(changes) => changes.value(base, key),
+            None => base.get(key).map(|(_, v)| v),
+        }
+    }
 }
 
 /// Writes a value as JSON straight into a body, with no intermediate copy.

@@ -14,10 +14,11 @@ use crate::openapi::{is_form, Media, Operation, Scalar};
 /// told so rather than held.
 pub(crate) const MAX_BODY_BYTES: usize = 4 << 20;
 
-/// Reads the body when the operation declares one and checks it; the refusal names the field
-/// (by JSON pointer), what came and what was expected.
-pub(crate) async fn check(op: &Operation, headers: &HeaderMap, body: Body) -> Result<(), HttpError> {
-    let Some(declared) = &op.request_body else { return Ok(()) };
+/// Reads the body when the operation declares one and checks it, returning it as JSON (null when
+/// none came or it is not JSON, form or multipart); the refusal names the field (by JSON
+/// pointer), what came and what was expected.
+pub(crate) async fn check(op: &Operation, headers: &HeaderMap, body: Body) -> Result<Value, HttpError> {
+    let Some(declared) = &op.request_body else { return Ok(Value::Null) };
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
         HttpError::new(
             413,
@@ -28,11 +29,11 @@ pub(crate) async fn check(op: &Operation, headers: &HeaderMap, body: Body) -> Re
     if bytes.is_empty() {
         return match declared.required {
             true => Err(HttpError::bad_request(format!("the request body is required; expected {}", expected()))),
-            false => Ok(()),
+            false => Ok(Value::Null),
         };
     }
     if declared.content.is_empty() {
-        return Ok(());
+        return Ok(Value::Null);
     }
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let Some(media) = media_for(&declared.content, content_type) else {
@@ -49,11 +50,11 @@ pub(crate) async fn check(op: &Operation, headers: &HeaderMap, body: Body) -> Re
         fields(media, pairs)?
     } else {
         // XML, text, binary: taken as sent.
-        return Ok(());
+        return Ok(Value::Null);
     };
-    let Some(checker) = &media.checker else { return Ok(()) };
+    let Some(checker) = &media.checker else { return Ok(value) };
     match checker.findings(&value, 1).into_iter().next() {
-        None => Ok(()),
+        None => Ok(value),
         Some(violation) => {
             let finding = Finding::from(violation);
             let at = if finding.pointer.is_empty() { "body".to_string() } else { format!("body{}", finding.pointer) };

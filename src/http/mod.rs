@@ -15,6 +15,7 @@ mod router;
 pub(crate) mod scenario;
 mod security;
 pub(crate) mod switches;
+mod written;
 
 use axum::http::HeaderMap;
 
@@ -33,6 +34,8 @@ pub(crate) struct ServeOptions {
     pub(crate) reject_unknown_params: bool,
     /// Scenario switches in force.
     pub(crate) switches: switches::Switches,
+    /// What clients wrote, by session.
+    pub(crate) sessions: crate::state::Sessions,
 }
 
 /// The request's id, as the edge set it.

@@ -101,10 +101,10 @@ pub(crate) async fn serve(
                 None => {
                     let checked = match endpoint.checks_first {
                         true => check_security_and_body(&endpoint, &parts, body).await,
-                        false => Ok(()),
+                        false => Ok(serde_json::Value::Null),
                     };
                     checked
-                        .and_then(|()| respond(&endpoint, &parts, path, &base, rid, &mut all_declared))
+                        .and_then(|body| respond(&endpoint, &parts, path, &body, &base, rid, &mut all_declared))
                         .unwrap_or_else(|refusal| refuse(&endpoint, refusal, &parts.headers, &base, rid))
                 }
             }
@@ -124,7 +124,11 @@ pub(crate) async fn serve(
 
 /// The document's own security schemes (where no behaviour file checks identities), then the
 /// request body: only for operations that have either.
-async fn check_security_and_body(endpoint: &Endpoint, parts: &Parts, body: axum::body::Body) -> Result<(), HttpError> {
+async fn check_security_and_body(
+    endpoint: &Endpoint,
+    parts: &Parts,
+    body: axum::body::Body,
+) -> Result<serde_json::Value, HttpError> {
     let op = endpoint.op();
     if endpoint.api.auth.is_none() {
         security::check(op, &parts.headers, parts.uri.query())?;
@@ -172,11 +176,12 @@ fn refuse(endpoint: &Endpoint, refusal: HttpError, headers: &HeaderMap, base: &[
     response
 }
 
-/// Authenticate, validate, authorise, answer.
+/// Authenticate, validate, authorise, then write or answer.
 fn respond(
     endpoint: &Endpoint,
     parts: &Parts,
     path: Result<RawPathParams, RawPathParamsRejection>,
+    body: &serde_json::Value,
     base: &[u8],
     rid: &str,
     all_declared: &mut bool,
@@ -192,10 +197,23 @@ fn respond(
         (Some(rules), Some(index)) => authorize(rules, &api.identities.identities[index], &params, &api.store)?,
         _ => None,
     };
+    let session = crate::state::session_of(&parts.headers)?;
+    let sessions = &endpoint.options.sessions;
+    if let Some(write) = api.writes.get(&op.id) {
+        return crate::http::written::write(api, op, write, &params, body, base, &parts.headers, session, sessions);
+    }
     let tenant = tenant
         .zip(api.auth.as_ref().and_then(|a| a.tenant.as_ref()))
         .and_then(|(index, rule)| api.store.collection(&rule.collection).map(|c| (index, &c.records[index as usize])));
-    answer(api, op, &params, tenant, base, &parts.headers, rid)
+    let asked = crate::http::answer::Asked { params: &params, tenant, base, headers: &parts.headers, rid };
+    match sessions.touched() {
+        false => answer(api, op, &asked, None),
+        true => {
+            let mut answered = None;
+            sessions.read(session, &api.api.name, &mut |changes| answered = Some(answer(api, op, &asked, changes)));
+            answered.expect("read calls back once")
+        }
+    }
 }
 
 /// Parameters read and checked against the spec; a bad one is a 400 naming it.

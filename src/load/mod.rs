@@ -78,6 +78,8 @@ pub(crate) struct LoadedApi {
     pub(crate) base_path_json: Vec<u8>,
     /// The store was read from a snapshot rather than built from the fixtures.
     pub(crate) from_cache: bool,
+    /// Writes by operationId.
+    pub(crate) writes: HashMap<String, crate::state::write::CompiledWrite>,
 }
 
 impl LoadedApi {
@@ -176,6 +178,7 @@ impl LoadedApi {
             writer.commit();
         }
         let base_path_json = crate::json::json_escaped(&api.base_path);
+        let writes = compile_writes(&api, &behaviour, &bindings, &at)?;
         let placeholders = compiling.placeholders;
         Ok(LoadedApi {
             api,
@@ -187,8 +190,76 @@ impl LoadedApi {
             placeholders,
             base_path_json,
             from_cache,
+            writes,
         })
     }
+}
+
+/// The collections whose records stay parsed for writes: those a write changes (an effect's, an
+/// update's) and those it creates into when a binding sorts them, since a merged read compares
+/// the session's records with the indexed ones field by field. A collection only ever appended
+/// to in index order (BRM's transfers) needs none of its records parsed.
+fn changed_collections(behaviour: &Behaviour) -> impl Iterator<Item = &str> {
+    behaviour.writes.values().flat_map(move |w| {
+        let sorted = behaviour.operations.values().any(|b| b.collection == w.collection && b.sort.is_some());
+        let own = (w.update.is_some() || sorted).then_some(w.collection.as_str());
+        own.into_iter().chain(w.effects.iter().flat_map(|e| e.changes.iter().map(|c| c.collection.as_str())))
+    })
+}
+
+/// Checks each write against the spec, the collections and the bindings, and compiles it.
+fn compile_writes(
+    api: &Api,
+    behaviour: &Behaviour,
+    bindings: &HashMap<String, CompiledBinding>,
+    at: &dyn Fn(&str, String) -> LoadError,
+) -> Result<HashMap<String, crate::state::write::CompiledWrite>, LoadError> {
+    let mut compiled = HashMap::new();
+    for (op_id, write) in &behaviour.writes {
+        let here = |field: &str, message: String| at(&format!("/writes/{op_id}{field}"), message);
+        if !api.operations.iter().any(|o| o.id == *op_id) {
+            return Err(here("", format!("the spec has no operation `{op_id}`")));
+        }
+        let collection = |name: &str, field: &str| {
+            behaviour
+                .collections
+                .iter()
+                .find(|c| c.name == name)
+                .ok_or_else(|| here(field, format!("collection `{name}` is not declared")))
+        };
+        let key_pointer = collection(&write.collection, "/collection")?.key.clone();
+        for (i, effect) in write.effects.iter().enumerate() {
+            for (j, change) in effect.changes.iter().enumerate() {
+                collection(&change.collection, &format!("/effects/{i}/changes/{j}/collection"))?;
+            }
+        }
+        let read = api
+            .operations
+            .iter()
+            .find(|o| o.id == write.read)
+            .ok_or_else(|| here("/read", format!("the spec has no operation `{}`", write.read)))?;
+        let binding = bindings.get(&write.read).filter(|b| b.collection == write.collection).ok_or_else(|| {
+            here("/read", format!("`{}` must be an operation bound to collection `{}`", write.read, write.collection))
+        })?;
+        let compute = match &write.compute {
+            Some(name) => Some(crate::state::compute::named(name).ok_or_else(|| {
+                here(
+                    "/compute",
+                    format!(
+                        "no computation is called `{name}`; expected one of: {}",
+                        crate::state::compute::NAMES.join(", ")
+                    ),
+                )
+            })?),
+            None => None,
+        };
+        let read_path = (read.path.clone(), binding.lookup.clone().unwrap_or_default());
+        let base = behaviour.href_placeholders.first().cloned().unwrap_or_default();
+        let def = write.clone();
+        compiled
+            .insert(op_id.clone(), crate::state::write::CompiledWrite { def, key_pointer, read_path, compute, base });
+    }
+    Ok(compiled)
 }
 
 /// The key of the snapshot made from these inputs; None when this binary cannot be identified.
@@ -280,6 +351,7 @@ impl Compiling<'_> {
             .flat_map(|b| b.filters.iter())
             .filter_map(|f| f.via.as_ref())
             .map(|j| j.collection.as_str())
+            .chain(changed_collections(behaviour))
             .collect();
         let mut store = Store::default();
         let mut bindings = HashMap::new();
@@ -396,7 +468,7 @@ impl Compiling<'_> {
             )
             .into());
         }
-        let keep: Vec<&str> = tenant.into_iter().collect();
+        let keep: Vec<&str> = tenant.into_iter().chain(changed_collections(behaviour)).collect();
         store.release(&keep);
         Ok((store, bindings))
     }

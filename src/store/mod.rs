@@ -1,6 +1,7 @@
 //! The in-memory fixture store: named collections of records, each addressable by key and alias.
 
 pub(crate) mod cache;
+pub(crate) mod merge;
 pub(crate) mod query;
 pub(crate) mod render;
 pub(crate) mod select;
@@ -23,6 +24,8 @@ pub struct Collection {
     pub(crate) records: Vec<Value>,
     /// Keys and aliases.
     pub index: Arc<KeyIndex>,
+    /// JSON pointer of each record's key.
+    pub(crate) key: String,
 }
 
 /// Record positions by key and alias, and each record's own key.
@@ -112,7 +115,12 @@ impl Collection {
             }
             index.aliases.insert(alias.clone(), i);
         }
-        Ok(Collection { name: name.to_string(), records, index: Arc::new(index) })
+        Ok(Collection { name: name.to_string(), records, index: Arc::new(index), key: key.to_string() })
+    }
+
+    /// A record's key, as its key field holds it.
+    pub(crate) fn key_of(&self, record: &Value) -> String {
+        record.pointer(&self.key).map(text_of).unwrap_or_default()
     }
 
     /// The record with this key or alias (None once released).
@@ -163,8 +171,12 @@ impl Store {
     pub(crate) fn release(&mut self, keep: &[&str]) {
         for (name, collection) in self.collections.iter_mut() {
             if !keep.contains(&name.as_str()) {
-                *collection =
-                    Arc::new(Collection { name: name.clone(), records: Vec::new(), index: collection.index.clone() });
+                *collection = Arc::new(Collection {
+                    name: name.clone(),
+                    records: Vec::new(),
+                    index: collection.index.clone(),
+                    key: collection.key.clone(),
+                });
             }
         }
     }

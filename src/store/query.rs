@@ -137,6 +137,20 @@ pub struct Query {
     descending: Option<String>,
     /// The paging convention, if the binding pages.
     pub(crate) paging: Option<Paging>,
+    /// The filters and sort keys as fields, for records a session wrote, which no index holds.
+    pub(crate) fields: Arc<FieldPlan>,
+}
+
+/// A binding's filters and orders as record fields: what [`crate::store::merge`] reads to match
+/// and place a session's records among the indexed ones.
+#[derive(Debug, Default)]
+pub(crate) struct FieldPlan {
+    /// Each filter's parameter, field, and the collection and foreign key it reads through.
+    pub(crate) filters: Vec<(String, Path, Option<(String, Path)>)>,
+    /// Sort keys by name.
+    pub(crate) keys: Vec<(String, Path, Compare)>,
+    /// The tie-break, ascending.
+    pub(crate) tie_break: Vec<(Path, Compare)>,
 }
 
 /// Which records a request gets, in order, and how many matched in all.
@@ -168,6 +182,7 @@ pub struct QueryBuilder {
     direction_param: Option<String>,
     descending: Option<String>,
     paging: Option<Paging>,
+    fields: Arc<FieldPlan>,
 }
 
 impl QueryBuilder {
@@ -211,7 +226,24 @@ impl QueryBuilder {
         let tie_break: Vec<usize> = sort.map(|s| s.tie_break.iter().map(&mut column).collect()).unwrap_or_default();
         let keys: Vec<(String, usize)> =
             sort.map(|s| s.keys.iter().map(|(name, key)| (name.clone(), column(key))).collect()).unwrap_or_default();
+        let fields = Arc::new(FieldPlan {
+            filters: binding
+                .filters
+                .iter()
+                .map(|f| {
+                    let via = f.via.as_ref().map(|j| (j.collection.clone(), Path::new(&j.key)));
+                    (f.param.clone(), Path::new(&f.field), via)
+                })
+                .collect(),
+            keys: sort
+                .map(|s| s.keys.iter().map(|(n, k)| (n.clone(), Path::new(&k.field), k.compare)).collect())
+                .unwrap_or_default(),
+            tie_break: sort
+                .map(|s| s.tie_break.iter().map(|k| (Path::new(&k.field), k.compare)).collect())
+                .unwrap_or_default(),
+        });
         Ok(QueryBuilder {
+            fields,
             filters,
             columns,
             tie_break,
@@ -323,6 +355,7 @@ impl QueryBuilder {
             direction_param: self.direction_param,
             descending: self.descending,
             paging: self.paging,
+            fields: self.fields,
         }
     }
 }
@@ -379,6 +412,7 @@ impl QueryBuilder {
             direction_param: self.direction_param,
             descending: self.descending,
             paging: self.paging,
+            fields: self.fields,
         })
     }
 }
@@ -395,14 +429,29 @@ impl Query {
 
     /// The page of record ids the request's filters, sort and paging select, and the total.
     pub fn run(&self, params: &ParamValues) -> Page {
-        let candidates = self.candidates(params);
+        let (skip, take) = self.window(params);
+        self.run_window(params, skip, take)
+    }
+
+    /// The sort key asked for (None: the tie-break alone) and whether it runs descending; a key
+    /// the binding does not know reads as none, as the index answers it.
+    pub(crate) fn order_asked<'p>(&self, params: &'p ParamValues) -> (Option<&'p str>, bool) {
         let key = self.sort_param.as_deref().and_then(|p| params.str(p));
         let desc = match (&self.direction_param, &self.descending) {
             (Some(p), Some(d)) => params.str(p) == Some(d.as_str()),
             _ => false,
         };
+        match self.orders.get(key, desc) {
+            Some(_) => (key, desc),
+            None => (None, false),
+        }
+    }
+
+    /// Records `skip..skip + take` of the matches, in the order asked for, and the total.
+    pub(crate) fn run_window(&self, params: &ParamValues, skip: usize, take: usize) -> Page {
+        let candidates = self.candidates(params);
+        let (key, desc) = self.order_asked(params);
         let order = self.orders.get(key, desc).unwrap_or_else(|| &self.orders[&(None, false)]);
-        let (skip, take) = self.window(params);
         match candidates {
             Some(Matches::Bits(bits)) => select_bits(&bits, order, skip, take),
             Some(Matches::List(ids)) => select(Some(ids), order, skip, take),
@@ -410,7 +459,8 @@ impl Query {
         }
     }
 
-    fn window(&self, params: &ParamValues) -> (usize, usize) {
+    /// The records to skip and to take, as the request's paging parameters ask.
+    pub(crate) fn window(&self, params: &ParamValues) -> (usize, usize) {
         let clamp = |v: Option<i64>| v.map(|v| v.max(0) as usize);
         match &self.paging {
             Some(Paging::PageNumber { page, size }) => {
@@ -630,7 +680,7 @@ fn build_order(tie: &[Vec<SortValue>], primary: Option<&[SortValue]>, desc: bool
 
 /// A field's value as it sorts. Missing values sort first.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum SortValue {
+pub(crate) enum SortValue {
     Missing,
     Number(Decimal),
     Time(i64),
@@ -655,7 +705,7 @@ impl SortValue {
         (tag << 64) | payload as u128
     }
 
-    fn of(record: &Value, path: &Path, compare: Compare) -> SortValue {
+    pub(crate) fn of(record: &Value, path: &Path, compare: Compare) -> SortValue {
         let Some(value) = path.get(record) else {
             return SortValue::Missing;
         };

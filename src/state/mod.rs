@@ -1,0 +1,278 @@
+//! State: what clients wrote, kept per session over the read-only store.
+//!
+//! A request names its session with `X-Specmock-Session`; without it, it uses the default
+//! session. Each session holds only what it changed ([`Changes`] per collection), so a new
+//! session costs nothing until it writes, and a read of a collection no session changed takes
+//! the indexed path unchanged. Sessions live behind [`SessionStore`], so a shared backend can
+//! replace the in-memory one.
+
+pub(crate) mod compute;
+pub(crate) mod money;
+pub(crate) mod template;
+pub(crate) mod write;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use axum::http::{HeaderMap, HeaderName};
+
+use crate::http::error::HttpError;
+pub(crate) use crate::store::merge::Changes;
+pub(crate) use write::Written;
+
+/// The header that names a request's session.
+pub(crate) const SESSION_HEADER: HeaderName = HeaderName::from_static("x-specmock-session");
+
+/// The sessions kept at once unless `--sessions` says otherwise.
+pub(crate) const DEFAULT_MAX_SESSIONS: usize = 1_000;
+/// The writes one session may make unless `--session-writes` says otherwise.
+pub(crate) const DEFAULT_MAX_WRITES: usize = 100_000;
+
+/// What one session changed in one API: records by collection, and answers kept for replay.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ApiChanges {
+    /// Changed and added records, by collection.
+    pub(crate) collections: HashMap<String, Changes>,
+    /// First answers by operation and idempotency key.
+    pub(crate) replays: HashMap<(String, String), Written>,
+}
+
+/// A session as listed.
+#[derive(Clone, Debug, serde::Serialize)]
+pub(crate) struct SessionSummary {
+    /// Its name; the default session is `default`.
+    pub(crate) name: String,
+    /// Writes it made.
+    pub(crate) writes: usize,
+    /// Records it changed or added, by API and collection.
+    pub(crate) records: std::collections::BTreeMap<String, usize>,
+}
+
+/// Where sessions live. The in-memory store is the one built; a shared one (several specmock
+/// replicas behind a load balancer) implements the same calls.
+pub(crate) trait SessionStore: Send + Sync {
+    /// Whether any session holds a change: false lets reads skip every lookup.
+    fn touched(&self) -> bool;
+    /// Runs `read` with what `session` changed in `api` (None: nothing).
+    fn read(&self, session: &str, api: &str, read: &mut dyn FnMut(Option<&ApiChanges>));
+    /// Runs `write` on `session`'s changes to `api`, one write at a time per session; counts it
+    /// when it succeeds and is not a replay. Refuses with 507 past the session's cap.
+    fn write(
+        &self,
+        session: &str,
+        api: &str,
+        write: &mut dyn FnMut(&mut ApiChanges) -> Result<Written, HttpError>,
+    ) -> Result<Written, HttpError>;
+    /// Every session holding changes.
+    fn list(&self) -> Vec<SessionSummary>;
+    /// Drops one session; false when there was none.
+    fn remove(&self, session: &str) -> bool;
+    /// Drops every session: all read the fixtures again.
+    fn reset(&self);
+}
+
+/// The sessions a server keeps, behind their store.
+#[derive(Clone)]
+pub(crate) struct Sessions(pub(crate) Arc<dyn SessionStore>);
+
+impl Sessions {
+    /// In-memory sessions with these caps.
+    pub(crate) fn in_memory(max_sessions: usize, max_writes: usize) -> Sessions {
+        Sessions(Arc::new(MemorySessions::new(max_sessions, max_writes)))
+    }
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions::in_memory(DEFAULT_MAX_SESSIONS, DEFAULT_MAX_WRITES)
+    }
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions").field("sessions", &self.0.list().len()).finish()
+    }
+}
+
+impl std::ops::Deref for Sessions {
+    type Target = dyn SessionStore;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+/// One session in memory.
+#[derive(Default)]
+struct Session {
+    apis: RwLock<HashMap<String, ApiChanges>>,
+    writes: AtomicUsize,
+    /// Milliseconds since the store started, at the last use.
+    last_used: AtomicU64,
+}
+
+/// Sessions in this process's memory, gone on restart.
+pub(crate) struct MemorySessions {
+    sessions: RwLock<HashMap<String, Arc<Session>>>,
+    touched: AtomicBool,
+    started: Instant,
+    max_sessions: usize,
+    max_writes: usize,
+    /// Serialises the creation of sessions, so the cap is kept exactly.
+    creating: Mutex<()>,
+}
+
+impl MemorySessions {
+    /// Sessions with these caps.
+    pub(crate) fn new(max_sessions: usize, max_writes: usize) -> MemorySessions {
+        MemorySessions {
+            sessions: RwLock::new(HashMap::new()),
+            touched: AtomicBool::new(false),
+            started: Instant::now(),
+            max_sessions: max_sessions.max(1),
+            max_writes,
+            creating: Mutex::new(()),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    fn get(&self, name: &str) -> Option<Arc<Session>> {
+        self.sessions.read().unwrap_or_else(|e| e.into_inner()).get(name).cloned()
+    }
+
+    /// The session, made if new; the least recently used one is dropped, and logged, to keep the cap.
+    fn get_or_create(&self, name: &str) -> Arc<Session> {
+        if let Some(session) = self.get(name) {
+            return session;
+        }
+        let _one_at_a_time = self.creating.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sessions = self.sessions.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(session) = sessions.get(name) {
+            return session.clone();
+        }
+        while sessions.len() >= self.max_sessions {
+            let oldest = sessions
+                .iter()
+                .min_by_key(|(_, s)| s.last_used.load(Ordering::Relaxed))
+                .map(|(n, _)| n.clone())
+                .expect("the map is not empty");
+            let dropped = sessions.remove(&oldest).expect("found");
+            tracing::warn!(
+                session = %display_name(&oldest),
+                writes = dropped.writes.load(Ordering::Relaxed),
+                "dropped the least recently used session to keep {} sessions (raise it with --sessions)",
+                self.max_sessions
+            );
+        }
+        let session = Arc::new(Session::default());
+        sessions.insert(name.to_string(), session.clone());
+        session
+    }
+}
+
+impl SessionStore for MemorySessions {
+    fn touched(&self) -> bool {
+        self.touched.load(Ordering::Acquire)
+    }
+
+    fn read(&self, session: &str, api: &str, read: &mut dyn FnMut(Option<&ApiChanges>)) {
+        let Some(session) = self.get(session) else { return read(None) };
+        session.last_used.store(self.now(), Ordering::Relaxed);
+        let apis = session.apis.read().unwrap_or_else(|e| e.into_inner());
+        read(apis.get(api))
+    }
+
+    fn write(
+        &self,
+        name: &str,
+        api: &str,
+        write: &mut dyn FnMut(&mut ApiChanges) -> Result<Written, HttpError>,
+    ) -> Result<Written, HttpError> {
+        let session = self.get_or_create(name);
+        session.last_used.store(self.now(), Ordering::Relaxed);
+        let mut apis = session.apis.write().unwrap_or_else(|e| e.into_inner());
+        let changes = apis.entry(api.to_string()).or_default();
+        let writes = session.writes.load(Ordering::Relaxed);
+        if writes >= self.max_writes {
+            return Err(HttpError::new(
+                507,
+                format!(
+                    "session '{}' holds {writes} writes, the most one session keeps; reset it (DELETE \
+                     /__admin/sessions/NAME or POST /__admin/reset) or raise the cap with --session-writes",
+                    display_name(name)
+                ),
+            ));
+        }
+        let written = write(changes)?;
+        if !written.replayed {
+            session.writes.fetch_add(1, Ordering::Relaxed);
+            self.touched.store(true, Ordering::Release);
+        }
+        Ok(written)
+    }
+
+    fn list(&self) -> Vec<SessionSummary> {
+        let sessions = self.sessions.read().unwrap_or_else(|e| e.into_inner());
+        let mut listed: Vec<SessionSummary> = sessions
+            .iter()
+            .map(|(name, s)| {
+                let apis = s.apis.read().unwrap_or_else(|e| e.into_inner());
+                let records = apis
+                    .iter()
+                    .flat_map(|(api, c)| {
+                        c.collections.iter().map(move |(coll, ch)| (format!("{api}/{coll}"), ch.len()))
+                    })
+                    .collect();
+                SessionSummary {
+                    name: display_name(name).to_string(),
+                    writes: s.writes.load(Ordering::Relaxed),
+                    records,
+                }
+            })
+            .collect();
+        listed.sort_by(|a, b| a.name.cmp(&b.name));
+        listed
+    }
+
+    fn remove(&self, session: &str) -> bool {
+        let name = if session == "default" { "" } else { session };
+        self.sessions.write().unwrap_or_else(|e| e.into_inner()).remove(name).is_some()
+    }
+
+    fn reset(&self) {
+        self.sessions.write().unwrap_or_else(|e| e.into_inner()).clear();
+        self.touched.store(false, Ordering::Release);
+    }
+}
+
+/// A session's name as listed: the default session is `default`.
+fn display_name(name: &str) -> &str {
+    if name.is_empty() {
+        "default"
+    } else {
+        name
+    }
+}
+
+/// The session a request names: `""` for the default; a name must be 1 to 64 letters, digits,
+/// `.`, `_` or `-`.
+pub(crate) fn session_of(headers: &HeaderMap) -> Result<&str, HttpError> {
+    let Some(value) = headers.get(&SESSION_HEADER) else { return Ok("") };
+    let name = value.to_str().unwrap_or("\u{fffd}");
+    let valid = (1..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        && name != "default";
+    match valid {
+        true => Ok(name),
+        false => Err(HttpError::bad_request(format!(
+            "X-Specmock-Session: {:?} is not a session name; expected 1 to 64 letters, digits, '.', '_' or '-' \
+             (not 'default', which is the session of requests without the header)",
+            String::from_utf8_lossy(&value.as_bytes()[..value.len().min(80)])
+        ))),
+    }
+}

@@ -1,0 +1,158 @@
+//! The placeholders of write templates: `{id}`, `{seq}`, `{now}`, `{base}`, `{path:NAME}`,
+//! `{header:NAME}`, `{body:/pointer}`, `{record:/pointer}`, `{target:/pointer}` and
+//! `{EFFECT:/pointer}` (the record an earlier effect changed).
+
+use serde_json::Value;
+
+use crate::json::text;
+
+/// What a template's placeholders read.
+pub(crate) struct Scope<'a> {
+    /// Named values: `id`, `seq`, `now`, `base`.
+    pub(crate) named: &'a [(&'a str, String)],
+    /// Path parameters.
+    pub(crate) path: &'a [(String, String)],
+    /// Request headers.
+    pub(crate) headers: &'a http::HeaderMap,
+    /// The request body.
+    pub(crate) body: &'a Value,
+    /// Records by name: `record`, `target`, and each effect's.
+    pub(crate) records: &'a [(&'a str, &'a Value)],
+}
+
+impl Scope<'_> {
+    /// One placeholder's value; None when it names nothing there.
+    fn lookup(&self, name: &str) -> Option<Value> {
+        if let Some((_, v)) = self.named.iter().find(|(n, _)| *n == name) {
+            return Some(Value::String(v.clone()));
+        }
+        let (kind, rest) = name.split_once(':')?;
+        match kind {
+            "path" => self.path.iter().find(|(n, _)| n == rest).map(|(_, v)| Value::String(v.clone())),
+            "header" => self.headers.get(rest).and_then(|v| v.to_str().ok()).map(|v| Value::String(v.into())),
+            "body" => self.body.pointer(rest).cloned(),
+            record => self.records.iter().find(|(n, _)| *n == record).and_then(|(_, r)| r.pointer(rest)).cloned(),
+        }
+    }
+
+    /// A template as text; a placeholder that names nothing is an error naming it.
+    pub(crate) fn text(&self, template: &str) -> Result<String, String> {
+        let mut out = String::with_capacity(template.len());
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            let Some(close) = rest[open..].find('}') else { break };
+            out.push_str(&rest[..open]);
+            let name = &rest[open + 1..open + close];
+            let (name, format) = match name.split_once('|') {
+                Some((name, format)) => (name, Some(format)),
+                None => (name, None),
+            };
+            let value = self.lookup(name).ok_or_else(|| format!("{{{name}}} names nothing"))?;
+            match format.map(|f| f.strip_prefix("fixed:").and_then(|n| n.parse::<u32>().ok())) {
+                None => out.push_str(&text(&value)),
+                Some(Some(places)) => {
+                    let amount =
+                        crate::state::money::decimal(&value).ok_or_else(|| format!("{{{name}}} is not a decimal"))?;
+                    out.push_str(&format!("{:.*}", places as usize, amount));
+                }
+                Some(None) => return Err(format!("{{{name}}}: unknown format; expected |fixed:N")),
+            }
+            rest = &rest[open + close + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    /// A template value: a string that is exactly one placeholder takes that value's type, other
+    /// strings are expanded as text, arrays and objects member by member.
+    pub(crate) fn value(&self, template: &Value) -> Result<Value, String> {
+        Ok(match template {
+            Value::String(s) => {
+                let whole = s.strip_prefix('{').and_then(|r| r.strip_suffix('}')).filter(|n| !n.contains(['{', '}']));
+                match whole {
+                    Some(name) => self.lookup(name).ok_or_else(|| format!("{{{name}}} names nothing"))?,
+                    None => Value::String(self.text(s)?),
+                }
+            }
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.value(v)).collect::<Result<_, _>>()?),
+            Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| Ok((k.clone(), self.value(v)?))).collect::<Result<_, String>>()?)
+            }
+            other => other.clone(),
+        })
+    }
+}
+
+/// Writes `value` at a JSON pointer, making intermediate objects; fails where a scalar is in the way.
+pub(crate) fn set_at(record: &mut Value, pointer: &str, value: Value) -> Result<(), String> {
+    let mut at = record;
+    let segments: Vec<String> = pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
+    let Some((last, parents)) = segments.split_last() else {
+        *at = value;
+        return Ok(());
+    };
+    for segment in parents {
+        if at.is_null() {
+            *at = Value::Object(Default::default());
+        }
+        at = match at {
+            Value::Object(map) => map.entry(segment.clone()).or_insert(Value::Null),
+            Value::Array(items) => segment
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| items.get_mut(i))
+                .ok_or_else(|| format!("{pointer}: no element {segment}"))?,
+            _ => return Err(format!("{pointer}: {segment} is inside a scalar")),
+        };
+    }
+    if at.is_null() {
+        *at = Value::Object(Default::default());
+    }
+    match at {
+        Value::Object(map) => {
+            map.insert(last.clone(), value);
+            Ok(())
+        }
+        Value::Array(items) => match last.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+            Some(slot) => {
+                *slot = value;
+                Ok(())
+            }
+            None => Err(format!("{pointer}: no element {last}")),
+        },
+        _ => Err(format!("{pointer}: {last} is inside a scalar")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_whole_placeholder_keeps_its_type_and_text_is_spliced() {
+        let body = json!({"amount": {"amount": 5.5, "units": "EUR"}});
+        let headers = http::HeaderMap::new();
+        let scope = Scope {
+            named: &[("id", "x+1".into())],
+            path: &[("enterpriseId".into(), "e1".into())],
+            headers: &headers,
+            body: &body,
+            records: &[],
+        };
+        assert_eq!(scope.value(&json!("{body:/amount/amount}")).unwrap(), json!(5.5));
+        assert_eq!(
+            scope.value(&json!("{body:/amount/units} for {id} in {path:enterpriseId}")).unwrap(),
+            json!("EUR for x+1 in e1")
+        );
+        assert_eq!(scope.text("{nothing}").unwrap_err(), "{nothing} names nothing");
+    }
+
+    #[test]
+    fn set_at_makes_the_objects_on_the_way() {
+        let mut record = json!({"balances": {}});
+        set_at(&mut record, "/balances/BTC/held", json!("10")).unwrap();
+        assert_eq!(record, json!({"balances": {"BTC": {"held": "10"}}}));
+        assert!(set_at(&mut json!({"a": 1}), "/a/b", json!(2)).is_err());
+    }
+}

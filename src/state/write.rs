@@ -1,0 +1,288 @@
+//! One write, as its behaviour file describes it: the record created or changed, then each
+//! effect on other records. Everything is staged first and committed only when no invariant
+//! refused, so a refused write changes nothing.
+
+use axum::http::HeaderMap;
+use rand::{RngCore, SeedableRng};
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+use crate::behaviour::writes::{Change, KeyRule, Write};
+use crate::http::error::HttpError;
+use crate::load::LoadedApi;
+use crate::state::money::{decimal, written_like};
+use crate::state::template::{set_at, Scope};
+use crate::state::ApiChanges;
+
+/// A write compiled at load.
+#[derive(Debug)]
+pub(crate) struct CompiledWrite {
+    /// As the behaviour file says it.
+    pub(crate) def: Write,
+    /// The JSON pointer of the written collection's key.
+    pub(crate) key_pointer: String,
+    /// The reading operation's path template and the parameter that takes the key.
+    pub(crate) read_path: (String, String),
+    /// The named computation, if any.
+    pub(crate) compute: Option<fn(&mut Value) -> Result<(), String>>,
+    /// What `{base}` writes: the API's first href placeholder.
+    pub(crate) base: String,
+}
+
+/// A write's outcome, kept for replay when the request had an idempotency key.
+#[derive(Clone, Debug)]
+pub(crate) struct Written {
+    /// The answer's status.
+    pub(crate) status: u16,
+    /// The record written.
+    pub(crate) record: Value,
+    /// Its key.
+    pub(crate) key: String,
+    /// Whether this is a replay of an earlier answer.
+    pub(crate) replayed: bool,
+}
+
+/// What a write reads from its request.
+pub(crate) struct Request<'a> {
+    /// The operationId.
+    pub(crate) op: &'a str,
+    /// The session's name, which seeds its UUIDs.
+    pub(crate) session: &'a str,
+    /// Path parameters by name.
+    pub(crate) path: &'a [(String, String)],
+    /// Request headers.
+    pub(crate) headers: &'a HeaderMap,
+    /// The validated body (null when none came).
+    pub(crate) body: &'a Value,
+}
+
+/// Records staged by one write, latest last.
+#[derive(Default)]
+struct Staged(Vec<(String, String, Value)>);
+
+impl Staged {
+    fn put(&mut self, collection: &str, key: &str, record: Value) {
+        match self.0.iter_mut().find(|(c, k, _)| c == collection && k == key) {
+            Some(slot) => slot.2 = record,
+            None => self.0.push((collection.to_string(), key.to_string(), record)),
+        }
+    }
+}
+
+/// The record of `collection` with `key` as the session (and this write so far) sees it.
+fn current(api: &LoadedApi, changes: &ApiChanges, staged: &Staged, collection: &str, key: &str) -> Option<Value> {
+    if let Some((_, _, v)) = staged.0.iter().find(|(c, k, _)| c == collection && k == key) {
+        return Some(v.clone());
+    }
+    let base = api.store.collection(collection)?;
+    match changes.collections.get(collection) {
+        Some(c) => c.value(base, key).cloned(),
+        None => base.get(key).map(|(_, v)| v.clone()),
+    }
+}
+
+/// Runs `write` against `changes`, committing its records when it succeeds.
+pub(crate) fn apply(
+    api: &LoadedApi,
+    write: &CompiledWrite,
+    request: &Request<'_>,
+    changes: &mut ApiChanges,
+) -> Result<Written, HttpError> {
+    let def = &write.def;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let broken = |what: String| HttpError::new(500, format!("{}: the behaviour file's write {what}", request.op));
+    let bare = Scope { named: &[], path: request.path, headers: request.headers, body: request.body, records: &[] };
+    let replay_key = match &def.idempotency {
+        Some(rule) => bare.text(&rule.key).ok().filter(|k| !k.is_empty()),
+        None => None,
+    };
+    if let Some(key) = &replay_key {
+        if let Some(first) = changes.replays.get(&(request.op.to_string(), key.clone())) {
+            return Ok(Written { replayed: true, ..first.clone() });
+        }
+    }
+    let mut staged = Staged::default();
+    let added = changes.collections.get(&def.collection).map_or(0, |c| c.added.len());
+    let seq = (added + 1).to_string();
+    let (mut record, key) = match &def.update {
+        Some(update) => {
+            let key = bare.text(&update.key).map_err(broken)?;
+            let found = current(api, changes, &staged, &def.collection, &key)
+                .ok_or_else(|| HttpError::new(404, update.not_found.replace("{key}", &key)))?;
+            if let Some(guard) = &update.only_when {
+                let value = found.pointer(&guard.field).cloned().unwrap_or(Value::Null);
+                if !guard.is.contains(&value) {
+                    let shown = crate::json::text(&value).into_owned();
+                    let message = guard.message.replace("{key}", &key).replace("{value}", &shown);
+                    return Err(HttpError::new(guard.status, message));
+                }
+            }
+            (found, key)
+        }
+        None => {
+            let key = match &def.key {
+                Some(KeyRule::Sequence { template, first }) => {
+                    template.replace("{seq}", &(first + added as u64).to_string())
+                }
+                Some(KeyRule::Uuid) | None => uuid_for(request.session, &def.collection, added),
+            };
+            let indexed = api.store.collection(&def.collection).is_some_and(|c| c.index.find(&key).is_some());
+            let added = changes.collections.get(&def.collection).is_some_and(|c| c.added_keys.contains_key(&key));
+            if indexed || added {
+                return Err(HttpError::new(409, format!("a record with the key {key} exists already")));
+            }
+            let mut record = request.body.clone();
+            if !record.is_object() {
+                record = Value::Object(Default::default());
+            }
+            set_at(&mut record, &write.key_pointer, Value::String(key.clone())).map_err(broken)?;
+            (record, key)
+        }
+    };
+    let named = [("id", key.clone()), ("seq", seq), ("now", now.clone()), ("base", write.base.clone())];
+    for (pointer, template) in &def.set {
+        let value = {
+            let scope = Scope { named: &named, records: &[("record", &record)], ..bare };
+            scope.value(template).map_err(|e| broken(format!("set {pointer}: {e}")))?
+        };
+        set_at(&mut record, pointer, value).map_err(|e| broken(format!("set {pointer}: {e}")))?;
+    }
+    if let Some(compute) = write.compute {
+        compute(&mut record).map_err(|e| HttpError::bad_request(format!("body{e}")))?;
+    }
+    for effect in &def.effects {
+        if let Some(condition) = &effect.when {
+            let scope = Scope { named: &named, records: &[("record", &record)], ..bare };
+            let value = scope.text(&condition.value).unwrap_or_default();
+            if !condition.is.contains(&value) {
+                continue;
+            }
+        }
+        let items: Vec<Value> = match &effect.each {
+            Some(pointer) => record.pointer(pointer).and_then(Value::as_array).cloned().unwrap_or_default(),
+            None => vec![Value::Null],
+        };
+        for item in &items {
+            let mut done: Vec<(String, Value)> = Vec::new();
+            for change in &effect.changes {
+                let target = {
+                    let mut records: Vec<(&str, &Value)> = vec![("record", &record), ("item", item)];
+                    records.extend(done.iter().map(|(n, v)| (n.as_str(), v)));
+                    let scope = Scope { named: &named, records: &records, ..bare };
+                    changed(api, changes, &staged, change, &scope).map_err(|e| match e {
+                        Refusal::Broken(what) => broken(format!("change {}: {what}", change.name)),
+                        Refusal::Refused(refused) => refused,
+                    })?
+                };
+                if let Some((target_key, target)) = target {
+                    if !change.add.is_empty() || !change.set.is_empty() {
+                        staged.put(&change.collection, &target_key, target.clone());
+                    }
+                    done.push((change.name.clone(), target));
+                }
+            }
+            for (pointer, template) in &effect.record_set {
+                let value = {
+                    let mut records: Vec<(&str, &Value)> = vec![("record", &record), ("item", item)];
+                    records.extend(done.iter().map(|(n, v)| (n.as_str(), v)));
+                    let scope = Scope { named: &named, records: &records, ..bare };
+                    scope.value(template).map_err(|e| broken(format!("record_set {pointer}: {e}")))?
+                };
+                set_at(&mut record, pointer, value).map_err(|e| broken(format!("record_set {pointer}: {e}")))?;
+            }
+        }
+    }
+    staged.put(&def.collection, &key, record.clone());
+    commit(api, changes, staged);
+    let written = Written { status: def.status.unwrap_or(0), record, key, replayed: false };
+    if let Some(replay_key) = replay_key {
+        changes.replays.insert((request.op.to_string(), replay_key), written.clone());
+    }
+    Ok(written)
+}
+
+/// Why a change did not happen.
+enum Refusal {
+    /// The behaviour file names something that is not there.
+    Broken(String),
+    /// An invariant refused the write.
+    Refused(HttpError),
+}
+
+/// One change: the target record's key and its new content, or None when it is skipped.
+fn changed(
+    api: &LoadedApi,
+    changes: &ApiChanges,
+    staged: &Staged,
+    change: &Change,
+    scope: &Scope<'_>,
+) -> Result<Option<(String, Value)>, Refusal> {
+    let key = scope.text(&change.key).map_err(Refusal::Broken)?;
+    let Some(mut target) = current(api, changes, staged, &change.collection, &key) else {
+        return match &change.not_found {
+            Some(message) => Err(Refusal::Refused(HttpError::new(404, message.replace("{key}", &key)))),
+            None => Ok(None),
+        };
+    };
+    for add in &change.add {
+        let field = scope.text(&add.field).map_err(Refusal::Broken)?;
+        let amount_value = scope.value(&Value::String(add.amount.clone())).map_err(Refusal::Broken)?;
+        let amount = decimal(&amount_value)
+            .ok_or_else(|| Refusal::Broken(format!("add {field}: {} is not an amount", add.amount)))?;
+        let existing = target.pointer(&field).cloned();
+        let have = existing.as_ref().and_then(decimal).unwrap_or(Decimal::ZERO);
+        let after = if add.negate { have - amount } else { have + amount };
+        if let Some(floor) = &add.at_least {
+            let least = floor.value.parse::<Decimal>().map_err(|e| Refusal::Broken(format!("at_least: {e}")))?;
+            if after < least {
+                let need = if add.negate { amount } else { -amount };
+                let message = floor
+                    .message
+                    .replace("{key}", &key)
+                    .replace("{have}", &have.normalize().to_string())
+                    .replace("{need}", &need.normalize().to_string());
+                return Err(Refusal::Refused(HttpError::new(floor.status, message)));
+            }
+        }
+        let like = existing.unwrap_or(amount_value);
+        set_at(&mut target, &field, written_like(after, &like)).map_err(Refusal::Broken)?;
+    }
+    for (pointer, template) in &change.set {
+        let value = {
+            let mut records: Vec<(&str, &Value)> = scope.records.to_vec();
+            records.push(("target", &target));
+            let inner = Scope { records: &records, ..*scope };
+            inner.value(template).map_err(Refusal::Broken)?
+        };
+        set_at(&mut target, pointer, value).map_err(Refusal::Broken)?;
+    }
+    Ok(Some((key, target)))
+}
+
+/// Moves staged records into the session's changes.
+fn commit(api: &LoadedApi, changes: &mut ApiChanges, staged: Staged) {
+    for (collection, key, record) in staged.0 {
+        let base = api.store.collection(&collection);
+        let ch = changes.collections.entry(collection).or_default();
+        if let Some(&i) = ch.added_keys.get(&key) {
+            ch.added[i as usize] = record;
+        } else if let Some(index) = base.and_then(|b| b.index.find(&key)) {
+            ch.replaced.insert(index, record);
+        } else {
+            ch.added_keys.insert(key, ch.added.len() as u32);
+            ch.added.push(record);
+        }
+    }
+}
+
+/// A UUID drawn from the session, the collection and the record's number: the same writes give
+/// the same ids, run after run.
+fn uuid_for(session: &str, collection: &str, n: usize) -> String {
+    let mut seed = [0u8; 32];
+    for (i, b) in session.bytes().chain([0]).chain(collection.bytes()).chain([0]).chain(n.to_le_bytes()).enumerate() {
+        seed[i % 32] = seed[i % 32].rotate_left(3) ^ b;
+    }
+    let mut bytes = [0u8; 16];
+    rand_chacha::ChaCha8Rng::from_seed(seed).fill_bytes(&mut bytes);
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+}
