@@ -80,7 +80,7 @@ mod store;
 #[doc(hidden)]
 pub mod cli;
 
-pub use app::{Forced, KeptBody, KeptHeaders, MockServer, MockServerBuilder, ReceivedRequest, StartError};
+pub use app::{Forced, KeptBody, KeptHeaders, MockServer, MockServerBuilder, ReceivedRequest, Session, StartError};
 pub use contract::Finding;
 pub use error::LoadError;
 pub use http::switches::Switch;

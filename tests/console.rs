@@ -101,7 +101,7 @@ async fn the_catalogue_prefills_try_it_with_values_that_answer_200() {
             called += 1;
         }
     }
-    assert_eq!(called, 11, "every bundled read answers 200 with its prefilled values");
+    assert_eq!(called, 12, "every bundled read answers 200 with its prefilled values");
     // Collections only clients write start empty: there is no id to offer until one is created.
     assert_eq!(unfilled, ["retrieveAdjustBalance", "retrieveTopupBalance", "retrieveDisputeBalance"]);
 }

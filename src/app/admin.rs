@@ -143,6 +143,8 @@ pub(crate) fn routes(app: Arc<App>) -> Router {
         .route("/__admin/requests/live", get(live_requests))
         .route("/__admin/requests/{seq}", get(one_request))
         .route("/__admin/reset", axum::routing::post(reset))
+        .route("/__admin/sessions", get(list_sessions))
+        .route("/__admin/sessions/{name}", axum::routing::delete(drop_session))
         .route("/__admin/scenarios", get(list_scenarios).post(add_scenario).delete(clear_scenarios))
         .route("/__admin/scenarios/{id}", axum::routing::delete(remove_scenario))
         .route("/__admin/apis", get(list_apis))
@@ -328,7 +330,23 @@ async fn clear_requests(State(app): State<Arc<App>>) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+async fn list_sessions(State(app): State<Arc<App>>) -> Json<Value> {
+    Json(json!({ "sessions": app.sessions().list() }))
+}
+
+async fn drop_session(State(app): State<Arc<App>>, axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    match app.sessions().remove(&name) {
+        true => StatusCode::NO_CONTENT.into_response(),
+        false => problem(
+            StatusCode::NOT_FOUND,
+            &format!("no session {name:?} holds writes; GET /__admin/sessions lists them"),
+        ),
+    }
+}
+
+/// Every session back to the fixtures, then specs and fixtures reloaded.
 async fn reset(State(app): State<Arc<App>>) -> Response {
+    app.reset_sessions();
     let reloaded = tokio::task::spawn_blocking({
         let app = app.clone();
         move || app.reload()

@@ -10,6 +10,9 @@ use axum::response::{IntoResponse, Response};
 use crate::app::admin::{admin_api, problem};
 use crate::app::App;
 use crate::load::LoadedApi;
+use crate::state::Changes;
+use crate::store::merge::Item;
+use crate::store::render::{Rendered, Shape};
 
 /// The most records one page holds.
 const MAX_LIMIT: usize = 200;
@@ -50,34 +53,57 @@ pub(crate) async fn records(
     let offset = params.int("offset").unwrap_or(0).max(0) as usize;
     let limit = (params.int("limit").unwrap_or(25).max(1) as usize).min(MAX_LIMIT);
     let text = params.str("q").unwrap_or_default().to_ascii_lowercase();
+    let session = params.str("session").filter(|s| *s != "default").unwrap_or_default();
+    // The session's changes to this collection, copied: the admin view is not on the hot path.
+    let mut changes: Option<Changes> = None;
+    app.sessions().read(session, &api_name, &mut |c| {
+        changes = c.and_then(|c| c.collections.get(&collection)).cloned();
+    });
+    let changes = changes.unwrap_or_default();
     let write = writer(api, &collection, &records.records);
+    let shape = default_shape(api, &collection);
+    let write_item = |item: Item<'_>, out: &mut Vec<u8>| match (item, shape) {
+        (Item::Base(id), _) => write(id, out, &base),
+        (Item::Written(record), Some(shape)) => {
+            let mut one = Rendered::default();
+            one.push(shape, record, &api.placeholders);
+            one.write(0, out, &base);
+        }
+        (Item::Written(record), None) => serde_json::to_writer(out, record).expect("a record serialises"),
+    };
+    let n = records.index.len() as u32;
+    let items = (0..n)
+        .map(|i| changes.replaced.get(&i).map_or(Item::Base(i), Item::Written))
+        .chain(changes.added.iter().map(Item::Written));
+    let total = records.index.len() + changes.added.len();
     let (mut matched, mut page) = (0usize, Vec::new());
-    let mut one = Vec::new();
     if text.is_empty() {
         // No filter: write only the page's records.
-        matched = records.index.len();
-        for id in offset.min(matched)..(offset + limit).min(matched) {
+        matched = total;
+        for item in items.skip(offset).take(limit) {
             let mut one = Vec::new();
-            write(id as u32, &mut one, &base);
+            write_item(item, &mut one);
             page.push(one);
         }
-    }
-    for id in (0..records.index.len() as u32).filter(|_| !text.is_empty()) {
-        one.clear();
-        write(id, &mut one, &base);
-        if !contains_ignoring_case(&one, text.as_bytes()) {
-            continue;
+    } else {
+        let mut one = Vec::new();
+        for item in items {
+            one.clear();
+            write_item(item, &mut one);
+            if !contains_ignoring_case(&one, text.as_bytes()) {
+                continue;
+            }
+            if matched >= offset && matched < offset + limit {
+                page.push(std::mem::take(&mut one));
+            }
+            matched += 1;
         }
-        if matched >= offset && matched < offset + limit {
-            page.push(std::mem::take(&mut one));
-        }
-        matched += 1;
     }
     let mut body = format!(
         "{{\"api\":{},\"collection\":{},\"total\":{},\"matched\":{matched},\"offset\":{offset},\"limit\":{limit},\"records\":[",
         serde_json::Value::from(api_name.as_str()),
         serde_json::Value::from(collection.as_str()),
-        records.index.len()
+        total
     )
     .into_bytes();
     for (i, record) in page.iter().enumerate() {
@@ -112,6 +138,13 @@ fn writer<'a>(api: &'a LoadedApi, collection: &'a str, parsed: &'a [serde_json::
         let key = keys.key_of.get(id as usize).map_or("", String::as_str);
         serde_json::to_writer(out, &serde_json::json!({ "key": key })).expect("a key serialises");
     })
+}
+
+/// The default view of the first operation (by operationId) that serves the collection.
+fn default_shape<'a>(api: &'a LoadedApi, collection: &str) -> Option<&'a Shape> {
+    let mut bindings: Vec<_> = api.bindings.iter().filter(|(_, b)| b.collection == collection).collect();
+    bindings.sort_by(|a, b| a.0.cmp(b.0));
+    bindings.into_iter().find(|(_, b)| !b.views.is_empty()).map(|(_, b)| &b.views[b.default_view].0)
 }
 
 /// Whether `haystack` holds `needle` (lower-case ASCII), ignoring ASCII case.

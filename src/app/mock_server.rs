@@ -99,11 +99,28 @@ impl MockServer {
         self.app.journal.all()
     }
 
-    /// Forgets the received requests and lifts every scenario switch, so the next test starts
-    /// clean.
+    /// Forgets the received requests, lifts every scenario switch and returns every session to
+    /// the fixtures, so the next test starts clean.
     pub fn reset(&self) {
         self.app.journal.clear();
         self.app.switches().clear();
+        self.app.reset_sessions();
+    }
+
+    /// A session of its own: requests made through the handle's clients carry
+    /// `X-Specmock-Session: NAME`, so what they write only they read. Dropping the handle drops
+    /// the session and its writes. Tests running in parallel against one server each take one.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = specmock::MockServer::start().await;
+    /// let session = server.session("transfer-flow");
+    /// let brm = session.prepay_balance("demo-token")?;
+    /// let bucket = brm.retrieve_bucket().id("0.0.0.1+-balance_group+106463").send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn session(&self, name: &str) -> Session<'_> {
+        Session { server: self, name: name.to_string() }
     }
 
     /// Makes an operation answer as `switch` says, for every caller, until the returned guard
@@ -153,6 +170,63 @@ impl MockServer {
     }
 }
 
+/// One session of a [`MockServer`] (see [`MockServer::session`]); dropping it drops the session.
+pub struct Session<'a> {
+    server: &'a MockServer,
+    name: String,
+}
+
+impl Session<'_> {
+    /// Its name, as `X-Specmock-Session` carries it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// An HTTP client that sends the session's header and `Authorization: Bearer TOKEN`.
+    pub fn http(&self, token: &str) -> Result<reqwest::Client, crate::client::ClientError> {
+        let mut auth = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))?;
+        auth.set_sensitive(true);
+        let session = reqwest::header::HeaderValue::from_str(&self.name)?;
+        let headers = reqwest::header::HeaderMap::from_iter([
+            (reqwest::header::AUTHORIZATION, auth),
+            (reqwest::header::HeaderName::from_static("x-specmock-session"), session),
+        ]);
+        Ok(reqwest::Client::builder().default_headers(headers).build()?)
+    }
+
+    /// The generated BRM client, in this session.
+    pub fn prepay_balance(
+        &self,
+        token: &str,
+    ) -> Result<crate::client::prepay_balance::Client, crate::client::ClientError> {
+        let base = format!("{}/brm/prepayBalanceManagement/v4", self.server.uri());
+        Ok(crate::client::prepay_balance::Client::new_with_client(&base, self.http(token)?))
+    }
+
+    /// The generated OES client, in this session.
+    pub fn oes_partners(&self, token: &str) -> Result<crate::client::oes_partners::Client, crate::client::ClientError> {
+        Ok(crate::client::oes_partners::Client::new_with_client(&self.server.uri(), self.http(token)?))
+    }
+
+    /// How many writes the session made.
+    pub fn writes(&self) -> usize {
+        let sessions = self.server.app.sessions().list();
+        sessions.iter().find(|s| s.name == self.name).map_or(0, |s| s.writes)
+    }
+}
+
+impl std::fmt::Debug for Session<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("name", &self.name).finish()
+    }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        self.server.app.sessions().remove(&self.name);
+    }
+}
+
 /// A scenario switch in force on a [`MockServer`]; dropping it lifts the switch.
 #[must_use = "the switch is lifted when this guard is dropped"]
 pub struct Forced<'a> {
@@ -189,6 +263,8 @@ pub struct MockServerBuilder {
     strict_spec: bool,
     address: SocketAddr,
     settings: Settings,
+    /// The session caps: sessions, writes per session.
+    sessions: (usize, usize),
     faults: (Duration, Duration, f64, u64),
     watch: Option<Duration>,
 }
@@ -205,6 +281,7 @@ impl Default for MockServerBuilder {
             settings,
             faults: (Duration::ZERO, Duration::ZERO, 0.0, 1),
             watch: None,
+            sessions: (crate::state::DEFAULT_MAX_SESSIONS, crate::state::DEFAULT_MAX_WRITES),
         }
     }
 }
@@ -248,6 +325,19 @@ impl MockServerBuilder {
     /// report. On by default.
     pub fn strict(mut self, strict: bool) -> Self {
         self.settings.options.strict = strict;
+        self
+    }
+
+    /// How many sessions keep their writes at once (default 1,000); past it the least recently
+    /// used one is dropped.
+    pub fn sessions(mut self, sessions: usize) -> Self {
+        self.sessions.0 = sessions;
+        self
+    }
+
+    /// How many writes one session may make (default 100,000); past it a write answers 507.
+    pub fn session_writes(mut self, writes: usize) -> Self {
+        self.sessions.1 = writes;
         self
     }
 
@@ -392,6 +482,7 @@ impl MockServerBuilder {
         };
         let (delay, jitter, share, seed) = self.faults;
         self.settings.options.faults = Faults::new(delay, jitter, share, seed);
+        self.settings.options.sessions = crate::state::Sessions::in_memory(self.sessions.0, self.sessions.1);
         App::new(sources, self.settings)
     }
 }

@@ -40,7 +40,7 @@ pub use exchange::{KeptBody, KeptHeaders, ReceivedRequest};
 use journal::Journal;
 use journalled::Journalled;
 pub use mock_server::StartError;
-pub use mock_server::{Forced, MockServer, MockServerBuilder};
+pub use mock_server::{Forced, MockServer, MockServerBuilder, Session};
 use sources::Sources;
 
 /// Everything a server is set up with.
@@ -227,8 +227,24 @@ impl App {
         last.0 = attempt;
         drop(last);
         let router = crate::http::routes(apis.clone(), self.options.clone());
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = (router, apis);
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        // Sessions index records by position: carry them over to the new store's positions.
+        let old = std::mem::take(&mut current.1);
+        self.options
+            .sessions
+            .rebase(&mut |name, changes| crate::state::rebase(changes, find(&old, name), find(&apis, name)));
+        *current = (router, apis);
         Ok(())
+    }
+
+    /// Returns every session to the fixtures.
+    pub(crate) fn reset_sessions(&self) {
+        self.options.sessions.reset();
+    }
+
+    /// The sessions holding writes.
+    pub(crate) fn sessions(&self) -> &crate::state::Sessions {
+        &self.options.sessions
     }
 
     /// The APIs served now.
@@ -324,4 +340,9 @@ impl App {
         let admin = self.admin.then(|| admin::routes(self.clone()));
         Journalled::new(self.journal.clone(), Edge::new(Dispatch::new(self.clone(), admin)))
     }
+}
+
+/// The API called `name` among `apis`.
+fn find<'a>(apis: &'a [Arc<LoadedApi>], name: &str) -> Option<&'a LoadedApi> {
+    apis.iter().find(|a| a.api.name == name).map(|a| &**a)
 }

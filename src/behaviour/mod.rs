@@ -297,6 +297,9 @@ pub(crate) enum Body {
         /// The view schema used when the binding has no `views`.
         #[serde(default)]
         schema: Option<String>,
+        /// The property holding the record (BitGo's `{"allocation": ...}`); absent for the bare record.
+        #[serde(default)]
+        property: Option<String>,
     },
     /// A JSON array of records, or an object holding it under `property`.
     List {

@@ -6,7 +6,10 @@
 //! answer replaces with the request's own base URL), `{path:NAME}` (a path parameter),
 //! `{body:/pointer}` (the request body) and `{record:/pointer}` (the written record). A value that
 //! is exactly one placeholder keeps that value's type; `|fixed:N` after a placeholder writes a
-//! decimal with N places (`{target:/remainingValue/amount|fixed:2}`).
+//! decimal with N places (`{target:/remainingValue/amount|fixed:2}`), `|places_of:NAME` with as
+//! many places as the first number in another placeholder's text (`|places_of:target:/remainingValueName`
+//! keeps "45.00 EUR" at two places and "600 Free Seconds" at none), and `|or:TEXT` writes TEXT
+//! when the placeholder names nothing (`{body:/rejectReason|or:Rejected by the partner}`).
 
 use std::collections::BTreeMap;
 
@@ -44,9 +47,16 @@ pub(crate) struct Write {
     /// The status of the answer; the operation's lowest declared 2xx when absent.
     #[serde(default)]
     pub(crate) status: Option<u16>,
-    /// Wrap the record in an object under this property (e.g. `allocation`).
+    /// Wrap the answer in an object under this property (e.g. `allocation`).
     #[serde(default)]
     pub(crate) wrap: Option<String>,
+    /// Request body members not kept on a created record (signatures, nonces), by JSON pointer.
+    #[serde(default)]
+    pub(crate) drop: Vec<String>,
+    /// Answer with these members of the request body instead of the record (BitGo's partner
+    /// updates echo the ids they were sent).
+    #[serde(default)]
+    pub(crate) echo: Option<Vec<String>>,
 }
 
 /// Which record an update changes, and the states it may change from.
@@ -57,9 +67,9 @@ pub(crate) struct Update {
     pub(crate) key: String,
     /// The 404 message when no record has the key; `{key}` is replaced.
     pub(crate) not_found: String,
-    /// A guard on the record as found: a field and the values it may hold.
+    /// Guards on the record as found, checked in order.
     #[serde(default)]
-    pub(crate) only_when: Option<Guard>,
+    pub(crate) only_when: Vec<Guard>,
 }
 
 /// A field that must hold one of some values, else the write is refused.
@@ -68,7 +78,7 @@ pub(crate) struct Update {
 pub(crate) struct Guard {
     /// JSON pointer of the field.
     pub(crate) field: String,
-    /// The values allowed.
+    /// The values allowed: templates, so a guard can compare with the request (`{path:enterpriseId}`).
     pub(crate) is: Vec<Value>,
     /// The refusal's status.
     pub(crate) status: u16,
@@ -125,6 +135,9 @@ pub(crate) struct Change {
     /// record skips the change. A change with nothing to add or set only reads its record.
     #[serde(default)]
     pub(crate) not_found: Option<String>,
+    /// Guards on the record as found, checked in order.
+    #[serde(default)]
+    pub(crate) only_when: Vec<Guard>,
     /// Amounts added to fields of the record.
     #[serde(default)]
     pub(crate) add: Vec<Add>,
@@ -172,7 +185,8 @@ pub(crate) struct Floor {
     pub(crate) message: String,
 }
 
-/// Where a request's idempotency key is.
+/// Where a request's idempotency key is. A repeat answers as the first did, with the record as
+/// it is now (an allocation cleared since shows `cleared`), and writes nothing.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Idempotency {

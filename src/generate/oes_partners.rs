@@ -84,15 +84,15 @@ pub(crate) fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
             "balances": Value::Object(balances),
         }));
     }
-    let own_balances: Map<String, Value> = CURRENCIES
-        .iter()
-        .enumerate()
-        .map(|(c, (code, ..))| (code.to_string(), json!({"available": amount(g, c), "held": amount(g, c)})))
-        .collect();
-    let enterprises = vec![
-        json!({"id": DEMO_ENTERPRISE, "name": "Demo OES Partner", "oesLicensed": true, "balances": own_balances}),
-        json!({"id": UNLICENSED_ENTERPRISE, "name": "Unlicensed Enterprise", "oesLicensed": false, "balances": {}}),
-    ];
+    // Drawn and set aside: the enterprise's balances are its connections' sums (below), and
+    // keeping the draws keeps every allocation the same as before they were.
+    for (c, _) in CURRENCIES.iter().enumerate() {
+        let _ = (amount(g, c), amount(g, c));
+    }
+    let position: std::collections::HashMap<String, usize> =
+        connections.iter().enumerate().map(|(i, c)| (c["id"].as_str().unwrap_or_default().to_string(), i)).collect();
+    // What each connection holds, by currency: the sum of its reserved allocations and deallocations.
+    let mut reserved: std::collections::BTreeMap<(usize, usize), u128> = Default::default();
     let initiators: Vec<String> = (0..8).map(|_| g.hex(24)).collect();
     let start = utc_day(2025, 12, 1);
     let year = Duration::days(365);
@@ -124,9 +124,15 @@ pub(crate) fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
             "reserved" => json!(g.pick(&RESERVED_REASONS)),
             _ => json!(g.pick(&RELEASED_REASONS)),
         };
+        let id = g.uuid();
+        let quantity = amount(g, currency);
+        if status == "reserved" {
+            let at = position[connection["id"].as_str().unwrap_or_default()];
+            *reserved.entry((at, currency)).or_default() += quantity.parse::<u128>().unwrap_or(0);
+        }
         let mut record = json!({
-            "id": g.uuid(),
-            "amount": {"currency": CURRENCIES[currency].0, "quantity": amount(g, currency)},
+            "id": id,
+            "amount": {"currency": CURRENCIES[currency].0, "quantity": quantity},
             "connectionId": connection["id"],
             "clientExternalId": connection["clientExternalId"],
         });
@@ -153,6 +159,40 @@ pub(crate) fn generate(g: &mut Gen, scale: u32) -> Vec<FixtureFile> {
         }
         allocations.push(&record);
     }
+    // Held is what reserved allocations and deallocations hold, so a write that reserves, clears
+    // or releases one moves a balance that adds up; a currency held but not listed gets an entry.
+    for (i, connection) in connections.iter_mut().enumerate() {
+        let balances = connection["balances"].as_object_mut().expect("balances are an object");
+        for (c, (code, ..)) in CURRENCIES.iter().enumerate() {
+            let held = reserved.get(&(i, c)).copied().unwrap_or(0);
+            match balances.get_mut(*code) {
+                Some(entry) => entry["held"] = json!(held.to_string()),
+                None if held > 0 => {
+                    balances.insert(code.to_string(), json!({"available": "0", "held": held.to_string()}));
+                }
+                None => {}
+            }
+        }
+    }
+    // The enterprise's balances are the sums over its connections.
+    let mut sums: std::collections::BTreeMap<&str, (u128, u128)> = Default::default();
+    for connection in &connections {
+        for (code, b) in connection["balances"].as_object().into_iter().flatten() {
+            let sum = sums.entry(CURRENCIES.iter().find(|(c, ..)| c == code).map_or("", |(c, ..)| c)).or_default();
+            sum.0 += b["available"].as_str().and_then(|v| v.parse::<u128>().ok()).unwrap_or(0);
+            sum.1 += b["held"].as_str().and_then(|v| v.parse::<u128>().ok()).unwrap_or(0);
+        }
+    }
+    let own_balances: Map<String, Value> = sums
+        .into_iter()
+        .map(|(code, (available, held))| {
+            (code.to_string(), json!({"available": available.to_string(), "held": held.to_string()}))
+        })
+        .collect();
+    let enterprises = vec![
+        json!({"id": DEMO_ENTERPRISE, "name": "Demo OES Partner", "oesLicensed": true, "balances": own_balances}),
+        json!({"id": UNLICENSED_ENTERPRISE, "name": "Unlicensed Enterprise", "oesLicensed": false, "balances": {}}),
+    ];
     vec![
         FileWriter::with("enterprises.json", &enterprises),
         FileWriter::with("partners.json", &partners),

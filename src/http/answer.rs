@@ -164,7 +164,7 @@ pub(crate) fn answer(
     let mut out = Vec::new();
     let mut extra_headers = Vec::new();
     match &binding.body {
-        Body::Single { .. } => {
+        Body::Single { property, .. } => {
             let param = binding.lookup.as_deref().unwrap_or("id");
             let id = params.str(param).unwrap_or_default();
             let found = match written {
@@ -177,7 +177,15 @@ pub(crate) fn answer(
             if let Item::Base(index) = item {
                 reserve(&mut out, rendered, &[index], base.len());
             }
+            if let Some(p) = property {
+                out.push(b'{');
+                write_json(&mut out, p);
+                out.push(b':');
+            }
             render(item, &mut out);
+            if property.is_some() {
+                out.push(b'}');
+            }
         }
         Body::List { property, .. } => {
             let (items, total) = page(&mut out);

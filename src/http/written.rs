@@ -43,7 +43,14 @@ pub(crate) fn write(
     let binding = api.bindings.get(&write.def.read).expect("checked at load");
     let (shape, _) = &binding.views[binding.default_view];
     let mut one = Rendered::default();
-    one.push(shape, &written.record, &api.placeholders);
+    match &write.def.echo {
+        Some(members) => {
+            let echoed: serde_json::Map<String, Value> =
+                members.iter().filter_map(|m| body.get(m).map(|v| (m.clone(), v.clone()))).collect();
+            one.push_plain(&echoed);
+        }
+        None => one.push(shape, &written.record, &api.placeholders),
+    }
     let mut out = Vec::new();
     if let Some(property) = &write.def.wrap {
         out.push(b'{');

@@ -630,7 +630,7 @@ fn plan_binding(api: &Api, op_id: &str, binding: &Binding) -> Result<Plan, Strin
         view_param = Some((views.param.clone(), views.aliases.clone()));
     } else {
         let schema = match &binding.body {
-            Body::Single { schema } | Body::List { schema, .. } | Body::Map { schema, .. } => schema.clone(),
+            Body::Single { schema, .. } | Body::List { schema, .. } | Body::Map { schema, .. } => schema.clone(),
         };
         shapes.push(match schema {
             Some(name) => component_shape(&name, None)?,

@@ -328,9 +328,9 @@ pub struct Operation {
     /// `operationId`, or one derived from the method and path.
     pub id: String,
     /// Upper-case HTTP method.
-    pub(crate) method: String,
+    pub method: String,
     /// The spec's path template.
-    pub(crate) path: String,
+    pub path: String,
     /// The route the server listens on: base path plus template.
     pub route: String,
     /// The route as the router matches it: literals percent-encoded, parameters named by

@@ -6,8 +6,12 @@ use serde_json::{json, Value};
 
 use crate::state::money::{decimal, number};
 
+/// A computation over the written record; the error names the field (by JSON pointer) and what
+/// was expected.
+pub(crate) type Compute = fn(&mut Value) -> Result<(), String>;
+
 /// The computation called `name`, if there is one.
-pub(crate) fn named(name: &str) -> Option<fn(&mut Value) -> Result<(), String>> {
+pub(crate) fn named(name: &str) -> Option<Compute> {
     match name {
         "transfer_balance" => Some(transfer_balance),
         _ => None,

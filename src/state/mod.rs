@@ -71,6 +71,9 @@ pub(crate) trait SessionStore: Send + Sync {
     fn remove(&self, session: &str) -> bool;
     /// Drops every session: all read the fixtures again.
     fn reset(&self);
+    /// After a reload, carries each session's changes over to the new store with `rebase`; a
+    /// session it refuses is dropped, and the log says why.
+    fn rebase(&self, rebase: &mut dyn FnMut(&str, &mut ApiChanges) -> Result<(), String>);
 }
 
 /// The sessions a server keeps, behind their store.
@@ -248,6 +251,24 @@ impl SessionStore for MemorySessions {
         self.sessions.write().unwrap_or_else(|e| e.into_inner()).clear();
         self.touched.store(false, Ordering::Release);
     }
+
+    fn rebase(&self, rebase: &mut dyn FnMut(&str, &mut ApiChanges) -> Result<(), String>) {
+        let mut sessions = self.sessions.write().unwrap_or_else(|e| e.into_inner());
+        sessions.retain(|name, session| {
+            let mut apis = session.apis.write().unwrap_or_else(|e| e.into_inner());
+            let refused = apis.iter_mut().find_map(|(api, changes)| rebase(api, changes).err());
+            match refused {
+                None => true,
+                Some(why) => {
+                    tracing::warn!(session = %display_name(name), "the reload reset session '{}': {why}", display_name(name));
+                    false
+                }
+            }
+        });
+        if sessions.is_empty() {
+            self.touched.store(false, Ordering::Release);
+        }
+    }
 }
 
 /// A session's name as listed: the default session is `default`.
@@ -275,4 +296,32 @@ pub(crate) fn session_of(headers: &HeaderMap) -> Result<&str, HttpError> {
             String::from_utf8_lossy(&value.as_bytes()[..value.len().min(80)])
         ))),
     }
+}
+
+/// Moves one API's changes from the store they were made on to a reloaded one: replaced records
+/// follow their keys to their new positions. Refused when the API, a collection or a replaced
+/// record is gone, or an added record's key is now in the fixtures.
+pub(crate) fn rebase(
+    changes: &mut ApiChanges,
+    old: Option<&crate::load::LoadedApi>,
+    new: Option<&crate::load::LoadedApi>,
+) -> Result<(), String> {
+    let (Some(old), Some(new)) = (old, new) else { return Err("its API is no longer served".into()) };
+    for (name, collection) in changes.collections.iter_mut() {
+        let (Some(before), Some(after)) = (old.store.collection(name), new.store.collection(name)) else {
+            return Err(format!("collection {name} is gone"));
+        };
+        let mut moved = hashbrown::HashMap::with_capacity(collection.replaced.len());
+        for (index, record) in collection.replaced.drain() {
+            let key = &before.index.key_of[index as usize];
+            let at =
+                after.index.find(key).ok_or_else(|| format!("{name} record {key} is no longer in the fixtures"))?;
+            moved.insert(at, record);
+        }
+        collection.replaced = moved;
+        if let Some(key) = collection.added_keys.keys().find(|k| after.index.find(k).is_some()) {
+            return Err(format!("{name} record {key}, which the session added, is now in the fixtures"));
+        }
+    }
+    Ok(())
 }

@@ -47,15 +47,30 @@ impl Scope<'_> {
                 Some((name, format)) => (name, Some(format)),
                 None => (name, None),
             };
-            let value = self.lookup(name).ok_or_else(|| format!("{{{name}}} names nothing"))?;
-            match format.map(|f| f.strip_prefix("fixed:").and_then(|n| n.parse::<u32>().ok())) {
+            let fallback = format.and_then(|f| f.strip_prefix("or:"));
+            let format = format.filter(|_| fallback.is_none());
+            let value = match (self.lookup(name), fallback) {
+                (Some(value), _) => value,
+                (None, Some(text)) => Value::String(text.to_string()),
+                (None, None) => return Err(format!("{{{name}}} names nothing")),
+            };
+            // `places_of:NAME` keeps the decimal places of the first number in another field's text.
+            let places_of = format.and_then(|f| f.strip_prefix("places_of:")).map(|name| {
+                let shown = self.lookup(name).map(|v| text(&v).into_owned()).unwrap_or_default();
+                let number = shown.split(|c: char| !(c.is_ascii_digit() || c == '.')).find(|t| !t.is_empty());
+                number.and_then(|n| n.split_once('.')).map_or(0, |(_, fraction)| fraction.len() as u32)
+            });
+            let fixed = format.and_then(|f| f.strip_prefix("fixed:")).and_then(|n| n.parse::<u32>().ok());
+            match format.map(|_| places_of.or(fixed)) {
                 None => out.push_str(&text(&value)),
                 Some(Some(places)) => {
                     let amount =
                         crate::state::money::decimal(&value).ok_or_else(|| format!("{{{name}}} is not a decimal"))?;
                     out.push_str(&format!("{:.*}", places as usize, amount));
                 }
-                Some(None) => return Err(format!("{{{name}}}: unknown format; expected |fixed:N")),
+                Some(None) => {
+                    return Err(format!("{{{name}}}: unknown format; expected |fixed:N, |places_of:NAME or |or:TEXT"))
+                }
             }
             rest = &rest[open + close + 1..];
         }
@@ -68,7 +83,8 @@ impl Scope<'_> {
     pub(crate) fn value(&self, template: &Value) -> Result<Value, String> {
         Ok(match template {
             Value::String(s) => {
-                let whole = s.strip_prefix('{').and_then(|r| r.strip_suffix('}')).filter(|n| !n.contains(['{', '}']));
+                let whole =
+                    s.strip_prefix('{').and_then(|r| r.strip_suffix('}')).filter(|n| !n.contains(['{', '}', '|']));
                 match whole {
                     Some(name) => self.lookup(name).ok_or_else(|| format!("{{{name}}} names nothing"))?,
                     None => Value::String(self.text(s)?),

@@ -7,7 +7,7 @@ use rand::{RngCore, SeedableRng};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use crate::behaviour::writes::{Change, KeyRule, Write};
+use crate::behaviour::writes::{Change, Guard, KeyRule, Write};
 use crate::http::error::HttpError;
 use crate::load::LoadedApi;
 use crate::state::money::{decimal, written_like};
@@ -24,7 +24,7 @@ pub(crate) struct CompiledWrite {
     /// The reading operation's path template and the parameter that takes the key.
     pub(crate) read_path: (String, String),
     /// The named computation, if any.
-    pub(crate) compute: Option<fn(&mut Value) -> Result<(), String>>,
+    pub(crate) compute: Option<crate::state::compute::Compute>,
     /// What `{base}` writes: the API's first href placeholder.
     pub(crate) base: String,
 }
@@ -98,7 +98,12 @@ pub(crate) fn apply(
     };
     if let Some(key) = &replay_key {
         if let Some(first) = changes.replays.get(&(request.op.to_string(), key.clone())) {
-            return Ok(Written { replayed: true, ..first.clone() });
+            let now = current(api, changes, &Staged::default(), &def.collection, &first.key);
+            return Ok(Written {
+                replayed: true,
+                record: now.unwrap_or_else(|| first.record.clone()),
+                ..first.clone()
+            });
         }
     }
     let mut staged = Staged::default();
@@ -109,14 +114,7 @@ pub(crate) fn apply(
             let key = bare.text(&update.key).map_err(broken)?;
             let found = current(api, changes, &staged, &def.collection, &key)
                 .ok_or_else(|| HttpError::new(404, update.not_found.replace("{key}", &key)))?;
-            if let Some(guard) = &update.only_when {
-                let value = found.pointer(&guard.field).cloned().unwrap_or(Value::Null);
-                if !guard.is.contains(&value) {
-                    let shown = crate::json::text(&value).into_owned();
-                    let message = guard.message.replace("{key}", &key).replace("{value}", &shown);
-                    return Err(HttpError::new(guard.status, message));
-                }
-            }
+            guarded(&update.only_when, &found, &key, &bare)?;
             (found, key)
         }
         None => {
@@ -134,6 +132,9 @@ pub(crate) fn apply(
             let mut record = request.body.clone();
             if !record.is_object() {
                 record = Value::Object(Default::default());
+            }
+            for pointer in &def.drop {
+                drop_at(&mut record, pointer);
             }
             set_at(&mut record, &write.key_pointer, Value::String(key.clone())).map_err(broken)?;
             (record, key)
@@ -224,6 +225,7 @@ fn changed(
             None => Ok(None),
         };
     };
+    guarded(&change.only_when, &target, &key, scope).map_err(Refusal::Refused)?;
     for add in &change.add {
         let field = scope.text(&add.field).map_err(Refusal::Broken)?;
         let amount_value = scope.value(&Value::String(add.amount.clone())).map_err(Refusal::Broken)?;
@@ -257,6 +259,28 @@ fn changed(
         set_at(&mut target, pointer, value).map_err(Refusal::Broken)?;
     }
     Ok(Some((key, target)))
+}
+
+/// Refuses when a guard's field holds none of its values.
+fn guarded(guards: &[Guard], record: &Value, key: &str, scope: &Scope<'_>) -> Result<(), HttpError> {
+    for guard in guards {
+        let value = record.pointer(&guard.field).cloned().unwrap_or(Value::Null);
+        let allowed = guard.is.iter().any(|template| scope.value(template).is_ok_and(|v| v == value));
+        if !allowed {
+            let shown = crate::json::text(&value).into_owned();
+            let message = guard.message.replace("{key}", key).replace("{value}", &shown);
+            return Err(HttpError::new(guard.status, message));
+        }
+    }
+    Ok(())
+}
+
+/// Removes the member a JSON pointer names, if it is there.
+fn drop_at(record: &mut Value, pointer: &str) {
+    let Some((parent, last)) = pointer.rsplit_once('/') else { return };
+    if let Some(Value::Object(map)) = record.pointer_mut(parent) {
+        map.remove(&last.replace("~1", "/").replace("~0", "~"));
+    }
 }
 
 /// Moves staged records into the session's changes.

@@ -105,7 +105,7 @@ pub(crate) fn page<'a>(
     let reach = skip.saturating_add(take).saturating_add(changes.replaced.len());
     let indexed = query.run_window(params, 0, reach);
     let replaced_matching =
-        changes.replaced.keys().filter(|&&i| base.records.get(i as usize).is_some_and(|r| matches(r))).count();
+        changes.replaced.keys().filter(|&&i| base.records.get(i as usize).is_some_and(&matches)).count();
     let total = indexed.total - replaced_matching + written.len();
 
     let mut items = Vec::new();

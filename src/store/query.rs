@@ -141,12 +141,15 @@ pub struct Query {
     pub(crate) fields: Arc<FieldPlan>,
 }
 
+/// A filter as fields: the parameter, the field, and the collection and foreign key it reads through.
+pub(crate) type FieldFilter = (String, Path, Option<(String, Path)>);
+
 /// A binding's filters and orders as record fields: what [`crate::store::merge`] reads to match
 /// and place a session's records among the indexed ones.
 #[derive(Debug, Default)]
 pub(crate) struct FieldPlan {
     /// Each filter's parameter, field, and the collection and foreign key it reads through.
-    pub(crate) filters: Vec<(String, Path, Option<(String, Path)>)>,
+    pub(crate) filters: Vec<FieldFilter>,
     /// Sort keys by name.
     pub(crate) keys: Vec<(String, Path, Compare)>,
     /// The tie-break, ascending.

@@ -61,6 +61,30 @@ pub async fn send(method: &str, uri: &str, headers: &[(&str, &str)]) -> Reply {
     Reply { status, headers, body }
 }
 
+/// Sends a JSON body with the demo token, in `session` (None: the default session).
+pub async fn send_json(method: &str, uri: &str, session: Option<&str>, body: &Value) -> Reply {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "mock.test:4010")
+        .header("authorization", "Bearer demo-token")
+        .header("content-type", "application/json");
+    if let Some(session) = session {
+        request = request.header("x-specmock-session", session);
+    }
+    let response = server().handle(request.body(Body::from(serde_json::to_vec(body).unwrap())).unwrap()).await;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("every body is JSON") };
+    Reply { status, headers, body }
+}
+
+/// GET with the demo token, in `session`.
+pub async fn get_in(session: &str, uri: &str) -> Reply {
+    send("GET", uri, &[("authorization", "Bearer demo-token"), ("x-specmock-session", session)]).await
+}
+
 /// GET with the demo token.
 pub async fn get(uri: &str) -> Reply {
     send("GET", uri, &[("authorization", "Bearer demo-token")]).await
