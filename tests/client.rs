@@ -150,3 +150,99 @@ fn a_token_that_cannot_be_a_header_is_refused_not_panicked_on() {
     let refused = specmock::client::with_bearer("bad\ntoken").unwrap_err();
     assert!(refused.to_string().contains("Authorization header"), "{refused}");
 }
+
+/// A frontend's transfer button: transfer, then read both buckets, both accounts' totals and
+/// the transfer list, all in its own session.
+async fn transfer_flow(server: &MockServer) {
+    let session = server.session("typed-transfer");
+    let client = session.prepay_balance("demo-token").unwrap();
+    let (from, to) = ("0.0.0.1+-balance_group+2083846+1000095+38", "0.0.0.1+-balance_group+2090186+1000095+20");
+    let remaining = |bucket: brm::types::Bucket| bucket.remaining_value.and_then(|v| v.amount).unwrap();
+    let total = |balance: brm::types::AnyAccumulatedBalance| match balance {
+        brm::types::AnyAccumulatedBalance::Variant0(b) => b.total_balance.and_then(|t| t.amount).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let (payer, payee) = ("0.0.0.1+-account+2084346", "0.0.0.1+-account+2090314");
+    let bucket = |id: &'static str| client.retrieve_bucket().id(id).send();
+    let account = |id: &'static str| client.retrieve_accumulated_balance().id(id).send();
+    let before =
+        (remaining(bucket(from).await.unwrap().into_inner()), remaining(bucket(to).await.unwrap().into_inner()));
+    let totals = (total(account(payer).await.unwrap().into_inner()), total(account(payee).await.unwrap().into_inner()));
+
+    let body: brm::types::TransferBalanceCreate = serde_json::from_value(serde_json::json!({
+        "amount": {"amount": 12.5, "units": "Free Seconds"}, "transferCost": {"amount": 0.5, "units": "Free Seconds"},
+        "bucket": {"id": from}, "receiverBucket": {"id": to}, "usageType": "other"}))
+    .unwrap();
+    let created = client.create_transfer_balance().body(body).send().await.unwrap();
+    assert_eq!(created.status(), 201);
+    let transfer = created.into_inner();
+    assert_eq!(transfer.amount.as_ref().and_then(|a| a.amount), Some(13.0), "the amount with its cost");
+
+    assert_eq!(remaining(bucket(from).await.unwrap().into_inner()), before.0 - 13.0);
+    assert_eq!(remaining(bucket(to).await.unwrap().into_inner()), before.1 + 12.5);
+    assert_eq!(total(account(payer).await.unwrap().into_inner()), totals.0 - 13.0);
+    assert_eq!(total(account(payee).await.unwrap().into_inner()), totals.1 + 12.5);
+    let payer_id: brm::types::ListTransferBalancePartyAccountIdItem = payer.parse().unwrap();
+    let listed = client.list_transfer_balance().party_account_id(vec![payer_id]).send().await.unwrap();
+    assert!(listed.into_inner().iter().any(|t| t.id == transfer.id));
+}
+
+/// A live allocations table: allocate, then page the partner's allocations newest first and
+/// read the balances, in its own session.
+async fn allocation_flow(server: &MockServer) {
+    let session = server.session("typed-allocation");
+    let client = session.oes_partners("demo-token").unwrap();
+    let enterprise: uuid::Uuid = DEMO.parse().unwrap();
+    let connection: uuid::Uuid = "f0b6e6f5-a314-4d03-bb47-e0f6b5aaab5f".parse().unwrap();
+    let held = || async {
+        let page = client
+            .v1_partner_balances_get_route()
+            .enterprise_id(enterprise)
+            .connection_ids(vec![connection])
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        page.network_balances[&connection.to_string()].balances["USDT"].held.parse::<u128>().unwrap()
+    };
+    let before = held().await;
+    let body: oes::types::V1ClientAllocationRequest = serde_json::from_value(serde_json::json!({
+        "amount": {"currency": "USDT", "quantity": "700"}, "clientExternalId": "typed-1",
+        "nonce": "n", "payload": "p", "signature": "s"}))
+    .unwrap();
+    let created = client
+        .v1_client_allocations_post_route()
+        .enterprise_id(enterprise)
+        .connection_id(connection)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(created.allocation.status, oes::types::AllocationStatus::Reserved);
+    assert_eq!(held().await, before + 700);
+    let page = client
+        .v1_partner_allocations_get_route()
+        .enterprise_id(enterprise)
+        .connection_ids(vec![connection])
+        .statuses(vec![oes::types::AllocationStatus::Reserved])
+        .sort_field(oes::types::V1PartnerAllocationsGetRouteSortField::UpdatedAt)
+        .sort_direction(oes::types::V1PartnerAllocationsGetRouteSortDirection::Desc)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(page.allocations.iter().any(|a| a.id == created.allocation.id));
+    assert!(page.allocations.windows(2).all(|w| w[0].updated_at >= w[1].updated_at));
+}
+
+#[tokio::test]
+async fn a_transfer_and_an_allocation_flow_run_side_by_side_in_their_own_sessions() {
+    let server = MockServer::start().await;
+    tokio::join!(transfer_flow(&server), allocation_flow(&server));
+    // Neither session leaked into the default one.
+    let client =
+        brm::Client::new_with_client(&format!("{}/brm/prepayBalanceManagement/v4", server.uri()), http("demo-token"));
+    let bucket = client.retrieve_bucket().id("0.0.0.1+-balance_group+2083846+1000095+38").send().await.unwrap();
+    assert_eq!(bucket.into_inner().remaining_value.and_then(|v| v.amount), Some(600.0));
+}

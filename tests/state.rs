@@ -238,3 +238,109 @@ async fn a_bad_session_name_is_refused_in_the_apis_envelope() {
     assert_eq!(reply.status, 400);
     assert!(reply.body["reason"].as_str().unwrap().starts_with("X-Specmock-Session: \"a b\" is not a session name"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_debits_never_spend_a_bucket_twice() {
+    let session = "hammer";
+    let before = bucket_value(session, BUCKET).await;
+    assert_eq!(before, 45.0);
+    // 32 writers each take 1.5 from a 45 EUR bucket: exactly 30 may succeed.
+    let writers: Vec<_> = (0..32)
+        .map(|_| {
+            tokio::spawn(async move {
+                send_json("POST", &format!("{BRM}/adjustBalance"), Some(session), &adjust(-1.5, BUCKET)).await.status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for w in writers {
+        statuses.push(w.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|&&s| s == 201).count(), 30, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|&&s| s == 409).count(), 2, "{statuses:?}");
+    assert_eq!(bucket_value(session, BUCKET).await, 0.0);
+    assert_eq!(total(session, ACCOUNT).await, 0.0, "the account's total is still the sum of its one bucket");
+    let listed = get_in(session, &format!("{BRM}/adjustBalance?limit=100")).await;
+    assert_eq!(listed.header("x-total-count"), Some("30"));
+}
+
+#[tokio::test]
+async fn the_admin_api_lists_drops_and_resets_sessions() {
+    let server = specmock::MockServer::builder().session_writes(2).sessions(2).start().await;
+    let http = reqwest::Client::new();
+    let admin = |path: &str| format!("{}/__admin{path}", server.uri());
+    let write = |session: &'static str| {
+        let http = http.clone();
+        let url = format!("{}{BRM}/adjustBalance", server.uri());
+        async move {
+            let reply = http
+                .post(url)
+                .bearer_auth("demo-token")
+                .header("x-specmock-session", session)
+                .json(&adjust(1.0, BUCKET))
+                .send()
+                .await
+                .unwrap();
+            (reply.status().as_u16(), reply.json::<Value>().await.unwrap())
+        }
+    };
+    assert_eq!(write("a").await.0, 201);
+    assert_eq!(write("a").await.0, 201);
+    let (status, capped) = write("a").await;
+    assert_eq!(status, 507, "past --session-writes");
+    assert_eq!(capped["@type"], "Error", "in the API's envelope");
+    assert!(capped["reason"].as_str().unwrap().contains("--session-writes"), "{capped}");
+    common::snapshots().bind(|| insta::assert_json_snapshot!("state_session_writes_cap", capped));
+
+    let listed: Value = http.get(admin("/sessions")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        listed,
+        json!({"sessions": [{"name": "a", "writes": 2, "records": {
+        "prepay-balance/accumulatedBalances": 1, "prepay-balance/adjustBalances": 2, "prepay-balance/buckets": 1}}]})
+    );
+
+    // Two sessions at most: a third drops the least recently used.
+    assert_eq!(write("b").await.0, 201);
+    assert_eq!(write("c").await.0, 201);
+    let names = |v: Value| {
+        v["sessions"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(names(http.get(admin("/sessions")).send().await.unwrap().json().await.unwrap()), ["b", "c"]);
+
+    let dropped = http.delete(admin("/sessions/b")).send().await.unwrap();
+    assert_eq!(dropped.status(), 204);
+    assert_eq!(http.delete(admin("/sessions/b")).send().await.unwrap().status(), 404);
+
+    // The data view shows a session's records.
+    let data: Value =
+        http.get(admin("/data/prepay-balance/adjustBalances?session=c")).send().await.unwrap().json().await.unwrap();
+    assert_eq!((data["total"].as_u64(), data["records"].as_array().unwrap().len()), (Some(1), 1));
+    let plain: Value =
+        http.get(admin("/data/prepay-balance/adjustBalances")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(plain["total"], 0);
+
+    let reset = http.post(admin("/reset")).header("content-type", "application/json").send().await.unwrap();
+    assert_eq!(reset.status(), 200);
+    assert_eq!(names(http.get(admin("/sessions")).send().await.unwrap().json().await.unwrap()), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_mock_server_session_handle_isolates_and_drops_its_writes() {
+    let server = specmock::MockServer::start().await;
+    let bucket_url = format!("{}{BRM}/bucket/{}", server.uri(), q(BUCKET));
+    {
+        let session = server.session("handle");
+        let http = session.http("demo-token").unwrap();
+        let created =
+            http.post(format!("{}{BRM}/adjustBalance", server.uri())).json(&adjust(2.0, BUCKET)).send().await.unwrap();
+        assert_eq!(created.status(), 201);
+        assert_eq!(session.writes(), 1);
+        let read: Value = http.get(&bucket_url).send().await.unwrap().json().await.unwrap();
+        assert_eq!(read["remainingValue"]["amount"], 47.0);
+    }
+    // Dropped with the handle: the same name starts from the fixtures again.
+    let again = server.session("handle");
+    let read: Value = again.http("demo-token").unwrap().get(&bucket_url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(read["remainingValue"]["amount"], 45.0);
+    assert_eq!(again.writes(), 0);
+}

@@ -18,12 +18,16 @@ pub(crate) fn decimal(value: &Value) -> Option<Decimal> {
     }
 }
 
-/// `amount` written like `like`: a string of digits for a string, else a JSON number whose
-/// shortest text is the decimal itself.
+/// `amount` written like `like`: a string of digits for a string, an integer for an integer
+/// (while it stays whole), else a JSON number whose shortest text is the decimal itself.
 pub(crate) fn written_like(amount: Decimal, like: &Value) -> Value {
     let amount = amount.normalize();
     match like {
         Value::String(_) => Value::String(amount.to_string()),
+        Value::Number(n) if n.is_i64() || n.is_u64() => match i64::try_from(amount) {
+            Ok(whole) if amount.fract().is_zero() => Value::from(whole),
+            _ => number(amount),
+        },
         _ => number(amount),
     }
 }
@@ -53,6 +57,7 @@ mod tests {
         let held = decimal(&json!("320005300000000000000")).unwrap() + decimal(&json!("1")).unwrap();
         assert_eq!(written_like(held, &json!("0")), json!("320005300000000000001"));
         assert_eq!(number(Decimal::from(45)).to_string(), "45.0");
+        assert_eq!(written_like(Decimal::from(3), &json!(2)), json!(3), "an integer stays one");
         assert_eq!(decimal(&json!("x")), None);
     }
 
