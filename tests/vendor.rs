@@ -209,6 +209,10 @@ struct Answer {
     vendor: Vendor,
     /// The operationId whose declared responses it is checked against.
     op: &'static str,
+    /// The request's URI, as sent.
+    uri: String,
+    /// The `X-Specmock-Session` it was asked in; `None` is the default session.
+    session: Option<&'static str>,
     /// Method, URI and the headers that matter.
     request: String,
     expected: u16,
@@ -223,6 +227,10 @@ impl Answer {
     fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
 }
 
 /// A request for one operation's answer.
@@ -233,13 +241,44 @@ struct Ask {
     uri: String,
     token: Option<&'static str>,
     prefer: Option<String>,
+    /// Sent as `X-Specmock-Session`, where writes are kept.
+    session: Option<&'static str>,
+    /// Sent as `application/json` (not necessarily JSON: a bad body is one of the asks).
+    body: Option<String>,
     expected: u16,
     probe: bool,
 }
 
 impl Ask {
     fn get(vendor: Vendor, op: &'static str, uri: String) -> Ask {
-        Ask { vendor, op, method: "GET", uri, token: Some("demo-token"), prefer: None, expected: 200, probe: false }
+        Ask {
+            vendor,
+            op,
+            method: "GET",
+            uri,
+            token: Some("demo-token"),
+            prefer: None,
+            session: None,
+            body: None,
+            expected: 200,
+            probe: false,
+        }
+    }
+
+    /// A create: POST `body` as JSON, expecting 201.
+    fn post(vendor: Vendor, op: &'static str, uri: String, body: &Value) -> Ask {
+        Ask { method: "POST", expected: 201, body: Some(body.to_string()), ..Ask::get(vendor, op, uri) }
+    }
+
+    /// Sends `text` as the `application/json` body.
+    fn body(mut self, text: String) -> Self {
+        self.body = Some(text);
+        self
+    }
+
+    fn session(mut self, name: &'static str) -> Self {
+        self.session = Some(name);
+        self
     }
 
     fn expect(mut self, status: u16) -> Self {
@@ -280,13 +319,27 @@ impl Ask {
             request = request.header("prefer", prefer);
             said.push_str(&format!(" (Prefer: {prefer})"));
         }
-        let response = common::server().handle(request.body(axum::body::Body::empty()).unwrap()).await;
+        if let Some(session) = self.session {
+            request = request.header("x-specmock-session", session);
+            said.push_str(&format!(" (X-Specmock-Session: {session})"));
+        }
+        let body = match self.body {
+            Some(text) => {
+                request = request.header("content-type", "application/json");
+                said.push_str(&format!(" with {text}"));
+                axum::body::Body::from(text)
+            }
+            None => axum::body::Body::empty(),
+        };
+        let response = common::server().handle(request.body(body).unwrap()).await;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
         Answer {
             vendor: self.vendor,
             op: self.op,
+            uri: self.uri,
+            session: self.session,
             request: said,
             expected: self.expected,
             status,
@@ -315,17 +368,20 @@ fn answers() -> &'static [Answer] {
     })
 }
 
-/// Error statuses: from the pipeline itself where a request can cause them, and each documented
-/// one `Prefer: code=N` forces. `missing` finds nothing (a list has no 404 of its own).
-fn errors(vendor: Vendor, op: &'static str, uri: &str, bad_query: &str, missing: Option<&str>) -> Vec<Ask> {
+/// Error statuses of a read: from the pipeline itself where a request can cause them, and each
+/// documented one `Prefer: code=N` forces. `bad_query` is a query the operation refuses (`None`
+/// where it declares no query parameter to break); `missing` finds nothing (a list has no 404 of
+/// its own).
+fn errors(vendor: Vendor, op: &'static str, uri: &str, bad_query: Option<&str>, missing: Option<&str>) -> Vec<Ask> {
     let ask = || Ask::get(vendor, op, uri.to_string());
     let join = if uri.contains('?') { "&" } else { "?" };
-    let mut asks = vec![
-        Ask::get(vendor, op, format!("{uri}{join}{bad_query}")).expect(400),
+    let mut asks: Vec<Ask> =
+        bad_query.map(|bad| Ask::get(vendor, op, format!("{uri}{join}{bad}")).expect(400)).into_iter().collect();
+    asks.extend([
         ask().token(None).expect(401),
         ask().token(Some("not-a-known-token")).expect(401),
         ask().token(Some("demo-no-permission")).expect(403),
-    ];
+    ]);
     asks.extend(missing.map(|m| Ask::get(vendor, op, m.to_string()).expect(404)));
     let statuses: &[u16] = match vendor {
         Vendor::BitGo => &[400, 401, 403, 404, 500],
@@ -333,8 +389,9 @@ fn errors(vendor: Vendor, op: &'static str, uri: &str, bad_query: &str, missing:
     };
     asks.extend(statuses.iter().map(|&status| ask().forced(status)));
     if vendor == Vendor::Tmf {
-        // TMF654 serves these paths with GET only (and POST on /transferBalance, which specmock does not mirror).
-        asks.push(ask().method(if uri.ends_with("/transferBalance") { "PUT" } else { "POST" }).expect(405));
+        // Neither TMF654 nor specmock serves PUT anywhere (specmock serves GET, and POST on the
+        // collections it creates in); the 405 is checked against this read's declared one.
+        asks.push(ask().method("PUT").expect(405));
     }
     asks
 }
@@ -367,7 +424,7 @@ async fn bitgo_answers() -> Vec<Answer> {
         Ask::get(Vendor::BitGo, BALANCES, balances("not-a-uuid", "")).expect(400),
         Ask::get(Vendor::BitGo, BALANCES, balances(DEMO, "")).token(Some("demo-outsider")).expect(401),
     ];
-    asks.extend(errors(Vendor::BitGo, BALANCES, &balances(DEMO, ""), "pageSize=0", Some(&balances(UNKNOWN, ""))));
+    asks.extend(errors(Vendor::BitGo, BALANCES, &balances(DEMO, ""), Some("pageSize=0"), Some(&balances(UNKNOWN, ""))));
 
     // Every allocation, a page of 500 at a time, and the empty page after them.
     for page in 0..=4 {
@@ -394,7 +451,7 @@ async fn bitgo_answers() -> Vec<Answer> {
         Vendor::BitGo,
         ALLOCATIONS,
         &allocations(DEMO, ""),
-        "sortField=colour",
+        Some("sortField=colour"),
         Some(&allocations(UNKNOWN, "")),
     ));
 
@@ -444,14 +501,14 @@ async fn tmf_answers() -> Vec<Answer> {
         Vendor::Tmf,
         "listAccumulatedBalance",
         &format!("{BRM}/accumulatedBalance"),
-        "fields=colour",
+        Some("fields=colour"),
         None,
     ));
     asks.extend(errors(
         Vendor::Tmf,
         "retrieveAccumulatedBalance",
         &format!("{BRM}/accumulatedBalance/{account}"),
-        "@type=Nope",
+        Some("@type=Nope"),
         Some(&format!("{BRM}/accumulatedBalance/account+999999")),
     ));
 
@@ -474,12 +531,12 @@ async fn tmf_answers() -> Vec<Answer> {
         ask("retrieveTransferBalance", format!("/transferBalance/{transfer}")).probe(),
         ask("retrieveTransferBalance", format!("/transferBalance/{seed}?fields={required},requestor,requestedDate")),
     ]);
-    asks.extend(errors(Vendor::Tmf, "listTransferBalance", &format!("{BRM}/transferBalance"), "limit=0", None));
+    asks.extend(errors(Vendor::Tmf, "listTransferBalance", &format!("{BRM}/transferBalance"), Some("limit=0"), None));
     asks.extend(errors(
         Vendor::Tmf,
         "retrieveTransferBalance",
         &format!("{BRM}/transferBalance/{seed}"),
-        "fields=colour",
+        Some("fields=colour"),
         Some(&format!("{BRM}/transferBalance/nope")),
     ));
 
@@ -501,12 +558,12 @@ async fn tmf_answers() -> Vec<Answer> {
         ask("retrieveBucket", format!("/bucket/{bucket}")).probe(),
         ask("retrieveBucket", format!("/bucket/{bucket_id}?fields=remainingValue,reservedValue")),
     ]);
-    asks.extend(errors(Vendor::Tmf, "listBucket", &format!("{BRM}/bucket"), "fields=remainedAmount", None));
+    asks.extend(errors(Vendor::Tmf, "listBucket", &format!("{BRM}/bucket"), Some("fields=remainedAmount"), None));
     asks.extend(errors(
         Vendor::Tmf,
         "retrieveBucket",
         &format!("{BRM}/bucket/{bucket_id}"),
-        "fields=colour",
+        Some("fields=colour"),
         Some(&format!("{BRM}/bucket/nope")),
     ));
     for ask in asks {
