@@ -1045,6 +1045,57 @@ fn oracle_only_is_exactly_what_tmf654_lacks() {
     }
 }
 
+/// Each create answered the record it made, at its Location, under its session's first id; that
+/// session's reads find it, and only it (the refused creates sent in the same session left
+/// nothing), while the default session's reads do not see it.
+#[test]
+fn each_create_is_read_back_in_its_session_only() {
+    let total = |a: &Answer| a.header("x-total-count").and_then(|t| t.parse::<usize>().ok()).expect("X-Total-Count");
+    let items = |a: &Answer| a.json().as_array().cloned().expect("a list");
+    for write in &WRITES {
+        let in_session = |a: &&Answer| a.session == Some(write.session);
+        let created: Vec<&Answer> =
+            answers().iter().filter(in_session).filter(|a| a.op == write.create && a.status == 201).collect();
+        assert_eq!(created.len(), 1, "{}: exactly one create succeeds in {}", write.create, write.session);
+        let record = created[0].json();
+        assert_eq!(record["id"], write.first_id(), "{}: the session's first id", write.create);
+        let href = record["href"].as_str().expect("an href");
+        let at = format!("{BRM}/{}/{}", write.path, write.first_id());
+        assert!(href.ends_with(&at), "{}: href {href} is not at {at}", write.create);
+        assert_eq!(created[0].header("location"), Some(href), "{}: Location is the record's href", write.create);
+        let asked = request_example(write.create);
+        for attribute in ["bucket", "usageType"] {
+            let (stored, sent) = (&record[attribute], &asked[attribute]);
+            assert!(stored == sent || stored["id"] == sent["id"], "{}: {attribute} {stored} for {sent}", write.create);
+        }
+
+        let lists: Vec<&Answer> =
+            answers().iter().filter(in_session).filter(|a| a.op == write.list && a.expected == 200).collect();
+        assert_eq!(lists.len(), 2, "{}: the whole list and one bucket's, in {}", write.list, write.session);
+        let mut seen = false;
+        for list in lists {
+            let outside = answers()
+                .iter()
+                .find(|a| a.session.is_none() && a.op == write.list && a.uri == list.uri && a.expected == 200)
+                .expect("the same list asked in the default session");
+            assert_eq!(total(list), total(outside) + 1, "{}: {} counts the one record created", write.list, list.uri);
+            assert!(
+                !items(outside).iter().any(|r| r["id"] == record["id"]),
+                "{}: the default session sees it",
+                list.uri
+            );
+            if items(list).len() == total(list) {
+                assert!(items(list).contains(&record), "{}: {} in {} lacks it", write.list, list.uri, write.session);
+                seen = true;
+            }
+        }
+        assert!(seen, "{}: no list in {} was asked whole", write.list, write.session);
+        let retrieved: Vec<&Answer> = answers().iter().filter(in_session).filter(|a| a.op == write.retrieve).collect();
+        assert_eq!(retrieved.len(), 1);
+        assert_eq!(retrieved[0].json(), record, "{}: reads back what the create answered", write.retrieve);
+    }
+}
+
 #[test]
 fn oracles_object_refs_are_where_its_examples_have_them() {
     let spec: Value =
