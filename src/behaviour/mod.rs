@@ -68,6 +68,9 @@ pub(crate) struct ErrorEnvelope {
 pub(crate) struct AuthRules {
     /// The permission a caller's identity must hold.
     pub(crate) permission: String,
+    /// The permission a write (an operation under `writes`) needs instead.
+    #[serde(default)]
+    pub(crate) write_permission: Option<String>,
     /// A path parameter that names a tenant the caller must belong to.
     #[serde(default)]
     pub(crate) tenant: Option<TenantRule>,
@@ -104,6 +107,9 @@ pub(crate) struct AuthMessages {
     pub(crate) not_member: Option<String>,
     /// The caller lacks the permission (403).
     pub(crate) no_permission: String,
+    /// The caller lacks the write permission (403).
+    #[serde(default)]
+    pub(crate) no_write_permission: Option<String>,
     /// The tenant lacks the licence (403).
     #[serde(default)]
     pub(crate) no_licence: Option<String>,

@@ -2,7 +2,7 @@
 //! and its effects on other records, with the invariants that refuse it.
 //!
 //! Text values in `set` are templates: `{id}` (the new record's key), `{seq}` (its number in the
-//! session), `{now}` (RFC 3339, UTC), `{base}` (the API's first href placeholder, which each
+//! session), `{now}` (RFC 3339, UTC), `{user}` (the caller's user id), `{base}` (the API's first href placeholder, which each
 //! answer replaces with the request's own base URL), `{path:NAME}` (a path parameter),
 //! `{body:/pointer}` (the request body) and `{record:/pointer}` (the written record). A value that
 //! is exactly one placeholder keeps that value's type; `|fixed:N` after a placeholder writes a
@@ -53,6 +53,10 @@ pub(crate) struct Write {
     /// Request body members not kept on a created record (signatures, nonces), by JSON pointer.
     #[serde(default)]
     pub(crate) drop: Vec<String>,
+    /// Fill the attributes of the read view's schema that the record lacks with null, as Oracle
+    /// serialises unset attributes.
+    #[serde(default)]
+    pub(crate) explicit_nulls: bool,
     /// Answer with these members of the request body instead of the record (BitGo's partner
     /// updates echo the ids they were sent).
     #[serde(default)]

@@ -45,12 +45,14 @@ pub(crate) fn authenticate(
     identities.identities.iter().position(|i| i.token == token).ok_or_else(|| refuse(&rules.messages.unknown_token))
 }
 
-/// Step two, after validation: may this identity use this tenant? Returns the tenant record's index.
+/// Step two, after validation: may this identity use this tenant, and read (or, for a write,
+/// write)? Returns the tenant record's index.
 pub(crate) fn authorize(
     rules: &AuthRules,
     identity: &Identity,
     params: &ParamValues,
     store: &Store,
+    writing: bool,
 ) -> Result<Option<u32>, HttpError> {
     let message = |template: &Option<String>, fallback: &str, tenant: &str| {
         template.as_deref().unwrap_or(fallback).replace("{tenant}", tenant)
@@ -72,8 +74,14 @@ pub(crate) fn authorize(
         }
         tenant_record = Some(index);
     }
-    if !identity.permissions.contains(&rules.permission) {
-        return Err(HttpError::new(403, rules.messages.no_permission.clone()));
+    let (permission, refusal) = match (&rules.write_permission, writing) {
+        (Some(write), true) => {
+            (write, rules.messages.no_write_permission.as_ref().unwrap_or(&rules.messages.no_permission))
+        }
+        _ => (&rules.permission, &rules.messages.no_permission),
+    };
+    if !identity.permissions.contains(permission) {
+        return Err(HttpError::new(403, refusal.clone()));
     }
     Ok(tenant_record)
 }

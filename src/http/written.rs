@@ -18,26 +18,38 @@ use crate::store::render::Rendered;
 const SEGMENT: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'+');
 
+/// What a validated, authorised write asks for.
+pub(crate) struct Asked<'a> {
+    /// Its parameters.
+    pub(crate) params: &'a ParamValues,
+    /// Its body, validated (null when none came).
+    pub(crate) body: &'a Value,
+    /// Its own base URL, JSON-escaped.
+    pub(crate) base: &'a [u8],
+    /// Its headers.
+    pub(crate) headers: &'a HeaderMap,
+    /// Its session (`""`: the default).
+    pub(crate) session: &'a str,
+    /// The caller's user id, when the identity names one.
+    pub(crate) user: Option<&'a str>,
+}
+
 /// Runs a write in the request's session and answers it.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn write(
     api: &LoadedApi,
     op: &Operation,
     write: &CompiledWrite,
-    params: &ParamValues,
-    body: &Value,
-    base: &[u8],
-    headers: &HeaderMap,
-    session: &str,
+    asked: &Asked<'_>,
     sessions: &Sessions,
 ) -> Result<Response, HttpError> {
+    let Asked { params, body, base, headers, session, user } = *asked;
     let path: Vec<(String, String)> = op
         .params
         .iter()
         .filter(|p| p.location == Location::Path)
         .filter_map(|p| params.str(&p.name).map(|v| (p.name.to_string(), v.to_string())))
         .collect();
-    let request = Request { op: &op.id, session, path: &path, headers, body };
+    let request = Request { op: &op.id, session, path: &path, headers, body, user };
     let written = sessions.write(session, &api.api.name, &mut |changes| apply(api, write, &request, changes))?;
     // The record as its reading operation shows it, in that operation's default view.
     let binding = api.bindings.get(&write.def.read).expect("checked at load");

@@ -255,9 +255,13 @@ fn compile_writes(
         };
         let read_path = (read.path.clone(), binding.lookup.clone().unwrap_or_default());
         let base = behaviour.href_placeholders.first().cloned().unwrap_or_default();
+        let nulls = match write.explicit_nulls {
+            true => binding.views[binding.default_view].0.props.clone().unwrap_or_default(),
+            false => Vec::new(),
+        };
         let def = write.clone();
-        compiled
-            .insert(op_id.clone(), crate::state::write::CompiledWrite { def, key_pointer, read_path, compute, base });
+        let write = crate::state::write::CompiledWrite { def, key_pointer, read_path, compute, base, nulls };
+        compiled.insert(op_id.clone(), write);
     }
     Ok(compiled)
 }

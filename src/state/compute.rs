@@ -61,7 +61,8 @@ pub(crate) fn transfer_balance(record: &mut Value) -> Result<(), String> {
     let object = record.as_object_mut().ok_or("the transfer is not an object")?;
     object.insert("costOwner".into(), Value::String(owner));
     object.insert("impactedBucket".into(), Value::Array(items));
-    object.insert("amount".into(), quantity(moved + cost));
+    let charged = moved.checked_add(cost).ok_or("/amount/amount: too large to add the cost to exactly")?;
+    object.insert("amount".into(), quantity(charged));
     object.insert("transferCost".into(), quantity(cost));
     Ok(())
 }

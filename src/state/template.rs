@@ -1,4 +1,5 @@
-//! The placeholders of write templates: `{id}`, `{seq}`, `{now}`, `{base}`, `{path:NAME}`,
+//! The placeholders of write templates: `{id}`, `{seq}`, `{now}`, `{base}`, `{user}` (the
+//! caller's user id, when its identity names one), `{path:NAME}`,
 //! `{header:NAME}`, `{body:/pointer}`, `{record:/pointer}`, `{target:/pointer}` and
 //! `{EFFECT:/pointer}` (the record an earlier effect changed).
 

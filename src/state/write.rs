@@ -27,6 +27,8 @@ pub(crate) struct CompiledWrite {
     pub(crate) compute: Option<crate::state::compute::Compute>,
     /// What `{base}` writes: the API's first href placeholder.
     pub(crate) base: String,
+    /// Attributes written as null when the record lacks them.
+    pub(crate) nulls: Vec<String>,
 }
 
 /// A write's outcome, kept for replay when the request had an idempotency key.
@@ -54,6 +56,8 @@ pub(crate) struct Request<'a> {
     pub(crate) headers: &'a HeaderMap,
     /// The validated body (null when none came).
     pub(crate) body: &'a Value,
+    /// The caller's user id, for `{user}`.
+    pub(crate) user: Option<&'a str>,
 }
 
 /// Records staged by one write, latest last.
@@ -140,7 +144,8 @@ pub(crate) fn apply(
             (record, key)
         }
     };
-    let named = [("id", key.clone()), ("seq", seq), ("now", now.clone()), ("base", write.base.clone())];
+    let mut named = vec![("id", key.clone()), ("seq", seq), ("now", now.clone()), ("base", write.base.clone())];
+    named.extend(request.user.map(|u| ("user", u.to_string())));
     for (pointer, template) in &def.set {
         let value = {
             let scope = Scope { named: &named, records: &[("record", &record)], ..bare };
@@ -193,6 +198,11 @@ pub(crate) fn apply(
             }
         }
     }
+    if let Value::Object(members) = &mut record {
+        for name in &write.nulls {
+            members.entry(name.clone()).or_insert(Value::Null);
+        }
+    }
     staged.put(&def.collection, &key, record.clone());
     commit(api, changes, staged);
     let written = Written { status: def.status.unwrap_or(0), record, key, replayed: false };
@@ -229,11 +239,22 @@ fn changed(
     for add in &change.add {
         let field = scope.text(&add.field).map_err(Refusal::Broken)?;
         let amount_value = scope.value(&Value::String(add.amount.clone())).map_err(Refusal::Broken)?;
-        let amount = decimal(&amount_value)
-            .ok_or_else(|| Refusal::Broken(format!("add {field}: {} is not an amount", add.amount)))?;
+        // A request's amount may be longer than exact arithmetic holds (28 digits): the client is told.
+        let too_long = |what: &Value| {
+            Refusal::Refused(HttpError::bad_request(format!(
+                "{}: {} is not an amount specmock can add exactly; expected at most 28 significant digits",
+                add.amount.trim_matches(|c| c == '{' || c == '}'),
+                crate::json::text(what)
+            )))
+        };
+        let amount = decimal(&amount_value).ok_or_else(|| too_long(&amount_value))?;
         let existing = target.pointer(&field).cloned();
         let have = existing.as_ref().and_then(decimal).unwrap_or(Decimal::ZERO);
-        let after = if add.negate { have - amount } else { have + amount };
+        let after = match add.negate {
+            true => have.checked_sub(amount),
+            false => have.checked_add(amount),
+        }
+        .ok_or_else(|| too_long(&amount_value))?;
         if let Some(floor) = &add.at_least {
             let least = floor.value.parse::<Decimal>().map_err(|e| Refusal::Broken(format!("at_least: {e}")))?;
             if after < least {
