@@ -399,3 +399,70 @@ async fn the_live_feed_streams_new_entries_and_outlasts_the_idle_timeout() {
     assert!(gone["error"].as_str().unwrap().contains("999999"));
     assert_eq!(json_get(&http, format!("{}/__admin/requests/x", server.uri())).await.0, 400);
 }
+
+#[tokio::test]
+async fn a_reload_keeps_sessions_whose_records_still_fit_and_resets_the_others() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = scratch("sessions-reload");
+    copy_dir(&root.join("fixtures"), &dir.join("fixtures"));
+    std::fs::create_dir_all(dir.join("spec")).unwrap();
+    let spec = dir.join("spec/oes-partners.yaml");
+    let original = std::fs::read_to_string(root.join("spec/oes-partners.yaml")).unwrap();
+    std::fs::write(&spec, &original).unwrap();
+    let server =
+        MockServer::builder().spec(&spec).fixtures(dir.join("fixtures")).watch(Duration::from_millis(50)).start().await;
+    let http = reqwest::Client::new();
+    let connection = "f0b6e6f5-a314-4d03-bb47-e0f6b5aaab5f";
+    const DEMO: &str = "7a72d96a-03b1-4f1f-a16f-5d13f5c04757";
+    let post =
+        format!("{}/api/network/v1/enterprises/{DEMO}/clients/connections/{connection}/allocations", server.uri());
+    let body = serde_json::json!({"amount": {"currency": "USDT", "quantity": "5"}, "clientExternalId": "reload-1",
+        "nonce": "n", "payload": "p", "signature": "s"});
+    let created = http
+        .post(&post)
+        .bearer_auth("demo-token")
+        .header("x-specmock-session", "kept")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200);
+    let id = created.json::<Value>().await.unwrap()["allocation"]["id"].as_str().unwrap().to_string();
+    let read = |id: String| {
+        let http = http.clone();
+        let url = format!("{}/api/network/v1/enterprises/{DEMO}/partners/allocations/{id}", server.uri());
+        async move {
+            http.get(url).bearer_auth("demo-token").header("x-specmock-session", "kept").send().await.unwrap().status()
+        }
+    };
+    // Writes the spec and waits for --watch to load it.
+    let reload = |text: String| {
+        let (http, health, spec) = (http.clone(), format!("{}/__admin/health", server.uri()), spec.clone());
+        async move {
+            // The time the serving load finished changes once the new one serves.
+            let loads = |h: Value| h["loaded"]["at"].clone();
+            let before = loads(json_get(&http, health.clone()).await.1);
+            std::fs::write(&spec, text).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while loads(json_get(&http, health.clone()).await.1) == before {
+                assert!(Instant::now() < deadline, "the watcher did not reload");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    // A change every record still fits: the session is carried over.
+    reload(original.replace("One allocation or deallocation of the partner's connections, by id.", "By id.")).await;
+    assert_eq!(read(id.clone()).await, 200, "kept across the reload");
+    // A change the session's record no longer fits (its reason is 48 characters): reset.
+    let stricter = original.replace(
+        "          minLength: 1\n          description: Why the record is in its status; null when cleared.",
+        "          minLength: 1\n          maxLength: 40\n          description: Why the record is in its status; null when cleared.",
+    );
+    assert_ne!(stricter, original);
+    reload(stricter).await;
+    assert_eq!(read(id).await, 404, "the session was reset");
+    let sessions: Value =
+        http.get(format!("{}/__admin/sessions", server.uri())).send().await.unwrap().json().await.unwrap();
+    assert_eq!(sessions["sessions"], serde_json::json!([]));
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -344,3 +344,56 @@ async fn a_mock_server_session_handle_isolates_and_drops_its_writes() {
     assert_eq!(read["remainingValue"]["amount"], 45.0);
     assert_eq!(again.writes(), 0);
 }
+
+#[tokio::test]
+async fn writes_need_the_write_permission_and_credentials_come_before_the_body() {
+    let post = |token: Option<&'static str>, body: &'static str| {
+        let mut headers = vec![("content-type", "application/json"), ("x-specmock-session", "permissions")];
+        if let Some(t) = token {
+            headers.push(("authorization", t));
+        }
+        async move {
+            let request = headers.iter().fold(
+                axum::http::Request::builder()
+                    .method("POST")
+                    .uri(format!("{BRM}/adjustBalance"))
+                    .header("host", "mock.test"),
+                |r, (k, v)| r.header(*k, *v),
+            );
+            let response = server().handle(request.body(axum::body::Body::from(body)).unwrap()).await;
+            let status = response.status().as_u16();
+            let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+            (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+        }
+    };
+    let good =
+        r#"{"amount": {"amount": 1}, "bucket": {"id": "0.0.0.1+-balance_group+106463"}, "usageType": "monetary"}"#;
+    let (status, body) = post(Some("Bearer demo-read-only"), good).await;
+    assert_eq!(
+        (status, body["reason"].as_str()),
+        (403, Some("The caller is not permitted to change prepay balances (prepay_balance_write)."))
+    );
+    assert_eq!(post(None, "{not json").await.0, 401, "who is calling is checked before what they sent");
+    assert_eq!(post(Some("Bearer demo-token"), "{not json").await.0, 400);
+}
+
+#[tokio::test]
+async fn prefer_a_success_status_on_a_create_still_creates() {
+    let session = "prefer-201";
+    let topup = json!({"amount": {"amount": 10, "units": "EUR"}, "bucket": {"id": BUCKET}, "partyAccount": {"id": ACCOUNT}, "usageType": "monetary"});
+    let headers = [("x-specmock-session", session), ("prefer", "code=201")];
+    let created = send_json_with("POST", &format!("{BRM}/topupBalance"), &headers, &topup).await;
+    assert_eq!(created.status, 201);
+    assert_eq!(
+        created.body["id"], "0.0.0.1+-event-audit-topup_balance+900000000000000001",
+        "a real record, not an example"
+    );
+    assert_eq!(bucket_value(session, BUCKET).await, 55.0);
+    let wrong = json!({"amount": {"amount": 10, "units": "EUR"}, "bucket": {"id": BUCKET}, "partyAccount": {"id": "0.0.0.1+-account+2084346"}, "usageType": "monetary"});
+    let refused = send_json("POST", &format!("{BRM}/topupBalance"), Some(session), &wrong).await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(
+        refused.body["reason"],
+        format!("partyAccount.id: the bucket {BUCKET} belongs to account {ACCOUNT}; expected that account.")
+    );
+}

@@ -224,7 +224,6 @@ impl App {
                 tracing::warn!("{line}");
             }
         }
-        last.0 = attempt;
         drop(last);
         let router = crate::http::routes(apis.clone(), self.options.clone());
         let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
@@ -234,6 +233,9 @@ impl App {
             .sessions
             .rebase(&mut |name, changes| crate::state::rebase(changes, find(&old, name), find(&apis, name)));
         *current = (router, apis);
+        drop(current);
+        // Health says a load serves only once it does.
+        self.last_load.lock().unwrap_or_else(|e| e.into_inner()).0 = attempt;
         Ok(())
     }
 

@@ -80,6 +80,8 @@ pub(crate) struct LoadedApi {
     pub(crate) from_cache: bool,
     /// Writes by operationId.
     pub(crate) writes: HashMap<String, crate::state::write::CompiledWrite>,
+    /// The schema checker of each collection writes change, by name.
+    pub(crate) record_checkers: HashMap<String, crate::openapi::schema::Checker>,
 }
 
 impl LoadedApi {
@@ -179,6 +181,7 @@ impl LoadedApi {
         }
         let base_path_json = crate::json::json_escaped(&api.base_path);
         let writes = compile_writes(&api, &behaviour, &bindings, &at)?;
+        let record_checkers = write_checkers(&api, &behaviour, &at)?;
         let placeholders = compiling.placeholders;
         Ok(LoadedApi {
             api,
@@ -191,6 +194,7 @@ impl LoadedApi {
             base_path_json,
             from_cache,
             writes,
+            record_checkers,
         })
     }
 }
@@ -264,6 +268,34 @@ fn compile_writes(
         compiled.insert(op_id.clone(), write);
     }
     Ok(compiled)
+}
+
+/// The record checker of every collection a write changes or creates into, by name: a write's
+/// records are checked before they are kept, and a reload checks a session's records again.
+fn write_checkers(
+    api: &Api,
+    behaviour: &Behaviour,
+    at: &dyn Fn(&str, String) -> LoadError,
+) -> Result<HashMap<String, crate::openapi::schema::Checker>, LoadError> {
+    let mut checkers = HashMap::new();
+    for write in behaviour.writes.values() {
+        let names = std::iter::once(&write.collection)
+            .chain(write.effects.iter().flat_map(|e| e.changes.iter().map(|c| &c.collection)));
+        for name in names {
+            if checkers.contains_key(name) {
+                continue;
+            }
+            let (i, def) = behaviour
+                .collections
+                .iter()
+                .enumerate()
+                .find(|(_, c)| &c.name == name)
+                .expect("checked by compile_writes");
+            let checker = record_checker(api, def).map_err(|e| at(&format!("/collections/{i}/schema"), e))?;
+            checkers.insert(name.clone(), checker);
+        }
+    }
+    Ok(checkers)
 }
 
 /// The key of the snapshot made from these inputs; None when this binary cannot be identified.
@@ -478,6 +510,19 @@ impl Compiling<'_> {
     }
 }
 
+/// The checker of a collection's records: its component schema, or its inline one.
+fn record_checker(api: &Api, def: &CollectionDef) -> Result<crate::openapi::schema::Checker, String> {
+    let schema = match &def.schema {
+        SchemaRef::Component(name) => api
+            .schemas
+            .component(name)
+            .cloned()
+            .ok_or_else(|| format!("schema `{name}` is not in the spec's components"))?,
+        SchemaRef::Inline(map) => api.schemas.convert(&Value::Object(map.clone())),
+    };
+    api.schemas.compile(&schema)
+}
+
 /// Reads, validates and keys one fixture file, handing each record to `ingest`.
 fn load_collection(
     api: &Api,
@@ -488,19 +533,11 @@ fn load_collection(
     mut ingest: impl FnMut(&Value),
 ) -> Result<Collection, LoadError> {
     let fault = |message: String| LoadError::Fixture { file: file.to_string(), message };
-    let schema = match &def.schema {
-        SchemaRef::Component(name) => api
-            .schemas
-            .component(name)
-            .cloned()
-            .ok_or_else(|| fault(format!("schema `{name}` is not in the spec's components")))?,
-        SchemaRef::Inline(map) => api.schemas.convert(&Value::Object(map.clone())),
-    };
     let schema_name = match &def.schema {
         SchemaRef::Component(n) => n.as_str(),
         SchemaRef::Inline(_) => "(inline)",
     };
-    let checker = api.schemas.compile(&schema).map_err(fault)?;
+    let checker = record_checker(api, def).map_err(fault)?;
     let check = |i: usize, record: &Value| -> Result<(), LoadError> {
         // The quick yes/no first; the findings only for the record that fails.
         if checker.is_valid(record) {

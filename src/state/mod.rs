@@ -322,6 +322,11 @@ pub(crate) fn rebase(
         if let Some(key) = collection.added_keys.keys().find(|k| after.index.find(k).is_some()) {
             return Err(format!("{name} record {key}, which the session added, is now in the fixtures"));
         }
+        for record in collection.replaced.values().chain(&collection.added) {
+            if let Some(fault) = write::check(new, name, record) {
+                return Err(format!("{name} record {} no longer fits the spec: {fault}", after.key_of(record)));
+            }
+        }
     }
     Ok(())
 }

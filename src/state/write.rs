@@ -204,6 +204,11 @@ pub(crate) fn apply(
         }
     }
     staged.put(&def.collection, &key, record.clone());
+    for (collection, key, record) in &staged.0 {
+        if let Some(fault) = check(api, collection, record) {
+            return Err(broken(format!("would keep {collection} record {key} that breaks its schema: {fault}")));
+        }
+    }
     commit(api, changes, staged);
     let written = Written { status: def.status.unwrap_or(0), record, key, replayed: false };
     if let Some(replay_key) = replay_key {
@@ -302,6 +307,15 @@ fn drop_at(record: &mut Value, pointer: &str) {
     if let Some(Value::Object(map)) = record.pointer_mut(parent) {
         map.remove(&last.replace("~1", "/").replace("~0", "~"));
     }
+}
+
+/// What is wrong with `record` by its collection's schema, if anything: `/pointer: message`.
+pub(crate) fn check(api: &LoadedApi, collection: &str, record: &Value) -> Option<String> {
+    let checker = api.record_checkers.get(collection)?;
+    if checker.is_valid(record) {
+        return None;
+    }
+    checker.findings(record, 1).into_iter().next().map(|v| format!("{}: {}", v.pointer, v.message))
 }
 
 /// Moves staged records into the session's changes.

@@ -63,14 +63,20 @@ pub async fn send(method: &str, uri: &str, headers: &[(&str, &str)]) -> Reply {
 
 /// Sends a JSON body with the demo token, in `session` (None: the default session).
 pub async fn send_json(method: &str, uri: &str, session: Option<&str>, body: &Value) -> Reply {
+    let session: Vec<(&str, &str)> = session.map(|s| ("x-specmock-session", s)).into_iter().collect();
+    send_json_with(method, uri, &session, body).await
+}
+
+/// Sends a JSON body with the demo token and these headers.
+pub async fn send_json_with(method: &str, uri: &str, headers: &[(&str, &str)], body: &Value) -> Reply {
     let mut request = Request::builder()
         .method(method)
         .uri(uri)
         .header("host", "mock.test:4010")
         .header("authorization", "Bearer demo-token")
         .header("content-type", "application/json");
-    if let Some(session) = session {
-        request = request.header("x-specmock-session", session);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
     }
     let response = server().handle(request.body(Body::from(serde_json::to_vec(body).unwrap())).unwrap()).await;
     let status = response.status().as_u16();
