@@ -134,26 +134,36 @@ pub(crate) fn answer(
     let view = choose_view(binding, params);
     let fields = selected_fields(binding, view, params)?;
     let (shape, rendered) = (&binding.views[view].0, &binding.views[view].1);
+    // The session's changes to this binding's collection, when it has any.
+    let base_collection = api.store.collection(&binding.collection);
+    let written =
+        changes.and_then(|c| c.collections.get(&binding.collection)).filter(|c| c.len() > 0).zip(base_collection);
     let render = |item: Item<'_>, out: &mut Vec<u8>| match (item, &fields) {
         (Item::Base(id), None) => rendered.write(id, out, base),
         (Item::Base(id), Some(keep)) => rendered.write_selected(id, keep, out, base),
         (Item::Written(record), keep) => {
-            let mut one = Rendered::default();
-            one.push(shape, record, &api.placeholders);
+            let one = match written {
+                Some((changes, _)) => changes.rendered(record, shape, &api.placeholders),
+                None => {
+                    let mut one = Rendered::default();
+                    one.push(shape, record, &api.placeholders);
+                    std::sync::Arc::new(one)
+                }
+            };
             match keep {
                 None => one.write(0, out, base),
                 Some(keep) => one.write_selected(0, keep, out, base),
             }
         }
     };
-    // The session's changes to this binding's collection, when it has any.
-    let base_collection = api.store.collection(&binding.collection);
-    let written =
-        changes.and_then(|c| c.collections.get(&binding.collection)).filter(|c| c.len() > 0).zip(base_collection);
     let lookup = SessionLookup { api, changes };
     let page = |out: &mut Vec<u8>| -> (Vec<Item<'_>>, usize) {
         match written {
-            Some((changes, base_collection)) => merge::page(&binding.query, params, base_collection, changes, &lookup),
+            Some((changes, base_collection)) => {
+                // Only offset paging sends a total; other pages stop once they are full.
+                let need_total = matches!(binding.query.paging, Some(Paging::Offset { .. }));
+                merge::page(&binding.query, params, base_collection, changes, &lookup, need_total)
+            }
             None => {
                 let page = binding.query.run(params);
                 reserve(out, rendered, &page.ids, base.len());

@@ -318,7 +318,7 @@ pub(crate) fn rebase(
                 after.index.find(key).ok_or_else(|| format!("{name} record {key} is no longer in the fixtures"))?;
             moved.insert(at, record);
         }
-        collection.replaced = moved;
+        collection.reindex(moved);
         if let Some(key) = collection.added_keys.keys().find(|k| after.index.find(k).is_some()) {
             return Err(format!("{name} record {key}, which the session added, is now in the fixtures"));
         }

@@ -321,16 +321,8 @@ pub(crate) fn check(api: &LoadedApi, collection: &str, record: &Value) -> Option
 /// Moves staged records into the session's changes.
 fn commit(api: &LoadedApi, changes: &mut ApiChanges, staged: Staged) {
     for (collection, key, record) in staged.0 {
-        let base = api.store.collection(&collection);
-        let ch = changes.collections.entry(collection).or_default();
-        if let Some(&i) = ch.added_keys.get(&key) {
-            ch.added[i as usize] = record;
-        } else if let Some(index) = base.and_then(|b| b.index.find(&key)) {
-            ch.replaced.insert(index, record);
-        } else {
-            ch.added_keys.insert(key, ch.added.len() as u32);
-            ch.added.push(record);
-        }
+        let indexed = api.store.collection(&collection).and_then(|b| b.index.find(&key));
+        changes.collections.entry(collection).or_default().put(key, indexed, record);
     }
 }
 

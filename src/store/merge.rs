@@ -12,11 +12,13 @@ use crate::behaviour::Compare;
 use crate::json::text;
 use crate::openapi::params::ParamValues;
 use crate::store::query::{FieldPlan, Query, SortValue};
+use crate::store::render::{Placeholders, Rendered, Shape};
 use crate::store::{Collection, Path};
 
 /// One collection's records as a session changed them: indexed records it replaced, and records
-/// it added, in the order written.
-#[derive(Clone, Debug, Default)]
+/// it added, in the order written. Change them through [`Changes::put`], which keeps the journal
+/// the per-binding indexes catch up from.
+#[derive(Debug, Default)]
 pub(crate) struct Changes {
     /// Indexed records replaced, by index.
     pub(crate) replaced: hashbrown::HashMap<u32, Value>,
@@ -24,6 +26,73 @@ pub(crate) struct Changes {
     pub(crate) added: Vec<Value>,
     /// Each added record's position in `added`, by key.
     pub(crate) added_keys: hashbrown::HashMap<String, u32>,
+    /// Every record put, in order: each binding's index takes in the entries it has not seen.
+    journal: Vec<Slot>,
+    /// Each binding's index of these records, by the binding's field plan.
+    indexes: std::sync::Mutex<hashbrown::HashMap<usize, Indexed>>,
+    /// Records serialised in a view, by record and view address; emptied by every change, which
+    /// is also what may move a record.
+    rendered: std::sync::Mutex<hashbrown::HashMap<(usize, usize), std::sync::Arc<Rendered>>>,
+}
+
+impl Clone for Changes {
+    /// The records and the journal; the indexes are rebuilt from the journal when read.
+    fn clone(&self) -> Self {
+        Changes {
+            replaced: self.replaced.clone(),
+            added: self.added.clone(),
+            added_keys: self.added_keys.clone(),
+            journal: self.journal.clone(),
+            indexes: Default::default(),
+            rendered: Default::default(),
+        }
+    }
+}
+
+/// Where a session's record is: an indexed record it replaced, or one it added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Slot {
+    Replaced(u32),
+    Added(u32),
+}
+
+impl Slot {
+    /// Its place among equals: indexed records by index, added ones after all of them.
+    fn place(self, indexed: usize) -> u64 {
+        match self {
+            Slot::Replaced(i) => i as u64,
+            Slot::Added(i) => indexed as u64 + i as u64,
+        }
+    }
+}
+
+/// One binding's view of a session's records: each record's filter values and sort values,
+/// taken in once per write, and the records in every order the binding sorts by.
+#[derive(Debug, Default)]
+struct Indexed {
+    /// Journal entries taken in.
+    seen: usize,
+    entries: hashbrown::HashMap<Slot, Entry>,
+    /// Slots in each order: (sort key name, descending).
+    orders: Vec<((Option<String>, bool), Vec<Slot>)>,
+}
+
+/// One record as a binding filters and sorts it.
+#[derive(Debug)]
+struct Entry {
+    /// Each filter's values on the record (through its join where it has one).
+    filters: Vec<Vec<String>>,
+    /// Each sort key's value, by the plan's keys, then the tie-break's.
+    keys: Vec<SortValue>,
+    tie: Vec<SortValue>,
+    place: u64,
+}
+
+impl Entry {
+    /// The sort values of `order`: its key's (if any), then the tie-break.
+    fn sort_values(&self, key: Option<usize>) -> impl Iterator<Item = &SortValue> {
+        key.map(|k| &self.keys[k]).into_iter().chain(&self.tie)
+    }
 }
 
 /// A record of a merged answer.
@@ -66,48 +135,117 @@ impl Changes {
     pub(crate) fn len(&self) -> usize {
         self.replaced.len() + self.added.len()
     }
+
+    /// Keeps `record` under `key`: it replaces an added record, or the indexed record at
+    /// `indexed`, or is added.
+    pub(crate) fn put(&mut self, key: String, indexed: Option<u32>, record: Value) {
+        let slot = if let Some(&i) = self.added_keys.get(&key) {
+            self.added[i as usize] = record;
+            Slot::Added(i)
+        } else if let Some(index) = indexed {
+            self.replaced.insert(index, record);
+            Slot::Replaced(index)
+        } else {
+            let i = self.added.len() as u32;
+            self.added_keys.insert(key, i);
+            self.added.push(record);
+            Slot::Added(i)
+        };
+        self.journal.push(slot);
+        self.rendered.get_mut().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// `record` (one of these) in the view `shape`, serialised once until the next change.
+    pub(crate) fn rendered(&self, record: &Value, shape: &Shape, placeholders: &Placeholders) -> std::sync::Arc<Rendered> {
+        let key = (record as *const Value as usize, shape as *const Shape as usize);
+        let mut cache = self.rendered.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(key)
+            .or_insert_with(|| {
+                let mut one = Rendered::default();
+                one.push(shape, record, placeholders);
+                std::sync::Arc::new(one)
+            })
+            .clone()
+    }
+
+    /// Replaced records move to new indexes (after a reload): every index is rebuilt.
+    pub(crate) fn reindex(&mut self, replaced: hashbrown::HashMap<u32, Value>) {
+        self.replaced = replaced;
+        self.journal = self.replaced.keys().map(|&i| Slot::Replaced(i)).collect();
+        self.journal.extend((0..self.added.len() as u32).map(Slot::Added));
+        self.indexes = Default::default();
+        self.rendered = Default::default();
+    }
+
+    fn record(&self, slot: Slot) -> &Value {
+        match slot {
+            Slot::Replaced(i) => &self.replaced[&i],
+            Slot::Added(i) => &self.added[i as usize],
+        }
+    }
 }
 
 /// The page a request asks for from a collection a session changed, and the number matched.
-/// `base` must hold its parsed records (collections a write touches keep them).
+/// `base` must hold its parsed records (collections a write touches keep them, or have no sort).
+///
+/// The session's records come from the binding's index of them, brought up to date with the
+/// writes since it was last read: each write costs its own records once, not every read.
 pub(crate) fn page<'a>(
     query: &Query,
     params: &ParamValues,
     base: &'a Collection,
     changes: &'a Changes,
     lookup: &dyn Lookup,
+    need_total: bool,
 ) -> (Vec<Item<'a>>, usize) {
     let plan = &query.fields;
     let (skip, take) = query.window(params);
     let wanted = wanted(plan, params);
-    let matches = |record: &Value| matches(plan, &wanted, record, lookup);
     let (key, desc) = query.order_asked(params);
-    let primary = key.and_then(|k| plan.keys.iter().find(|(n, _, _)| n == k)).map(|(_, p, c)| (p, *c));
-    let sort_key = |record: &Value| sort_key(plan, primary, record);
+    let key_index = key.and_then(|k| plan.keys.iter().position(|(n, _, _)| n == k));
+    let primary = key_index.map(|k| (&plan.keys[k].1, plan.keys[k].2));
+    let n = base.len();
 
-    // The session's records that match, ordered; each carries its place among equals (indexed
-    // records keep their index, added ones come after every indexed one).
-    let n = base.len() as u64;
-    let mut written: Vec<(Vec<SortValue>, u64, &Value)> = changes
-        .replaced
-        .iter()
-        .map(|(&i, v)| (i as u64, v))
-        .chain(changes.added.iter().enumerate().map(|(i, v)| (n + i as u64, v)))
-        .filter(|(_, v)| matches(v))
-        .map(|(place, v)| (sort_key(v), place, v))
-        .collect();
-    let compare = |a: &[SortValue], a_place: u64, b: &[SortValue], b_place: u64| {
-        ordered(a, b, primary.is_some() && desc).then(a_place.cmp(&b_place))
-    };
-    written.sort_by(|a, b| compare(&a.0, a.1, &b.0, b.1));
+    let mut indexes = changes.indexes.lock().unwrap_or_else(|e| e.into_inner());
+    let indexed = indexes.entry(std::sync::Arc::as_ptr(plan) as usize).or_default();
+    indexed.catch_up(plan, changes, n, lookup);
+    let at = indexed.order(key.map(str::to_string), desc && key_index.is_some(), key_index);
+    let (order, entries) = (&indexed.orders[at].1, &indexed.entries);
+    let hit = |e: &Entry| e.filters.iter().zip(&wanted).all(|(values, w)| match w {
+        Some(w) => values.iter().any(|v| w.iter().any(|w| w == v)),
+        None => true,
+    });
+    // The session's matches in order, as far as the page reaches (or all, to count them).
+    let reach = skip.saturating_add(take);
+    let mut written: Vec<&Entry> = Vec::new();
+    let mut written_total = 0usize;
+    for slot in order {
+        let entry = &entries[slot];
+        if hit(entry) {
+            if written.len() < reach {
+                written.push(entry);
+            }
+            written_total += 1;
+            if !need_total && written.len() >= reach {
+                break;
+            }
+        }
+    }
 
     // Indexed matches up to the page's end, less those the session replaced.
-    let reach = skip.saturating_add(take).saturating_add(changes.replaced.len());
-    let indexed = query.run_window(params, 0, reach);
-    let replaced_matching =
-        changes.replaced.keys().filter(|&&i| base.records.get(i as usize).is_some_and(&matches)).count();
-    let total = indexed.total - replaced_matching + written.len();
+    let indexed_page = query.run_window(params, 0, reach.saturating_add(changes.replaced.len()));
+    let replaced_matching = changes
+        .replaced
+        .keys()
+        .filter(|&&i| base.records.get(i as usize).is_some_and(|r| matches(plan, &wanted, r, lookup)))
+        .count();
+    let total = indexed_page.total - replaced_matching + written_total;
 
+    let slot_of = |e: &Entry| -> Slot {
+        if (e.place as usize) < n { Slot::Replaced(e.place as u32) } else { Slot::Added((e.place - n as u64) as u32) }
+    };
+    let descending = desc && key_index.is_some();
     let mut items = Vec::new();
     let mut w = written.iter().peekable();
     let mut position = 0usize;
@@ -117,24 +255,88 @@ pub(crate) fn page<'a>(
         }
         position += 1;
     };
-    for id in indexed.ids.into_iter().filter(|i| !changes.replaced.contains_key(i)) {
+    for id in indexed_page.ids.into_iter().filter(|i| !changes.replaced.contains_key(i)) {
         if items.len() >= take {
             break;
         }
         // A collection kept without parsed records has no sort (see `load::changed_collections`).
-        let here = base.records.get(id as usize).map(&sort_key).unwrap_or_default();
-        while let Some((_, _, v)) = w.next_if(|(k, place, _)| compare(k, *place, &here, id as u64).is_lt()) {
-            push(Item::Written(v), &mut items);
+        let here = base.records.get(id as usize).map(|r| sort_key(plan, primary, r)).unwrap_or_default();
+        while let Some(e) = w.next_if(|e| {
+            ordered(e.sort_values(key_index), here.iter(), descending).then(e.place.cmp(&(id as u64))).is_lt()
+        }) {
+            push(Item::Written(changes.record(slot_of(e))), &mut items);
         }
         push(Item::Base(id), &mut items);
     }
-    for (_, _, v) in w {
+    for e in w {
         if items.len() >= take {
             break;
         }
-        push(Item::Written(v), &mut items);
+        push(Item::Written(changes.record(slot_of(e))), &mut items);
     }
     (items, total)
+}
+
+impl Indexed {
+    /// Takes in the journal entries written since the last read.
+    fn catch_up(&mut self, plan: &FieldPlan, changes: &Changes, indexed: usize, lookup: &dyn Lookup) {
+        for &slot in &changes.journal[self.seen..] {
+            let record = changes.record(slot);
+            let filters = plan
+                .filters
+                .iter()
+                .map(|(_, field, via)| {
+                    let source = match via {
+                        Some((collection, key)) => key.get(record).and_then(|k| lookup.record(collection, &text(k))),
+                        None => Some(record),
+                    };
+                    let mut values = Vec::new();
+                    if let Some(source) = source {
+                        field.for_each(source, |v| values.push(text(v).into_owned()));
+                    }
+                    values
+                })
+                .collect();
+            let keys = plan.keys.iter().map(|(_, p, c)| SortValue::of(record, p, *c)).collect();
+            let tie = plan.tie_break.iter().map(|(p, c)| SortValue::of(record, p, *c)).collect();
+            let entry = Entry { filters, keys, tie, place: slot.place(indexed) };
+            let old = self.entries.insert(slot, entry);
+            for ((name, desc), order) in self.orders.iter_mut() {
+                let key = name.as_ref().and_then(|n| plan.keys.iter().position(|(k, _, _)| k == n));
+                if old.is_some() {
+                    order.retain(|s| *s != slot);
+                }
+                insert(order, &self.entries, slot, key, *desc);
+            }
+        }
+        self.seen = changes.journal.len();
+    }
+
+    /// Where one order is in `orders`, made on first use.
+    fn order(&mut self, name: Option<String>, desc: bool, key: Option<usize>) -> usize {
+        match self.orders.iter().position(|(k, _)| k.0 == name && k.1 == desc) {
+            Some(at) => at,
+            None => {
+                let mut slots: Vec<Slot> = self.entries.keys().copied().collect();
+                let entries = &self.entries;
+                slots.sort_by(|a, b| compare(&entries[a], &entries[b], key, desc));
+                self.orders.push(((name, desc), slots));
+                self.orders.len() - 1
+            }
+        }
+    }
+}
+
+/// Puts `slot` into `order` where it sorts.
+fn insert(order: &mut Vec<Slot>, entries: &hashbrown::HashMap<Slot, Entry>, slot: Slot, key: Option<usize>, desc: bool) {
+    let entry = &entries[&slot];
+    let at = order.partition_point(|s| compare(&entries[s], entry, key, desc).is_lt());
+    order.insert(at, slot);
+}
+
+/// Two entries in an order: the key in its direction, the tie-break ascending, then the place.
+fn compare(a: &Entry, b: &Entry, key: Option<usize>, desc: bool) -> Ordering {
+    ordered(a.sort_values(key), b.sort_values(key), desc).then(a.place.cmp(&b.place))
 }
 
 /// Each given filter's wanted values, by filter.
@@ -175,8 +377,8 @@ fn sort_key(plan: &FieldPlan, primary: Option<(&Path, Compare)>, record: &Value)
 
 /// Orders two sort keys: the first (the chosen key) reversed when `desc`, the tie-break always
 /// ascending.
-fn ordered(a: &[SortValue], b: &[SortValue], desc: bool) -> Ordering {
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+fn ordered<'v>(a: impl IntoIterator<Item = &'v SortValue>, b: impl IntoIterator<Item = &'v SortValue>, desc: bool) -> Ordering {
+    for (i, (x, y)) in a.into_iter().zip(b).enumerate() {
         let o = x.cmp(y);
         let o = if i == 0 && desc { o.reverse() } else { o };
         if o.is_ne() {
