@@ -3,8 +3,9 @@
 //!
 //! The bundled server, strict, is asked for every bundled operation's answers: each collection whole,
 //! a page at a time, other pages, filters, sorts, views and attribute selections, single records by
-//! each id form, and the error statuses the vendor declares. Each answer is checked against the
-//! vendor's document for its operation and status, the way `specmock verify` checks a provider
+//! each id form, the error statuses the vendor declares, and each write (its spec example, in a
+//! session of its own, its refusals, and what the session reads back). Each answer is checked against
+//! the vendor's document for its operation and status, the way `specmock verify` checks a provider
 //! (status declared, Content-Type, headers, body schema), and its Content-Type must be the vendor's
 //! media type as written, parameters included. The answers cannot show what the data leaves
 //! unset, so the documents are compared too: every parameter and every response attribute the
@@ -56,7 +57,7 @@ struct Difference {
 }
 
 /// Every difference allowed, by name. README.md, "Differences from the vendors' documents".
-const ALLOWED: [Difference; 7] = [
+const ALLOWED: [Difference; 9] = [
     Difference { name: "oracle-null", vendor: Vendor::Tmf, apply: oracle_null },
     Difference { name: "oracle-object-refs", vendor: Vendor::Tmf, apply: oracle_object_refs },
     Difference { name: "oracle-transfer-status", vendor: Vendor::Tmf, apply: oracle_transfer_status },
@@ -64,6 +65,8 @@ const ALLOWED: [Difference; 7] = [
     Difference { name: "oracle-create-404", vendor: Vendor::Tmf, apply: oracle_create_404 },
     Difference { name: "bitgo-integer-paging", vendor: Vendor::BitGo, apply: bitgo_integer_paging },
     Difference { name: "bitgo-amount-oneof-as-anyof", vendor: Vendor::BitGo, apply: bitgo_amount_oneof_as_anyof },
+    Difference { name: "bitgo-client-422-error", vendor: Vendor::BitGo, apply: bitgo_client_422_error },
+    Difference { name: "bitgo-client-500-error", vendor: Vendor::BitGo, apply: bitgo_client_500_error },
 ];
 
 /// `oracle-null`: Oracle writes an unset attribute as `null`; TMF654 has no null anywhere. Every
@@ -182,6 +185,77 @@ fn bitgo_amount_oneof_as_anyof(doc: &mut Value) -> usize {
     1
 }
 
+/// The JSON schema BitGo's operation `op` answers `status` with.
+fn bitgo_response_schema<'a>(doc: &'a mut Value, op: &str, status: &str) -> &'a mut Value {
+    let operation = doc["paths"]
+        .as_object_mut()
+        .expect("paths")
+        .values_mut()
+        .flat_map(|item| item.as_object_mut().expect("a path item").values_mut())
+        .find(|operation| operation["operationId"] == op)
+        .unwrap_or_else(|| panic!("BitGo has no {op}"));
+    let slot = operation.pointer_mut(&format!("/responses/{status}/content/application~1json/schema"));
+    slot.unwrap_or_else(|| panic!("BitGo's {op} declares no JSON {status}"))
+}
+
+/// The component a `{$ref}` schema names, by name.
+fn bitgo_component<'a>(doc: &'a Value, schema: &Value) -> (&'a str, &'a Value) {
+    let reference = schema["$ref"].as_str().unwrap_or_else(|| panic!("{schema} is not a $ref"));
+    let name = reference.strip_prefix("#/components/schemas/").expect("a schema $ref");
+    let (name, component) =
+        doc["components"]["schemas"].as_object().unwrap().get_key_value(name).expect("the component");
+    (name.as_str(), component)
+}
+
+const BITGO_ERROR: &str = "#/components/schemas/V1ErrorPayload";
+
+/// `bitgo-client-422-error`: a client POST refused with 422 (a deallocation above what is
+/// available) answers BitGo's error body alone, as every other refusal does, where BitGo's 422 is
+/// the released record and `error` together: specmock keeps no record of a write it refuses. The
+/// client POSTs' 422 is read as `V1ErrorPayload`.
+fn bitgo_client_422_error(doc: &mut Value) -> usize {
+    for write in &CLIENT_WRITES {
+        let schema = bitgo_response_schema(doc, write.op, "422").clone();
+        let (name, component) = bitgo_component(doc, &schema);
+        let parts: Vec<&Value> = component["allOf"].as_array().expect("an allOf").iter().collect();
+        let released = parts.iter().map(|part| bitgo_component(doc, part)).find(|(_, released)| {
+            released["required"] == json!([write.kind]) && released["properties"][write.kind].is_object()
+        });
+        assert!(
+            parts.len() == 2 && parts.iter().any(|part| part["$ref"] == BITGO_ERROR) && released.is_some(),
+            "{}: BitGo's 422 ({name}) is no longer a released {} and an error",
+            write.op,
+            write.kind
+        );
+        *bitgo_response_schema(doc, write.op, "422") = json!({"$ref": BITGO_ERROR});
+    }
+    CLIENT_WRITES.len()
+}
+
+/// `bitgo-client-500-error`: a client POST's 500 is an error and nothing else, where BitGo's may
+/// instead be the record, reserved and retriable. specmock's writes complete at once and are never
+/// retriable (each record has `retriable: false`), so it has no such record to answer. The client
+/// POSTs' 500 is read as `V1ErrorPayload`.
+fn bitgo_client_500_error(doc: &mut Value) -> usize {
+    for write in &CLIENT_WRITES {
+        let schema = bitgo_response_schema(doc, write.op, "500").clone();
+        let (name, component) = bitgo_component(doc, &schema);
+        let branches: Vec<&Value> = component["oneOf"].as_array().expect("a oneOf").iter().collect();
+        let retriable = branches.iter().any(|branch| {
+            let (record, payload) = bitgo_component(doc, branch);
+            record.starts_with("V1ReservedRetriable") && payload["properties"][write.kind].is_object()
+        });
+        assert!(
+            branches.len() == 2 && branches.iter().any(|branch| branch["$ref"] == BITGO_ERROR) && retriable,
+            "{}: BitGo's 500 ({name}) is no longer an error or a retriable {}",
+            write.op,
+            write.kind
+        );
+        *bitgo_response_schema(doc, write.op, "500") = json!({"$ref": BITGO_ERROR});
+    }
+    CLIENT_WRITES.len()
+}
+
 fn root(path: &str) -> String {
     format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))
 }
@@ -247,6 +321,8 @@ struct Answer {
     body: bytes::Bytes,
     /// Small enough to empty each string of in turn.
     probe: bool,
+    /// Its status was forced with `Prefer: code=N`.
+    forced: bool,
 }
 
 impl Answer {
@@ -294,6 +370,11 @@ impl Ask {
     /// A create: POST `body` as JSON, expecting 201.
     fn post(vendor: Vendor, op: &'static str, uri: String, body: &Value) -> Ask {
         Ask { method: "POST", expected: 201, body: Some(body.to_string()), ..Ask::get(vendor, op, uri) }
+    }
+
+    /// A BitGo write: `method` with `body` as JSON, expecting 200 (BitGo's writes answer 200).
+    fn write(op: &'static str, method: &'static str, uri: String, body: &Value) -> Ask {
+        Ask { method, body: Some(body.to_string()), ..Ask::get(Vendor::BitGo, op, uri) }
     }
 
     /// Sends `text` as the `application/json` body.
@@ -372,6 +453,7 @@ impl Ask {
             headers,
             body,
             probe: self.probe,
+            forced: self.prefer.is_some(),
         }
     }
 }
@@ -481,7 +563,213 @@ async fn bitgo_answers() -> Vec<Answer> {
         Some(&allocations(UNKNOWN, "")),
     ));
 
+    // One allocation or deallocation by id: the records the PUT examples settle, as the fixtures hold them.
+    let one = |e: &str, id: &str| format!("{OES}/{e}/partners/allocations/{id}");
+    for settlement in &SETTLEMENTS {
+        asks.push(Ask::get(Vendor::BitGo, ONE, one(DEMO, &settlement.fixture_id())).probe());
+    }
+    let fixture = SETTLEMENTS[0].fixture_id();
+    asks.extend([
+        Ask::get(Vendor::BitGo, ONE, one(DEMO, "not-a-uuid")).expect(400),
+        Ask::get(Vendor::BitGo, ONE, one(UNLICENSED, &fixture)).expect(403),
+        Ask::get(Vendor::BitGo, ONE, one(UNKNOWN, &fixture)).expect(404),
+        Ask::get(Vendor::BitGo, ONE, one(DEMO, &fixture)).token(Some("demo-outsider")).expect(401),
+    ]);
+    asks.extend(errors(Vendor::BitGo, ONE, &one(DEMO, &fixture), None, Some(&one(DEMO, NO_SUCH_ID))));
+
     let mut answers = vec![all, first_page];
+    for ask in asks {
+        answers.push(ask.send().await);
+    }
+    // Writes: each in a session of its own.
+    for write in &CLIENT_WRITES {
+        answers.extend(client_write_answers(write).await);
+    }
+    for settlement in &SETTLEMENTS {
+        answers.extend(settlement_answers(settlement).await);
+    }
+    answers
+}
+
+/// The OES read of one allocation or deallocation by id.
+const ONE: &str = "v1PartnerAllocationGetRoute";
+
+/// A well-formed id that names nothing.
+const NO_SUCH_ID: &str = "00000000-0000-4000-8000-000000000000";
+
+/// A client's write to a connection: POST `.../clients/connections/{connectionId}/{kind}s`,
+/// answered 200 `{kind: record}`.
+struct ClientWrite {
+    op: &'static str,
+    /// `allocation` or `deallocation`: the record's `type`, and what wraps it in the answer.
+    kind: &'static str,
+    /// The session its asks write in.
+    session: &'static str,
+}
+
+const CLIENT_WRITES: [ClientWrite; 2] = [
+    ClientWrite { op: "V1ClientAllocationsPostRoute", kind: "allocation", session: "vendor-oes-allocate" },
+    ClientWrite { op: "V1ClientDeallocationsPostRoute", kind: "deallocation", session: "vendor-oes-deallocate" },
+];
+
+impl ClientWrite {
+    /// The connection the bundled spec's example writes to: its `connectionId` parameter's example.
+    fn connection(&self) -> String {
+        let example = &bundled_doc(Vendor::BitGo)["components"]["parameters"]["connectionId"]["example"];
+        example.as_str().expect("the connectionId parameter's example").to_string()
+    }
+
+    fn uri(&self, enterprise: &str, connection: &str) -> String {
+        format!("{OES}/{enterprise}/clients/connections/{connection}/{}s", self.kind)
+    }
+
+    /// The records of the example's connection, read whole.
+    fn list_uri(&self) -> String {
+        format!("{OES}/{DEMO}/partners/allocations?connectionIds={}&pageSize=500", self.connection())
+    }
+}
+
+/// A partner's settlement of a reserved record: PUT `.../partners/{kind}s`, answered 200 with the ids sent.
+struct Settlement {
+    op: &'static str,
+    kind: &'static str,
+    session: &'static str,
+}
+
+const SETTLEMENTS: [Settlement; 2] = [
+    Settlement { op: "v1PartnerAllocationsPutRoute", kind: "allocation", session: "vendor-oes-settle-allocation" },
+    Settlement {
+        op: "V1PartnerDeallocationsPutRoute",
+        kind: "deallocation",
+        session: "vendor-oes-settle-deallocation",
+    },
+];
+
+impl Settlement {
+    /// The body member that names the record settled: `allocationId` or `deallocationId`.
+    fn id_field(&self) -> String {
+        format!("{}Id", self.kind)
+    }
+
+    /// The fixture record the bundled spec's example settles.
+    fn fixture_id(&self) -> String {
+        let id = &request_example(Vendor::BitGo, self.op)[self.id_field()];
+        id.as_str().unwrap_or_else(|| panic!("{}'s example names no {}", self.op, self.id_field())).to_string()
+    }
+
+    fn read_uri(&self) -> String {
+        format!("{OES}/{DEMO}/partners/allocations/{}", self.fixture_id())
+    }
+}
+
+/// `example` with each JSON pointer set to its value.
+fn edited(example: &Value, changes: &[(&str, Value)]) -> Value {
+    let mut body = example.clone();
+    for (pointer, value) in changes {
+        *body.pointer_mut(pointer).unwrap_or_else(|| panic!("the example has no {pointer}")) = value.clone();
+    }
+    body
+}
+
+/// `example` without `member`.
+fn without(example: &Value, member: &str) -> Value {
+    let mut body = example.clone();
+    body.as_object_mut().unwrap().remove(member).unwrap_or_else(|| panic!("the example has no {member}"));
+    body
+}
+
+/// The spec's example written in `write.session`, then written again (`clientExternalId` makes
+/// it idempotent); each refusal the write can meet (bad bodies, credentials, an unlicensed or
+/// unknown enterprise, an unknown connection, for a deallocation more than is available) and each
+/// status BitGo declares for it, forced, in the same session; then the record read back by id and
+/// its connection's records listed, in the session and, for comparison, in the default one.
+async fn client_write_answers(write: &ClientWrite) -> Vec<Answer> {
+    let example = request_example(Vendor::BitGo, write.op);
+    let connection = write.connection();
+    let post = |body: &Value| Ask::write(write.op, "POST", write.uri(DEMO, &connection), body).session(write.session);
+    let created = post(&example).probe().send().await;
+    let id = created.json()[write.kind]["id"].as_str().map(str::to_string);
+    let id = id.unwrap_or_else(|| panic!("{} answered {} {}", write.op, created.status, created.json()));
+
+    let mut asks = vec![
+        post(&example),
+        // 400: a required member left out, a zero amount, a number as text, no JSON.
+        post(&without(&example, "amount")).expect(400),
+        post(&edited(&example, &[("/amount/quantity", json!("0"))])).expect(400),
+        post(&edited(&example, &[("/amount/quantity", json!(250_000_000))])).expect(400),
+        post(&example).body(r#"{"amount": "#.into()).expect(400),
+        post(&example).token(None).expect(401),
+        post(&example).token(Some("not-a-known-token")).expect(401),
+        post(&example).token(Some("demo-outsider")).expect(401),
+        post(&example).token(Some("demo-read-only")).expect(403),
+        post(&example).token(Some("demo-no-permission")).expect(403),
+        Ask::write(write.op, "POST", write.uri(UNLICENSED, &connection), &example).session(write.session).expect(403),
+        Ask::write(write.op, "POST", write.uri(UNKNOWN, &connection), &example).session(write.session).expect(404),
+        Ask::write(write.op, "POST", write.uri(DEMO, NO_SUCH_ID), &example).session(write.session).expect(404),
+    ];
+    if write.kind == "deallocation" {
+        // 422: more than the connection has available, under an external id of its own.
+        let too_much =
+            [("/amount/quantity", json!("1000000000000000000000")), ("/clientExternalId", json!("too-much"))];
+        asks.push(post(&edited(&example, &too_much)).expect(422));
+    }
+    asks.extend([400, 401, 403, 404, 422, 500].map(|status| post(&example).forced(status)));
+
+    let read = format!("{OES}/{DEMO}/partners/allocations/{id}");
+    asks.extend([
+        Ask::get(Vendor::BitGo, ONE, read.clone()).session(write.session).probe(),
+        Ask::get(Vendor::BitGo, ONE, read).expect(404),
+        Ask::get(Vendor::BitGo, "v1PartnerAllocationsGetRoute", write.list_uri()).session(write.session),
+        Ask::get(Vendor::BitGo, "v1PartnerAllocationsGetRoute", write.list_uri()),
+    ]);
+    let mut answers = vec![created];
+    for ask in asks {
+        answers.push(ask.send().await);
+    }
+    answers
+}
+
+/// Each refusal a settlement can meet, sent first, in `settlement.session` (bad bodies,
+/// credentials, an unlicensed or unknown enterprise, an unknown record, a record of the other
+/// kind) and each status BitGo declares for it, forced; then the spec's example, which settles
+/// the fixture record it names, and the same settlement again (409); then the record read back,
+/// in the session and in the default one.
+async fn settlement_answers(settlement: &Settlement) -> Vec<Answer> {
+    let example = request_example(Vendor::BitGo, settlement.op);
+    let id_field = settlement.id_field();
+    let id_at = format!("/{id_field}");
+    let uri = |enterprise: &str| format!("{OES}/{enterprise}/partners/{}s", settlement.kind);
+    let put = |body: &Value| Ask::write(settlement.op, "PUT", uri(DEMO), body).session(settlement.session);
+    let other_kind = SETTLEMENTS.iter().find(|s| s.kind != settlement.kind).unwrap().fixture_id();
+
+    let mut asks = vec![
+        // 400: a required member left out, a status a settlement cannot set, an id that is no
+        // UUID, a number as text, no JSON.
+        put(&without(&example, &id_field)).expect(400),
+        put(&edited(&example, &[("/status", json!("reserved"))])).expect(400),
+        put(&edited(&example, &[(&id_at, json!("not-a-uuid"))])).expect(400),
+        put(&edited(&example, &[("/amount/quantity", json!(5))])).expect(400),
+        put(&example).body(format!(r#"{{"{id_field}": "#)).expect(400),
+        put(&example).token(None).expect(401),
+        put(&example).token(Some("not-a-known-token")).expect(401),
+        put(&example).token(Some("demo-outsider")).expect(401),
+        put(&example).token(Some("demo-read-only")).expect(403),
+        put(&example).token(Some("demo-no-permission")).expect(403),
+        Ask::write(settlement.op, "PUT", uri(UNLICENSED), &example).session(settlement.session).expect(403),
+        Ask::write(settlement.op, "PUT", uri(UNKNOWN), &example).session(settlement.session).expect(404),
+        // 404: no such record, and a record of the other kind.
+        put(&edited(&example, &[(&id_at, json!(NO_SUCH_ID))])).expect(404),
+        put(&edited(&example, &[(&id_at, json!(other_kind))])).expect(404),
+    ];
+    asks.extend([400, 401, 403, 404, 409, 422, 500].map(|status| put(&example).forced(status)));
+    asks.extend([
+        put(&example).probe(),
+        put(&example).expect(409),
+        put(&edited(&example, &[("/status", json!("released"))])).expect(409),
+        Ask::get(Vendor::BitGo, ONE, settlement.read_uri()).session(settlement.session).probe(),
+        Ask::get(Vendor::BitGo, ONE, settlement.read_uri()),
+    ]);
+    let mut answers = Vec::new();
     for ask in asks {
         answers.push(ask.send().await);
     }
@@ -671,12 +959,24 @@ impl Write {
     }
 }
 
-/// The bundled spec's `example` of `op`'s JSON request body, to send as it is.
-fn request_example(op: &str) -> Value {
-    static SPEC: OnceLock<Value> = OnceLock::new();
-    let spec = SPEC.get_or_init(|| {
-        serde_saphyr::from_str(&std::fs::read_to_string(root("spec/prepay-balance.yaml")).unwrap()).unwrap()
+/// The bundled spec of `vendor`'s API, as JSON.
+fn bundled_doc(vendor: Vendor) -> &'static Value {
+    static DOCS: OnceLock<(Value, Value)> = OnceLock::new();
+    let (oes, brm) = DOCS.get_or_init(|| {
+        let load = |name: &str| {
+            serde_saphyr::from_str(&std::fs::read_to_string(root(&format!("spec/{name}.yaml"))).unwrap()).unwrap()
+        };
+        (load("oes-partners"), load("prepay-balance"))
     });
+    match vendor {
+        Vendor::BitGo => oes,
+        Vendor::Tmf => brm,
+    }
+}
+
+/// The bundled spec's `example` of `op`'s JSON request body, to send as it is.
+fn request_example(vendor: Vendor, op: &str) -> Value {
+    let spec = bundled_doc(vendor);
     let paths = spec["paths"].as_object().expect("paths");
     paths
         .values()
@@ -694,7 +994,7 @@ fn request_example(op: &str) -> Value {
 /// comparison, in the default one, which holds none of it.
 fn write_asks(write: &Write) -> Vec<Ask> {
     let path = format!("{BRM}/{}", write.path);
-    let example = request_example(write.create);
+    let example = request_example(Vendor::Tmf, write.create);
     let create = |body: &Value| Ask::post(Vendor::Tmf, write.create, path.clone(), body).session(write.session);
     let with = |pointer: &str, value: Value| {
         let mut body = example.clone();
@@ -1063,7 +1363,7 @@ fn each_create_is_read_back_in_its_session_only() {
         let at = format!("{BRM}/{}/{}", write.path, write.first_id());
         assert!(href.ends_with(&at), "{}: href {href} is not at {at}", write.create);
         assert_eq!(created[0].header("location"), Some(href), "{}: Location is the record's href", write.create);
-        let asked = request_example(write.create);
+        let asked = request_example(Vendor::Tmf, write.create);
         for attribute in ["bucket", "usageType"] {
             let (stored, sent) = (&record[attribute], &asked[attribute]);
             assert!(stored == sent || stored["id"] == sent["id"], "{}: {attribute} {stored} for {sent}", write.create);
@@ -1093,6 +1393,90 @@ fn each_create_is_read_back_in_its_session_only() {
         let retrieved: Vec<&Answer> = answers().iter().filter(in_session).filter(|a| a.op == write.retrieve).collect();
         assert_eq!(retrieved.len(), 1);
         assert_eq!(retrieved[0].json(), record, "{}: reads back what the create answered", write.retrieve);
+    }
+}
+
+/// Each client write answered the record it reserved for the example, and the same record to the
+/// example sent again; that session reads it back by id and among its connection's records, once
+/// (the refused writes sent in the same session left nothing), while the default session does not
+/// see it.
+#[test]
+fn each_client_write_is_read_back_in_its_session_only() {
+    for write in &CLIENT_WRITES {
+        let example = request_example(Vendor::BitGo, write.op);
+        let in_session = |a: &&Answer| a.session == Some(write.session);
+        let written: Vec<&Answer> =
+            answers().iter().filter(in_session).filter(|a| a.op == write.op && a.status == 200).collect();
+        assert_eq!(written.len(), 2, "{}: the example and its repeat succeed in {}", write.op, write.session);
+        assert_eq!(written[0].json(), written[1].json(), "{}: the repeat answers the same record", write.op);
+        let record = written[0].json()[write.kind].clone();
+        for member in ["amount", "clientExternalId", "notes"] {
+            assert_eq!(record[member], example[member], "{}: {member} is not what was sent", write.op);
+        }
+        assert_eq!(record["connectionId"], json!(write.connection()), "{}: the path's connection", write.op);
+        assert_eq!((&record["status"], &record["type"]), (&json!("reserved"), &json!(write.kind)), "{}", write.op);
+
+        let id = record["id"].as_str().expect("an id");
+        let reads: Vec<&Answer> = answers().iter().filter(|a| a.op == ONE && a.uri.ends_with(id)).collect();
+        let read_in = |session: Option<&str>| *reads.iter().find(|a| a.session == session).expect("a read");
+        assert_eq!(read_in(Some(write.session)).json(), json!({"allocation": record}), "{}: reads back", write.op);
+        assert_eq!(read_in(None).status, 404, "{}: the default session sees it", write.op);
+
+        let list = |session: Option<&str>| {
+            let answer = answers().iter().find(|a| a.session == session && a.uri == write.list_uri()).expect("a list");
+            answer.json()["allocations"].as_array().cloned().expect("a list")
+        };
+        let (inside, outside) = (list(Some(write.session)), list(None));
+        assert!(outside.len() < 500 && !outside.contains(&record), "{}: read whole, without it", write.list_uri());
+        let mut expected = outside.clone();
+        expected.push(record.clone());
+        let key = |r: &Value| r["id"].as_str().unwrap().to_string();
+        let (mut inside, mut expected) = (inside, expected);
+        inside.sort_by_key(key);
+        expected.sort_by_key(key);
+        assert_eq!(inside, expected, "{}: {} holds its records and the one written", write.list_uri(), write.session);
+    }
+}
+
+/// Each settlement's example, refused at first only for what was wrong with it, settled the fixture
+/// record it names and echoed the ids sent; settling it again, either way, is a 409. The session
+/// reads the record settled; the default session still reads it reserved.
+#[test]
+fn each_settlement_is_read_back_in_its_session_only() {
+    for settlement in &SETTLEMENTS {
+        let example = request_example(Vendor::BitGo, settlement.op);
+        let asked: Vec<&Answer> = answers()
+            .iter()
+            .filter(|a| a.session == Some(settlement.session) && a.op == settlement.op && !a.forced)
+            .collect();
+        let settled = asked.iter().position(|a| a.status == 200).expect("the example settles");
+        assert!(asked[..settled].iter().all(|a| a.status != 409), "{}: a refusal settled it", settlement.op);
+        assert_eq!(asked[settled..].iter().filter(|a| a.status == 200).count(), 1, "{}: settled once", settlement.op);
+        assert!(asked[settled + 1..].iter().all(|a| a.status == 409), "{}: settling again is a 409", settlement.op);
+        assert!(asked.len() > settled + 2, "{}: settled again both ways", settlement.op);
+        let echo = asked[settled].json();
+        let sent = example.as_object().unwrap();
+        for member in ["amount", "clientId", "connectionId", "partnersClientId", "partnersConnectionId"] {
+            assert_eq!(echo[member], sent[member], "{}: {member} is not echoed", settlement.op);
+        }
+        let id_field = settlement.id_field();
+        assert_eq!(echo[&id_field], json!(settlement.fixture_id()), "{}: {id_field}", settlement.op);
+        let partners = format!("partners{}{}Id", settlement.kind[..1].to_uppercase(), &settlement.kind[1..]);
+        assert_eq!(echo[&partners], sent[&partners], "{}: {partners} is not echoed", settlement.op);
+
+        let read = |session: Option<&str>| {
+            let uri = settlement.read_uri();
+            let found = |a: &&Answer| a.op == ONE && a.session == session && a.uri == uri && a.expected == 200;
+            let answer = answers().iter().find(found);
+            answer.expect("a read").json()["allocation"].clone()
+        };
+        let (inside, outside) = (read(Some(settlement.session)), read(None));
+        assert_eq!(outside["status"], "reserved", "{}: the default session's record is settled", settlement.op);
+        assert_eq!(inside["status"], example["status"], "{}: the session's record is not settled", settlement.op);
+        assert_eq!(inside["reason"], Value::Null, "{}: a cleared record has no reason", settlement.op);
+        assert_eq!(inside["type"], settlement.kind, "{}", settlement.op);
+        assert_eq!((&inside["id"], &inside["amount"]), (&outside["id"], &outside["amount"]), "{}", settlement.op);
+        assert_ne!(inside["updatedAt"], outside["updatedAt"], "{}: updatedAt stayed", settlement.op);
     }
 }
 
