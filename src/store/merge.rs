@@ -156,7 +156,12 @@ impl Changes {
     }
 
     /// `record` (one of these) in the view `shape`, serialised once until the next change.
-    pub(crate) fn rendered(&self, record: &Value, shape: &Shape, placeholders: &Placeholders) -> std::sync::Arc<Rendered> {
+    pub(crate) fn rendered(
+        &self,
+        record: &Value,
+        shape: &Shape,
+        placeholders: &Placeholders,
+    ) -> std::sync::Arc<Rendered> {
         let key = (record as *const Value as usize, shape as *const Shape as usize);
         let mut cache = self.rendered.lock().unwrap_or_else(|e| e.into_inner());
         cache
@@ -212,10 +217,12 @@ pub(crate) fn page<'a>(
     indexed.catch_up(plan, changes, n, lookup);
     let at = indexed.order(key.map(str::to_string), desc && key_index.is_some(), key_index);
     let (order, entries) = (&indexed.orders[at].1, &indexed.entries);
-    let hit = |e: &Entry| e.filters.iter().zip(&wanted).all(|(values, w)| match w {
-        Some(w) => values.iter().any(|v| w.iter().any(|w| w == v)),
-        None => true,
-    });
+    let hit = |e: &Entry| {
+        e.filters.iter().zip(&wanted).all(|(values, w)| match w {
+            Some(w) => values.iter().any(|v| w.iter().any(|w| w == v)),
+            None => true,
+        })
+    };
     // The session's matches in order, as far as the page reaches (or all, to count them).
     let reach = skip.saturating_add(take);
     let mut written: Vec<&Entry> = Vec::new();
@@ -243,7 +250,11 @@ pub(crate) fn page<'a>(
     let total = indexed_page.total - replaced_matching + written_total;
 
     let slot_of = |e: &Entry| -> Slot {
-        if (e.place as usize) < n { Slot::Replaced(e.place as u32) } else { Slot::Added((e.place - n as u64) as u32) }
+        if (e.place as usize) < n {
+            Slot::Replaced(e.place as u32)
+        } else {
+            Slot::Added((e.place - n as u64) as u32)
+        }
     };
     let descending = desc && key_index.is_some();
     let mut items = Vec::new();
@@ -328,7 +339,13 @@ impl Indexed {
 }
 
 /// Puts `slot` into `order` where it sorts.
-fn insert(order: &mut Vec<Slot>, entries: &hashbrown::HashMap<Slot, Entry>, slot: Slot, key: Option<usize>, desc: bool) {
+fn insert(
+    order: &mut Vec<Slot>,
+    entries: &hashbrown::HashMap<Slot, Entry>,
+    slot: Slot,
+    key: Option<usize>,
+    desc: bool,
+) {
     let entry = &entries[&slot];
     let at = order.partition_point(|s| compare(&entries[s], entry, key, desc).is_lt());
     order.insert(at, slot);
@@ -377,7 +394,11 @@ fn sort_key(plan: &FieldPlan, primary: Option<(&Path, Compare)>, record: &Value)
 
 /// Orders two sort keys: the first (the chosen key) reversed when `desc`, the tie-break always
 /// ascending.
-fn ordered<'v>(a: impl IntoIterator<Item = &'v SortValue>, b: impl IntoIterator<Item = &'v SortValue>, desc: bool) -> Ordering {
+fn ordered<'v>(
+    a: impl IntoIterator<Item = &'v SortValue>,
+    b: impl IntoIterator<Item = &'v SortValue>,
+    desc: bool,
+) -> Ordering {
     for (i, (x, y)) in a.into_iter().zip(b).enumerate() {
         let o = x.cmp(y);
         let o = if i == 0 && desc { o.reverse() } else { o };
