@@ -73,9 +73,12 @@ struct Indexed {
     /// Journal entries taken in.
     seen: usize,
     entries: hashbrown::HashMap<Slot, Entry>,
-    /// Slots in each order: (sort key name, descending).
-    orders: Vec<((Option<String>, bool), Vec<Slot>)>,
+    /// Slots in each order.
+    orders: Vec<(OrderName, Vec<Slot>)>,
 }
+
+/// An order: the sort key's name (None for the tie-break alone), and whether it descends.
+type OrderName = (Option<String>, bool);
 
 /// One record as a binding filters and sorts it.
 #[derive(Debug)]
