@@ -219,3 +219,95 @@ proptest! {
         tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(run(writes))?;
     }
 }
+
+/// `a` before `b` in the allocations order: the sort key in its direction, then createdAt and id
+/// ascending (BitGo's tie-break); quantities compare as numbers.
+fn allocation_order(a: &serde_json::Value, b: &serde_json::Value, field: &str, desc: bool) -> std::cmp::Ordering {
+    let key = |v: &serde_json::Value| match field {
+        "quantity" => {
+            let q = v["amount"]["quantity"].as_str().unwrap();
+            (q.len(), q.to_string())
+        }
+        "updatedAt" => (0, v["updatedAt"].as_str().unwrap().to_string()),
+        _ => (0, v["id"].as_str().unwrap().to_string()),
+    };
+    let primary = key(a).cmp(&key(b));
+    let primary = if desc { primary.reverse() } else { primary };
+    let tie =
+        |v: &serde_json::Value| (v["createdAt"].as_str().unwrap().to_string(), v["id"].as_str().unwrap().to_string());
+    primary.then_with(|| tie(a).cmp(&tie(b)))
+}
+
+async fn walk(session: &str, query: &str, size: usize) -> Vec<serde_json::Value> {
+    let mut all = Vec::new();
+    for page in 0.. {
+        let reply = get_in(session, &allocations(&format!("{query}&pageSize={size}&pageNumber={page}"))).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let items = reply.body["allocations"].as_array().unwrap().clone();
+        let done = items.len() < size;
+        all.extend(items);
+        if done {
+            return all;
+        }
+    }
+    unreachable!()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// A session's pages hold what the fixtures' pages hold plus what it wrote, in one order,
+    /// each record once, whatever the filters, sort and page size.
+    #[test]
+    fn a_sessions_pages_merge_its_writes_into_the_order(
+        writes in proptest::collection::vec((proptest::sample::select(vec!["USDT", "BTC"]), 1u64..10_000_000), 1..25),
+        settle_fixture in any::<bool>(),
+        statuses in proptest::sample::subsequence(vec!["cleared", "released", "reserved"], 1..=3),
+        currency in proptest::option::of(proptest::sample::select(vec!["USDT", "BTC", "SOL"])),
+        field in proptest::sample::select(vec!["id", "updatedAt", "quantity"]),
+        desc in any::<bool>(),
+        size in 1usize..60,
+    ) {
+        let session = format!("merge-{}", CASE.fetch_add(1, Ordering::Relaxed));
+        let session = session.as_str();
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+            let mut written = Vec::new();
+            for (i, (code, quantity)) in writes.iter().enumerate() {
+                let body = json!({"amount": {"currency": code, "quantity": quantity.to_string()},
+                    "clientExternalId": format!("{session}-{i}"), "nonce": "n", "payload": "p", "signature": "s"});
+                let reply = send_json("POST", &format!("{OES}/{DEMO}/clients/connections/{CONNECTION}/allocations"), Some(session), &body).await;
+                prop_assert_eq!(reply.status, 200);
+                written.push(reply.body["allocation"].clone());
+            }
+            // A fixture allocation settled in the session moves in the updatedAt order and out of `reserved`.
+            let fixture = "8551b0d1-17bb-4bf1-9d20-b9879b84ab70";
+            if settle_fixture {
+                let body = json!({"allocationId": fixture, "amount": {"currency": "SOL", "quantity": "5594404400000"},
+                    "clientId": "4a1bce01-4ef4-4263-af76-0f56e07eaa45", "connectionId": "1e7a9fe0-6b8d-498a-aa69-2d990a5e5fdb",
+                    "partnersClientId": "pc", "partnersConnectionId": "pcc", "partnersAllocationId": "pa", "status": "cleared",
+                    "nonce": "n", "payload": "p", "signature": "s"});
+                prop_assert_eq!(send_json("PUT", &format!("{OES}/{DEMO}/partners/allocations"), Some(session), &body).await.status, 200);
+            }
+            let mut query = format!("statuses={}&sortField={field}&sortDirection={}", statuses.join(","), if desc { "DESC" } else { "ASC" });
+            if let Some(c) = currency {
+                query.push_str(&format!("&currencies={c}"));
+            }
+            // Expected: the fixtures' matches (read outside the session), the settled one as the
+            // session sees it, and the session's writes, filtered and sorted here.
+            let settled = get_in(session, &format!("{OES}/{DEMO}/partners/allocations/{fixture}")).await.body["allocation"].clone();
+            let mut expected: Vec<serde_json::Value> = walk("merge-untouched", &format!("sortField=id"), 500)
+                .await
+                .into_iter()
+                .map(|a| if a["id"] == fixture && settle_fixture { settled.clone() } else { a })
+                .chain(written)
+                .filter(|a| statuses.contains(&a["status"].as_str().unwrap()))
+                .filter(|a| currency.is_none_or(|c| a["amount"]["currency"] == c))
+                .collect();
+            expected.sort_by(|a, b| allocation_order(a, b, field, desc));
+            let paged = walk(session, &query, size).await;
+            let ids = |v: &[serde_json::Value]| v.iter().map(|a| a["id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+            prop_assert_eq!(ids(&paged), ids(&expected));
+            Ok(())
+        })?;
+    }
+}

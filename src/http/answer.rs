@@ -134,10 +134,12 @@ pub(crate) fn answer(
     let view = choose_view(binding, params);
     let fields = selected_fields(binding, view, params)?;
     let (shape, rendered) = (&binding.views[view].0, &binding.views[view].1);
-    // The session's changes to this binding's collection, when it has any.
-    let base_collection = api.store.collection(&binding.collection);
-    let written =
-        changes.and_then(|c| c.collections.get(&binding.collection)).filter(|c| c.len() > 0).zip(base_collection);
+    // The session's changes to this binding's collection, when it has any (an untouched session
+    // looks nothing up).
+    let written = changes
+        .and_then(|c| c.collections.get(&binding.collection))
+        .filter(|c| c.len() > 0)
+        .and_then(|c| Some((c, api.store.collection(&binding.collection)?)));
     let render = |item: Item<'_>, out: &mut Vec<u8>| match (item, &fields) {
         (Item::Base(id), None) => rendered.write(id, out, base),
         (Item::Base(id), Some(keep)) => rendered.write_selected(id, keep, out, base),
@@ -157,17 +159,18 @@ pub(crate) fn answer(
         }
     };
     let lookup = SessionLookup { api, changes };
-    let page = |out: &mut Vec<u8>| -> (Vec<Item<'_>>, usize) {
+    let page = |out: &mut Vec<u8>| -> (Records<'_>, usize) {
         match written {
             Some((changes, base_collection)) => {
                 // Only offset paging sends a total; other pages stop once they are full.
                 let need_total = matches!(binding.query.paging, Some(Paging::Offset { .. }));
-                merge::page(&binding.query, params, base_collection, changes, &lookup, need_total)
+                let (items, total) = merge::page(&binding.query, params, base_collection, changes, &lookup, need_total);
+                (Records::Merged(items), total)
             }
             None => {
                 let page = binding.query.run(params);
                 reserve(out, rendered, &page.ids, base.len());
-                (page.ids.into_iter().map(Item::Base).collect(), page.total)
+                (Records::Indexed(page.ids), page.total)
             }
         }
     };
@@ -205,7 +208,7 @@ pub(crate) fn answer(
                 out.push(b':');
             }
             out.push(b'[');
-            for (i, &item) in items.iter().enumerate() {
+            for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
@@ -255,14 +258,14 @@ pub(crate) fn answer(
             }
             write_json(&mut out, property);
             out.extend_from_slice(b":{");
-            for (i, &item) in items.iter().enumerate() {
+            for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
                 match item {
                     Item::Base(id) => binding.map_keys.write(id, &mut out, b""),
                     Item::Written(record) => {
-                        let key = base_collection.map(|c| c.key_of(record)).unwrap_or_default();
+                        let key = written.map(|(_, c)| c.key_of(record)).unwrap_or_default();
                         write_json(&mut out, &key);
                     }
                 }
@@ -281,6 +284,29 @@ pub(crate) fn answer(
         }
     }
     Ok(response)
+}
+
+/// A page's records: indexed ones by index, or a session's merged with them.
+enum Records<'a> {
+    Indexed(Vec<u32>),
+    Merged(Vec<Item<'a>>),
+}
+
+impl<'a> Records<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Records::Indexed(ids) => ids.len(),
+            Records::Merged(items) => items.len(),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Item<'a>> + '_ {
+        let (indexed, merged) = match self {
+            Records::Indexed(ids) => (Some(ids.iter().map(|&id| Item::Base(id))), None),
+            Records::Merged(items) => (None, Some(items.iter().copied())),
+        };
+        indexed.into_iter().flatten().chain(merged.into_iter().flatten())
+    }
 }
 
 /// Room for a page's records, so the body never regrows.

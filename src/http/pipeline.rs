@@ -52,6 +52,8 @@ pub(crate) struct Endpoint {
     /// Whether the document's security schemes or a request body are checked before the
     /// parameters: false for the bundled read routes, which skip the step.
     checks_first: bool,
+    /// Whether the behaviour file makes the operation a write.
+    writes: bool,
 }
 
 impl Endpoint {
@@ -70,7 +72,8 @@ impl Endpoint {
         let aliases = api.bindings.get(&api.api.operations[op].id).map_or_else(Vec::new, |b| b.param_aliases.clone());
         let operation = &api.api.operations[op];
         let checks_first = operation.request_body.is_some() || (api.auth.is_none() && operation.secured);
-        Endpoint { api, op, options, matched, aliases, checks_first }
+        let writes = api.writes.contains_key(&operation.id);
+        Endpoint { api, op, options, matched, aliases, checks_first, writes }
     }
 
     fn op(&self) -> &Operation {
@@ -196,7 +199,8 @@ fn respond(
     };
     let params = validate(endpoint, parts, path)?;
     *all_declared = params.all_declared;
-    let write = api.writes.get(&op.id);
+    // Looked up only for the operations that write: reads pay nothing for it.
+    let write = if endpoint.writes { api.writes.get(&op.id) } else { None };
     let tenant = match (&api.auth, caller) {
         (Some(rules), Some(index)) => {
             authorize(rules, &api.identities.identities[index], &params, &api.store, write.is_some())?
