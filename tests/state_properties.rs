@@ -295,7 +295,7 @@ proptest! {
             // Expected: the fixtures' matches (read outside the session), the settled one as the
             // session sees it, and the session's writes, filtered and sorted here.
             let settled = get_in(session, &format!("{OES}/{DEMO}/partners/allocations/{fixture}")).await.body["allocation"].clone();
-            let mut expected: Vec<serde_json::Value> = walk("merge-untouched", &format!("sortField=id"), 500)
+            let mut expected: Vec<serde_json::Value> = walk("merge-untouched", "sortField=id", 500)
                 .await
                 .into_iter()
                 .map(|a| if a["id"] == fixture && settle_fixture { settled.clone() } else { a })
