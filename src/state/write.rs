@@ -65,10 +65,17 @@ pub(crate) struct Request<'a> {
 struct Staged(Vec<(String, String, Value)>);
 
 impl Staged {
-    fn put(&mut self, collection: &str, key: &str, record: Value) {
-        match self.0.iter_mut().find(|(c, k, _)| c == collection && k == key) {
-            Some(slot) => slot.2 = record,
-            None => self.0.push((collection.to_string(), key.to_string(), record)),
+    /// Stages `record`, returning where it is.
+    fn put(&mut self, collection: &str, key: &str, record: Value) -> usize {
+        match self.0.iter().position(|(c, k, _)| c == collection && k == key) {
+            Some(at) => {
+                self.0[at].2 = record;
+                at
+            }
+            None => {
+                self.0.push((collection.to_string(), key.to_string(), record));
+                self.0.len() - 1
+            }
         }
     }
 }
@@ -169,11 +176,12 @@ pub(crate) fn apply(
             None => vec![Value::Null],
         };
         for item in &items {
-            let mut done: Vec<(String, Value)> = Vec::new();
+            // Each change's record by name: staged when it changed (no second copy), else as read.
+            let mut done: Vec<(&str, Found)> = Vec::new();
             for change in &effect.changes {
                 let target = {
                     let mut records: Vec<(&str, &Value)> = vec![("record", &record), ("item", item)];
-                    records.extend(done.iter().map(|(n, v)| (n.as_str(), v)));
+                    records.extend(done.iter().map(|(n, f)| (*n, f.get(&staged))));
                     let scope = Scope { named: &named, records: &records, ..bare };
                     changed(api, changes, &staged, change, &scope).map_err(|e| match e {
                         Refusal::Broken(what) => broken(format!("change {}: {what}", change.name)),
@@ -181,16 +189,17 @@ pub(crate) fn apply(
                     })?
                 };
                 if let Some((target_key, target)) = target {
-                    if !change.add.is_empty() || !change.set.is_empty() {
-                        staged.put(&change.collection, &target_key, target.clone());
-                    }
-                    done.push((change.name.clone(), target));
+                    let found = match !change.add.is_empty() || !change.set.is_empty() {
+                        true => Found::Staged(staged.put(&change.collection, &target_key, target)),
+                        false => Found::Read(target),
+                    };
+                    done.push((change.name.as_str(), found));
                 }
             }
             for (pointer, template) in &effect.record_set {
                 let value = {
                     let mut records: Vec<(&str, &Value)> = vec![("record", &record), ("item", item)];
-                    records.extend(done.iter().map(|(n, v)| (n.as_str(), v)));
+                    records.extend(done.iter().map(|(n, f)| (*n, f.get(&staged))));
                     let scope = Scope { named: &named, records: &records, ..bare };
                     scope.value(template).map_err(|e| broken(format!("record_set {pointer}: {e}")))?
                 };
@@ -215,6 +224,21 @@ pub(crate) fn apply(
         changes.replays.insert((request.op.to_string(), replay_key), written.clone());
     }
     Ok(written)
+}
+
+/// A change's record: staged (it changed), or as it was read.
+enum Found {
+    Staged(usize),
+    Read(Value),
+}
+
+impl Found {
+    fn get<'a>(&'a self, staged: &'a Staged) -> &'a Value {
+        match self {
+            Found::Staged(at) => &staged.0[*at].2,
+            Found::Read(value) => value,
+        }
+    }
 }
 
 /// Why a change did not happen.
