@@ -19,7 +19,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 RUNS=${RUNS:-3}
 work=$(mktemp -d)
 server=""
-cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
+cleanup() { if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; fi; rm -rf "$work"; }
 trap cleanup EXIT
 command -v wrk >/dev/null || { echo "installing wrk" >&2; apt-get install -y -qq wrk >/dev/null; }
 
@@ -27,7 +27,7 @@ echo "building specmock (release)" >&2
 cargo build --release --locked --quiet --bin specmock
 BASE=http://127.0.0.1:4011
 start() {
-  [ -n "$server" ] && { kill "$server"; wait "$server" 2>/dev/null || true; }
+  if [ -n "$server" ]; then kill "$server"; wait "$server" 2>/dev/null || true; fi
   # Room for every write of a run: 100,000 writes a session, 10,000 sessions.
   taskset -c 0 ./target/release/specmock serve --port 4011 --quiet --no-cache --session-writes 10000000 \
     --sessions 10000 >"$work/server.log" 2>&1 &
@@ -72,7 +72,8 @@ request = function()
 end
 LUA
 
-# measure NAME ARGS...: median requests/s of RUNS wrk runs (a fresh server each); fails on any non-2xx.
+# measure NAME ARGS...: RUNS wrk runs (a fresh server each) into $work/NAME.rps; fails on any non-2xx.
+# Not run in a subshell: the server it starts must be the one the next start stops.
 measure() {
   local name=$1; shift
   : >"$work/$name.rps"
@@ -81,13 +82,12 @@ measure() {
     out=$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@")
     if echo "$out" | grep -q "Non-2xx"; then echo "$out" >&2; echo "$name: some answers were not 2xx" >&2; exit 1; fi
     echo "$out" | awk '/Requests\/sec/ {print $2}' >>"$work/$name.rps"
-    echo "$out" | awk '/ 50%/ {print $2}' | head -1 >>"$work/$name.p50"
   done
-  median <"$work/$name.rps"
 }
 
-transfer=$(measure transfer -s "$work/transfer.lua" "$BASE")
-allocate=$(measure allocate -s "$work/allocate.lua" "$BASE")
+measure transfer -s "$work/transfer.lua" "$BASE"
+measure allocate -s "$work/allocate.lua" "$BASE"
+transfer=$(median <"$work/transfer.rps"); allocate=$(median <"$work/allocate.rps")
 
 # A session holding 10,000 allocations it wrote, then the same page in it and in an untouched one.
 page="/api/network/v1/enterprises/7a72d96a-03b1-4f1f-a16f-5d13f5c04757/partners/allocations?statuses=reserved&currencies=USDT&sortField=updatedAt&sortDirection=DESC&pageSize=50"

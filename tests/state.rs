@@ -397,3 +397,45 @@ async fn prefer_a_success_status_on_a_create_still_creates() {
         format!("partyAccount.id: the bucket {BUCKET} belongs to account {ACCOUNT}; expected that account.")
     );
 }
+
+#[tokio::test]
+async fn sessions_records_are_bounded_by_bytes() {
+    // 20 KiB in all: a transfer session fills it, and the next write is refused with 507.
+    let server = specmock::MockServer::builder().session_bytes(20 << 10).start().await;
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        let reply = http
+            .post(format!("{}{BRM}/adjustBalance", server.uri()))
+            .bearer_auth("demo-token")
+            .header("x-specmock-session", "big")
+            .json(&adjust(0.5, BUCKET))
+            .send()
+            .await
+            .unwrap();
+        let status = reply.status().as_u16();
+        statuses.push(status);
+        if status == 507 {
+            let body: Value = reply.json().await.unwrap();
+            assert!(body["reason"].as_str().unwrap().contains("--session-bytes"), "{body}");
+            break;
+        }
+    }
+    assert_eq!(statuses.last(), Some(&507), "{statuses:?}");
+    assert!(statuses.iter().filter(|&&s| s == 201).count() >= 2, "{statuses:?}");
+    // Another session's write past the budget drops the least recently used one to make room.
+    let other = http
+        .post(format!("{}{BRM}/adjustBalance", server.uri()))
+        .bearer_auth("demo-token")
+        .header("x-specmock-session", "small")
+        .json(&adjust(0.5, BUCKET))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 201);
+    let sessions: Value =
+        http.get(format!("{}/__admin/sessions", server.uri())).send().await.unwrap().json().await.unwrap();
+    let names: Vec<&str> =
+        sessions["sessions"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["small"]);
+}

@@ -263,8 +263,8 @@ pub struct MockServerBuilder {
     strict_spec: bool,
     address: SocketAddr,
     settings: Settings,
-    /// The session caps: sessions, writes per session.
-    sessions: (usize, usize),
+    /// The session caps: sessions, writes per session, bytes in all.
+    sessions: (usize, usize, usize),
     faults: (Duration, Duration, f64, u64),
     watch: Option<Duration>,
 }
@@ -281,7 +281,11 @@ impl Default for MockServerBuilder {
             settings,
             faults: (Duration::ZERO, Duration::ZERO, 0.0, 1),
             watch: None,
-            sessions: (crate::state::DEFAULT_MAX_SESSIONS, crate::state::DEFAULT_MAX_WRITES),
+            sessions: (
+                crate::state::DEFAULT_MAX_SESSIONS,
+                crate::state::DEFAULT_MAX_WRITES,
+                crate::state::DEFAULT_MAX_BYTES,
+            ),
         }
     }
 }
@@ -338,6 +342,13 @@ impl MockServerBuilder {
     /// How many writes one session may make (default 100,000); past it a write answers 507.
     pub fn session_writes(mut self, writes: usize) -> Self {
         self.sessions.1 = writes;
+        self
+    }
+
+    /// About how many bytes all sessions' records may hold (default 256 MiB); past it the least
+    /// recently used sessions are dropped, and a session holding it alone answers 507.
+    pub fn session_bytes(mut self, bytes: usize) -> Self {
+        self.sessions.2 = bytes;
         self
     }
 
@@ -482,7 +493,8 @@ impl MockServerBuilder {
         };
         let (delay, jitter, share, seed) = self.faults;
         self.settings.options.faults = Faults::new(delay, jitter, share, seed);
-        self.settings.options.sessions = crate::state::Sessions::in_memory(self.sessions.0, self.sessions.1);
+        self.settings.options.sessions =
+            crate::state::Sessions::in_memory(self.sessions.0, self.sessions.1, self.sessions.2);
         App::new(sources, self.settings)
     }
 }

@@ -54,6 +54,10 @@ pub(crate) struct Serve {
     /// How many writes one session may make; past it a write answers 507 until the session is reset.
     #[arg(long, value_name = "N", default_value_t = crate::state::DEFAULT_MAX_WRITES)]
     session_writes: usize,
+    /// About how much memory all sessions' records may hold, e.g. 256MiB; past it the least
+    /// recently used sessions are dropped, and a session that alone holds it answers 507.
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = byte_size)]
+    session_bytes: usize,
     /// How many requests the journal at /__admin/requests keeps.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     journal_size: usize,
@@ -146,7 +150,7 @@ pub(crate) fn run(serve: Serve) -> ExitCode {
             strict: serve.strict,
             reject_unknown_params: serve.reject_unknown_params,
             switches: Default::default(),
-            sessions: crate::state::Sessions::in_memory(serve.sessions, serve.session_writes),
+            sessions: crate::state::Sessions::in_memory(serve.sessions, serve.session_writes, serve.session_bytes),
             faults: Faults::new(
                 Duration::from_millis(serve.delay_ms),
                 Duration::from_millis(serve.delay_jitter_ms),

@@ -14,7 +14,6 @@ pub(crate) mod write;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Instant;
 
 use axum::http::{HeaderMap, HeaderName};
 
@@ -29,6 +28,8 @@ pub(crate) const SESSION_HEADER: HeaderName = HeaderName::from_static("x-specmoc
 pub(crate) const DEFAULT_MAX_SESSIONS: usize = 1_000;
 /// The writes one session may make unless `--session-writes` says otherwise.
 pub(crate) const DEFAULT_MAX_WRITES: usize = 100_000;
+/// About how many bytes all sessions' records may hold unless `--session-bytes` says otherwise.
+pub(crate) const DEFAULT_MAX_BYTES: usize = 256 << 20;
 
 /// What one session changed in one API: records by collection, and answers kept for replay.
 #[derive(Clone, Debug, Default)]
@@ -37,6 +38,15 @@ pub(crate) struct ApiChanges {
     pub(crate) collections: HashMap<String, Changes>,
     /// First answers by operation and idempotency key.
     pub(crate) replays: HashMap<(String, String), Written>,
+    /// About how many bytes the replays hold.
+    pub(crate) replay_weight: usize,
+}
+
+impl ApiChanges {
+    /// About how many bytes its records and replays hold.
+    fn weight(&self) -> usize {
+        self.collections.values().map(|c| c.weight).sum::<usize>() + self.replay_weight
+    }
 }
 
 /// A session as listed.
@@ -81,15 +91,15 @@ pub(crate) trait SessionStore: Send + Sync {
 pub(crate) struct Sessions(pub(crate) Arc<dyn SessionStore>);
 
 impl Sessions {
-    /// In-memory sessions with these caps.
-    pub(crate) fn in_memory(max_sessions: usize, max_writes: usize) -> Sessions {
-        Sessions(Arc::new(MemorySessions::new(max_sessions, max_writes)))
+    /// In-memory sessions with these caps: sessions, writes per session, bytes in all.
+    pub(crate) fn in_memory(max_sessions: usize, max_writes: usize, max_bytes: usize) -> Sessions {
+        Sessions(Arc::new(MemorySessions::new(max_sessions, max_writes, max_bytes)))
     }
 }
 
 impl Default for Sessions {
     fn default() -> Self {
-        Sessions::in_memory(DEFAULT_MAX_SESSIONS, DEFAULT_MAX_WRITES)
+        Sessions::in_memory(DEFAULT_MAX_SESSIONS, DEFAULT_MAX_WRITES, DEFAULT_MAX_BYTES)
     }
 }
 
@@ -112,7 +122,9 @@ impl std::ops::Deref for Sessions {
 struct Session {
     apis: RwLock<HashMap<String, ApiChanges>>,
     writes: AtomicUsize,
-    /// Milliseconds since the store started, at the last use.
+    /// About how many bytes its records hold.
+    bytes: AtomicUsize,
+    /// The use clock's tick at its last use.
     last_used: AtomicU64,
 }
 
@@ -120,28 +132,57 @@ struct Session {
 pub(crate) struct MemorySessions {
     sessions: RwLock<HashMap<String, Arc<Session>>>,
     touched: AtomicBool,
-    started: Instant,
+    /// Counts uses, to order sessions by their last.
+    uses: AtomicU64,
     max_sessions: usize,
     max_writes: usize,
+    max_bytes: usize,
+    /// About how many bytes all sessions' records hold.
+    bytes: AtomicUsize,
     /// Serialises the creation of sessions, so the cap is kept exactly.
     creating: Mutex<()>,
 }
 
 impl MemorySessions {
     /// Sessions with these caps.
-    pub(crate) fn new(max_sessions: usize, max_writes: usize) -> MemorySessions {
+    pub(crate) fn new(max_sessions: usize, max_writes: usize, max_bytes: usize) -> MemorySessions {
         MemorySessions {
             sessions: RwLock::new(HashMap::new()),
             touched: AtomicBool::new(false),
-            started: Instant::now(),
+            uses: AtomicU64::new(0),
             max_sessions: max_sessions.max(1),
             max_writes,
+            max_bytes,
+            bytes: AtomicUsize::new(0),
             creating: Mutex::new(()),
         }
     }
 
+    /// Drops the least recently used sessions but `keep` while all hold more than the byte cap.
+    fn shed(&self, keep: &str) {
+        let mut sessions = self.sessions.write().unwrap_or_else(|e| e.into_inner());
+        while self.bytes.load(Ordering::Relaxed) > self.max_bytes {
+            let Some(oldest) = sessions
+                .iter()
+                .filter(|(n, _)| n.as_str() != keep)
+                .min_by_key(|(_, s)| s.last_used.load(Ordering::Relaxed))
+                .map(|(n, _)| n.clone())
+            else {
+                return;
+            };
+            let dropped = sessions.remove(&oldest).expect("found");
+            self.bytes.fetch_sub(dropped.bytes.load(Ordering::Relaxed), Ordering::Relaxed);
+            tracing::warn!(
+                session = %display_name(&oldest),
+                "dropped the least recently used session to keep sessions' records under {} MiB (raise it with --session-bytes)",
+                self.max_bytes >> 20
+            );
+        }
+    }
+
+    /// A tick of a use clock: later uses get larger numbers, even within one millisecond.
     fn now(&self) -> u64 {
-        self.started.elapsed().as_millis() as u64
+        self.uses.fetch_add(1, Ordering::Relaxed)
     }
 
     fn get(&self, name: &str) -> Option<Arc<Session>> {
@@ -165,6 +206,7 @@ impl MemorySessions {
                 .map(|(n, _)| n.clone())
                 .expect("the map is not empty");
             let dropped = sessions.remove(&oldest).expect("found");
+            self.bytes.fetch_sub(dropped.bytes.load(Ordering::Relaxed), Ordering::Relaxed);
             tracing::warn!(
                 session = %display_name(&oldest),
                 writes = dropped.writes.load(Ordering::Relaxed),
@@ -211,10 +253,35 @@ impl SessionStore for MemorySessions {
                 ),
             ));
         }
+        let held = session.bytes.load(Ordering::Relaxed);
+        if held >= self.max_bytes {
+            return Err(HttpError::new(
+                507,
+                format!(
+                    "session '{}' holds about {} MiB of records, the most specmock keeps; reset it (DELETE \
+                     /__admin/sessions/NAME or POST /__admin/reset) or raise the cap with --session-bytes",
+                    display_name(name),
+                    held >> 20
+                ),
+            ));
+        }
+        let before = changes.weight();
         let written = write(changes)?;
+        let api_after = apis.get(api).map_or(0, ApiChanges::weight);
+        // Released before the sessions' map is locked to shed others (`list` locks the other way round).
+        drop(apis);
+        let grown = api_after as isize - before as isize;
+        session.bytes.store((held as isize + grown).max(0) as usize, Ordering::Relaxed);
+        match grown >= 0 {
+            true => self.bytes.fetch_add(grown as usize, Ordering::Relaxed),
+            false => self.bytes.fetch_sub((-grown) as usize, Ordering::Relaxed),
+        };
         if !written.replayed {
             session.writes.fetch_add(1, Ordering::Relaxed);
             self.touched.store(true, Ordering::Release);
+        }
+        if self.bytes.load(Ordering::Relaxed) > self.max_bytes {
+            self.shed(name);
         }
         Ok(written)
     }
@@ -244,11 +311,16 @@ impl SessionStore for MemorySessions {
 
     fn remove(&self, session: &str) -> bool {
         let name = if session == "default" { "" } else { session };
-        self.sessions.write().unwrap_or_else(|e| e.into_inner()).remove(name).is_some()
+        let removed = self.sessions.write().unwrap_or_else(|e| e.into_inner()).remove(name);
+        if let Some(dropped) = &removed {
+            self.bytes.fetch_sub(dropped.bytes.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        removed.is_some()
     }
 
     fn reset(&self) {
         self.sessions.write().unwrap_or_else(|e| e.into_inner()).clear();
+        self.bytes.store(0, Ordering::Relaxed);
         self.touched.store(false, Ordering::Release);
     }
 
@@ -260,6 +332,7 @@ impl SessionStore for MemorySessions {
             match refused {
                 None => true,
                 Some(why) => {
+                    self.bytes.fetch_sub(session.bytes.load(Ordering::Relaxed), Ordering::Relaxed);
                     tracing::warn!(session = %display_name(name), "the reload reset session '{}': {why}", display_name(name));
                     false
                 }

@@ -221,6 +221,7 @@ pub(crate) fn apply(
     commit(api, changes, staged);
     let written = Written { status: def.status.unwrap_or(0), record, key, replayed: false };
     if let Some(replay_key) = replay_key {
+        changes.replay_weight += crate::store::merge::weight(&written.record);
         changes.replays.insert((request.op.to_string(), replay_key), written.clone());
     }
     Ok(written)

@@ -26,6 +26,8 @@ pub(crate) struct Changes {
     pub(crate) added: Vec<Value>,
     /// Each added record's position in `added`, by key.
     pub(crate) added_keys: hashbrown::HashMap<String, u32>,
+    /// About how many bytes the records hold (see [`weight`]).
+    pub(crate) weight: usize,
     /// Every record put, in order: each binding's index takes in the entries it has not seen.
     journal: Vec<Slot>,
     /// Each binding's index of these records, by the binding's field plan.
@@ -42,6 +44,7 @@ impl Clone for Changes {
             replaced: self.replaced.clone(),
             added: self.added.clone(),
             added_keys: self.added_keys.clone(),
+            weight: self.weight,
             journal: self.journal.clone(),
             indexes: Default::default(),
             rendered: Default::default(),
@@ -73,6 +76,8 @@ struct Indexed {
     /// Journal entries taken in.
     seen: usize,
     entries: hashbrown::HashMap<Slot, Entry>,
+    /// Indexed records' tie-break values and sort key values, by index, kept once read.
+    base: hashbrown::HashMap<u32, (Vec<SortValue>, Vec<SortValue>)>,
     /// Slots in each order.
     orders: Vec<(OrderName, Vec<Slot>)>,
 }
@@ -95,6 +100,18 @@ impl Entry {
     /// The sort values of `order`: its key's (if any), then the tie-break.
     fn sort_values(&self, key: Option<usize>) -> impl Iterator<Item = &SortValue> {
         key.map(|k| &self.keys[k]).into_iter().chain(&self.tie)
+    }
+}
+
+/// About how many bytes a parsed record holds: its text plus a node's overhead per value, walked
+/// without serialising it.
+pub(crate) fn weight(value: &Value) -> usize {
+    const NODE: usize = 32;
+    NODE + match value {
+        Value::String(s) => s.len(),
+        Value::Array(items) => items.iter().map(weight).sum(),
+        Value::Object(map) => map.iter().map(|(k, v)| k.len() + NODE + weight(v)).sum(),
+        _ => 0,
     }
 }
 
@@ -142,11 +159,15 @@ impl Changes {
     /// Keeps `record` under `key`: it replaces an added record, or the indexed record at
     /// `indexed`, or is added.
     pub(crate) fn put(&mut self, key: String, indexed: Option<u32>, record: Value) {
+        self.weight += weight(&record);
         let slot = if let Some(&i) = self.added_keys.get(&key) {
-            self.added[i as usize] = record;
+            let old = std::mem::replace(&mut self.added[i as usize], record);
+            self.weight -= weight(&old);
             Slot::Added(i)
         } else if let Some(index) = indexed {
-            self.replaced.insert(index, record);
+            if let Some(old) = self.replaced.insert(index, record) {
+                self.weight -= weight(&old);
+            }
             Slot::Replaced(index)
         } else {
             let i = self.added.len() as u32;
@@ -212,12 +233,25 @@ pub(crate) fn page<'a>(
     let wanted = wanted(plan, params);
     let (key, desc) = query.order_asked(params);
     let key_index = key.and_then(|k| plan.keys.iter().position(|(n, _, _)| n == k));
-    let primary = key_index.map(|k| (&plan.keys[k].1, plan.keys[k].2));
     let n = base.len();
 
     let mut indexes = changes.indexes.lock().unwrap_or_else(|e| e.into_inner());
     let indexed = indexes.entry(std::sync::Arc::as_ptr(plan) as usize).or_default();
     indexed.catch_up(plan, changes, n, lookup);
+    // Indexed matches up to the page's end, less those the session replaced; their sort values
+    // are read from the records once and kept (indexed records never change).
+    let reach = skip.saturating_add(take);
+    let indexed_page = query.run_window(params, 0, reach.saturating_add(changes.replaced.len()));
+    for &id in &indexed_page.ids {
+        if let (hashbrown::hash_map::Entry::Vacant(slot), Some(record)) =
+            (indexed.base.entry(id), base.records.get(id as usize))
+        {
+            slot.insert((
+                sort_key(plan, None, record),
+                plan.keys.iter().map(|(_, p, c)| SortValue::of(record, p, *c)).collect(),
+            ));
+        }
+    }
     let at = indexed.order(key.map(str::to_string), desc && key_index.is_some(), key_index);
     let (order, entries) = (&indexed.orders[at].1, &indexed.entries);
     let hit = |e: &Entry| {
@@ -227,7 +261,6 @@ pub(crate) fn page<'a>(
         })
     };
     // The session's matches in order, as far as the page reaches (or all, to count them).
-    let reach = skip.saturating_add(take);
     let mut written: Vec<&Entry> = Vec::new();
     let mut written_total = 0usize;
     for slot in order {
@@ -243,8 +276,6 @@ pub(crate) fn page<'a>(
         }
     }
 
-    // Indexed matches up to the page's end, less those the session replaced.
-    let indexed_page = query.run_window(params, 0, reach.saturating_add(changes.replaced.len()));
     let replaced_matching = changes
         .replaced
         .keys()
@@ -274,10 +305,12 @@ pub(crate) fn page<'a>(
             break;
         }
         // A collection kept without parsed records has no sort (see `load::changed_collections`).
-        let here = base.records.get(id as usize).map(|r| sort_key(plan, primary, r)).unwrap_or_default();
-        while let Some(e) = w.next_if(|e| {
-            ordered(e.sort_values(key_index), here.iter(), descending).then(e.place.cmp(&(id as u64))).is_lt()
-        }) {
+        let none = (Vec::new(), Vec::new());
+        let (tie, keys) = indexed.base.get(&id).unwrap_or(&none);
+        let here = || key_index.and_then(|k| keys.get(k)).into_iter().chain(tie);
+        while let Some(e) =
+            w.next_if(|e| ordered(e.sort_values(key_index), here(), descending).then(e.place.cmp(&(id as u64))).is_lt())
+        {
             push(Item::Written(changes.record(slot_of(e))), &mut items);
         }
         push(Item::Base(id), &mut items);
