@@ -29,7 +29,7 @@ BASE=http://127.0.0.1:4011
 start() {
   if [ -n "$server" ]; then kill "$server"; wait "$server" 2>/dev/null || true; fi
   # Room for every write of a run: 100,000 writes a session, 10,000 sessions.
-  taskset -c 0 ./target/release/specmock serve --port 4011 --quiet --no-cache --session-writes 10000000 \
+  taskset -c 0 ./target/release/specmock serve --port 4011 --quiet --no-cache --session-writes 10000000 --session-bytes 16GiB \
     --sessions 10000 >"$work/server.log" 2>&1 &
   server=$!
   for _ in $(seq 1 2000); do

@@ -299,6 +299,46 @@ fn memory_stays_bounded_under_oversized_requests_and_journal_reads() {
 }
 
 #[test]
+fn sessions_hold_about_the_memory_session_bytes_allows() {
+    // 4,000 transfers in 40 sessions would keep about 60 MB; a 16 MiB budget drops the least
+    // recently used sessions, and the server's resident memory grows by about the budget.
+    let server = Served::start(&["--no-cache", "--quiet", "--session-bytes", "16MiB", "--journal-bytes", "1MiB"]);
+    let start = server.memory_kb("VmRSS:");
+    let (a, b) = ("0.0.0.1+-balance_group+2083846+1000095+38", "0.0.0.1+-balance_group+2090186+1000095+20");
+    std::thread::scope(|scope| {
+        for worker in 0..4 {
+            let server = &server;
+            scope.spawn(move || {
+                for i in 0..1000 {
+                    let (from, to) = if i % 2 == 0 { (a, b) } else { (b, a) };
+                    let body = format!(
+                        r#"{{"amount":{{"amount":1,"units":"Free Seconds"}},"bucket":{{"id":"{from}"}},"receiverBucket":{{"id":"{to}"}},"usageType":"other"}}"#
+                    );
+                    let head = format!(
+                        "POST /brm/prepayBalanceManagement/v4/transferBalance HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\
+                         Authorization: Bearer demo-token\r\nContent-Type: application/json\r\n\
+                         X-Specmock-Session: s{worker}-{}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+                        server.port,
+                        i / 100,
+                        body.len()
+                    );
+                    let mut stream = server.connect();
+                    stream.write_all(head.as_bytes()).unwrap();
+                    let answer = read_answer(&mut stream);
+                    assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
+                }
+            });
+        }
+    });
+    let sessions = server.get("/__admin/sessions", "").json();
+    let kept: u64 = sessions["sessions"].as_array().unwrap().iter().map(|s| s["writes"].as_u64().unwrap()).sum();
+    let grown = server.memory_kb("VmRSS:").saturating_sub(start);
+    eprintln!("4,000 transfers, {kept} kept: resident memory grew {grown} kB");
+    assert!(kept < 2_000, "a 16 MiB budget kept {kept} transfers");
+    assert!(grown < 28 << 10, "resident memory grew {grown} kB for a 16 MiB budget");
+}
+
+#[test]
 fn concurrent_resets_share_reloads_and_memory() {
     let server = Served::start(&["--no-cache", "--scale", "5"]);
     let reset = || {
