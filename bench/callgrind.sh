@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Instructions per request on the three benchmark routes, counted by callgrind: unlike req/s on a
-# shared machine, the count repeats for the same binary and inputs, so small changes show.
+# Instructions per request on the three benchmark routes and two writes (a BRM transfer back and
+# forth between two buckets, an OES allocation), counted by callgrind: unlike req/s on a shared
+# machine, the count repeats for the same binary and inputs, so small changes show.
 #
 #   bench/callgrind.sh [BINARY] [REQUESTS]     (default ./target/release/specmock, 2000)
 #
@@ -27,6 +28,8 @@ declare -A route=(
   [transfer]="$TB"
   [allocations]="$ENT/allocations?pageSize=50&types=allocation&statuses=cleared&sortField=quantity"
   [balances]="$ENT/balances"
+  [transfer-write]=/brm/prepayBalanceManagement/v4/transferBalance
+  [allocation-write]=/api/network/v1/enterprises/7a72d96a-03b1-4f1f-a16f-5d13f5c04757/clients/connections/f0b6e6f5-a314-4d03-bb47-e0f6b5aaab5f/allocations
 )
 
 # drive URL N: N authorised GETs over 4 connections; fails unless every one answered 200.
@@ -39,21 +42,47 @@ drive() {
   [ "$(echo "$codes" | awk '{print $2}')" = 200 ] || { echo "non-200 answers: $codes" >&2; exit 1; }
 }
 
+# write NAME URL N FIRST: N writes on one keep-alive connection, numbered from FIRST; fails unless
+# every one answered 2xx.
+write() {
+  python3 - "$@" <<'PY'
+import http.client, json, sys
+name, url, n, first = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+host, path = url.split("//")[1].split("/", 1)
+c = http.client.HTTPConnection(host)
+a, b = "0.0.0.1+-balance_group+2083846+1000095+38", "0.0.0.1+-balance_group+2090186+1000095+20"
+for i in range(first, first + n):
+    if name == "transfer-write":
+        x, y = (a, b) if i % 2 == 0 else (b, a)
+        body = {"amount": {"amount": 1, "units": "Free Seconds"}, "bucket": {"id": x}, "receiverBucket": {"id": y},
+                "usageType": "other"}
+    else:
+        body = {"amount": {"currency": "USDT", "quantity": "1000"}, "clientExternalId": f"cg-{i}", "nonce": "n",
+                "payload": "p", "signature": "s"}
+    c.request("POST", "/" + path, json.dumps(body),
+              {"Authorization": "Bearer demo-token", "Content-Type": "application/json"})
+    r = c.getresponse(); r.read()
+    if r.status // 100 != 2:
+        sys.exit(f"{name}: answered {r.status}")
+PY
+}
+
 printf '| route | instructions per request |\n|---|---:|\n'
-for name in transfer allocations balances; do
+for name in transfer allocations balances transfer-write allocation-write; do
   port=$((4300 + RANDOM % 500))
   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/out.%p" \
     "$binary" serve --port "$port" --no-admin --no-cache >"$work/log" 2>&1 &
   echo $! >"$work/pid"
   url="http://127.0.0.1:$port${route[$name]}"
   for _ in $(seq 600); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer demo-token' "$url")" = 200 ] && break
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer demo-token' "http://127.0.0.1:$port$TB")" = 200 ] && break
     sleep 0.1
   done
-  drive "$url" 200 # warm-up: connections, allocator pools, lazily built state
+  # Warm-up: connections, allocator pools, lazily built state.
+  case $name in *-write) write "$name" "$url" 200 0 ;; *) drive "$url" 200 ;; esac
   pid=$(cat "$work/pid")
   callgrind_control -i on "$pid" >/dev/null
-  drive "$url" "$requests"
+  case $name in *-write) write "$name" "$url" "$requests" 200 ;; *) drive "$url" "$requests" ;; esac
   callgrind_control -i off "$pid" >/dev/null
   callgrind_control -d "$pid" >/dev/null
   kill "$pid"; wait "$pid" 2>/dev/null || true

@@ -400,8 +400,8 @@ async fn prefer_a_success_status_on_a_create_still_creates() {
 
 #[tokio::test]
 async fn sessions_records_are_bounded_by_bytes() {
-    // 20 KiB in all: a transfer session fills it, and the next write is refused with 507.
-    let server = specmock::MockServer::builder().session_bytes(20 << 10).start().await;
+    // 64 KiB in all: a few adjustments fill it, and the next write is refused with 507.
+    let server = specmock::MockServer::builder().session_bytes(64 << 10).start().await;
     let http = reqwest::Client::new();
     let mut statuses = Vec::new();
     for _ in 0..20 {

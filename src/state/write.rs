@@ -82,14 +82,30 @@ impl Staged {
 
 /// The record of `collection` with `key` as the session (and this write so far) sees it.
 fn current(api: &LoadedApi, changes: &ApiChanges, staged: &Staged, collection: &str, key: &str) -> Option<Value> {
-    if let Some((_, _, v)) = staged.0.iter().find(|(c, k, _)| c == collection && k == key) {
-        return Some(v.clone());
+    Some(match locate(api, changes, staged, collection, key)? {
+        Found::Staged(at) => staged.0[at].2.clone(),
+        Found::Read(value) => value.clone(),
+    })
+}
+
+/// Where the record of `collection` with `key` is: staged by this write, or kept (indexed, or
+/// written by the session before). Read in place: only a record that changes is copied.
+fn locate<'a>(
+    api: &'a LoadedApi,
+    changes: &'a ApiChanges,
+    staged: &Staged,
+    collection: &str,
+    key: &str,
+) -> Option<Found<'a>> {
+    if let Some(at) = staged.0.iter().position(|(c, k, _)| c == collection && k == key) {
+        return Some(Found::Staged(at));
     }
     let base = api.store.collection(collection)?;
     match changes.collections.get(collection) {
-        Some(c) => c.value(base, key).cloned(),
-        None => base.get(key).map(|(_, v)| v.clone()),
+        Some(c) => c.value(base, key),
+        None => base.get(key).map(|(_, v)| v),
     }
+    .map(Found::Read)
 }
 
 /// Runs `write` against `changes`, committing its records when it succeeds.
@@ -163,6 +179,8 @@ pub(crate) fn apply(
     if let Some(compute) = write.compute {
         compute(&mut record).map_err(|e| HttpError::bad_request(format!("body{e}")))?;
     }
+    // The session's records, read in place until the write commits.
+    let kept: &ApiChanges = &*changes;
     for effect in &def.effects {
         if let Some(condition) = &effect.when {
             let scope = Scope { named: &named, records: &[("record", &record)], ..bare };
@@ -183,18 +201,17 @@ pub(crate) fn apply(
                     let mut records: Vec<(&str, &Value)> = vec![("record", &record), ("item", item)];
                     records.extend(done.iter().map(|(n, f)| (*n, f.get(&staged))));
                     let scope = Scope { named: &named, records: &records, ..bare };
-                    changed(api, changes, &staged, change, &scope).map_err(|e| match e {
+                    changed(api, kept, &staged, change, &scope).map_err(|e| match e {
                         Refusal::Broken(what) => broken(format!("change {}: {what}", change.name)),
                         Refusal::Refused(refused) => refused,
                     })?
                 };
-                if let Some((target_key, target)) = target {
-                    let found = match !change.add.is_empty() || !change.set.is_empty() {
-                        true => Found::Staged(staged.put(&change.collection, &target_key, target)),
-                        false => Found::Read(target),
-                    };
-                    done.push((change.name.as_str(), found));
-                }
+                let found = match target {
+                    Target::Skipped => continue,
+                    Target::Unchanged(found) => found,
+                    Target::Changed(key, value) => Found::Staged(staged.put(&change.collection, &key, value)),
+                };
+                done.push((change.name.as_str(), found));
             }
             for (pointer, template) in &effect.record_set {
                 let value = {
@@ -227,14 +244,28 @@ pub(crate) fn apply(
     Ok(written)
 }
 
-/// A change's record: staged (it changed), or as it was read.
-enum Found {
+/// A record a write reads: staged by it (it changed), or kept as it was.
+#[derive(Clone, Copy)]
+enum Found<'k> {
     Staged(usize),
-    Read(Value),
+    Read(&'k Value),
 }
 
-impl Found {
-    fn get<'a>(&'a self, staged: &'a Staged) -> &'a Value {
+/// What one change did to its target.
+enum Target<'k> {
+    /// There is none, and the change may be skipped.
+    Skipped,
+    /// Read, not changed.
+    Unchanged(Found<'k>),
+    /// Changed: its key and new content, to stage.
+    Changed(String, Value),
+}
+
+impl<'k> Found<'k> {
+    fn get<'a>(&'a self, staged: &'a Staged) -> &'a Value
+    where
+        'k: 'a,
+    {
         match self {
             Found::Staged(at) => &staged.0[*at].2,
             Found::Read(value) => value,
@@ -250,22 +281,26 @@ enum Refusal {
     Refused(HttpError),
 }
 
-/// One change: the target record's key and its new content, or None when it is skipped.
-fn changed(
-    api: &LoadedApi,
-    changes: &ApiChanges,
+/// One change: its target read, changed, or skipped when it is not there.
+fn changed<'k>(
+    api: &'k LoadedApi,
+    changes: &'k ApiChanges,
     staged: &Staged,
     change: &Change,
     scope: &Scope<'_>,
-) -> Result<Option<(String, Value)>, Refusal> {
+) -> Result<Target<'k>, Refusal> {
     let key = scope.text(&change.key).map_err(Refusal::Broken)?;
-    let Some(mut target) = current(api, changes, staged, &change.collection, &key) else {
+    let Some(found) = locate(api, changes, staged, &change.collection, &key) else {
         return match &change.not_found {
             Some(message) => Err(Refusal::Refused(HttpError::new(404, message.replace("{key}", &key)))),
-            None => Ok(None),
+            None => Ok(Target::Skipped),
         };
     };
-    guarded(&change.only_when, &target, &key, scope).map_err(Refusal::Refused)?;
+    guarded(&change.only_when, found.get(staged), &key, scope).map_err(Refusal::Refused)?;
+    if change.add.is_empty() && change.set.is_empty() {
+        return Ok(Target::Unchanged(found));
+    }
+    let mut target = found.get(staged).clone();
     for add in &change.add {
         let field = scope.text(&add.field).map_err(Refusal::Broken)?;
         let amount_value = scope.value(&Value::String(add.amount.clone())).map_err(Refusal::Broken)?;
@@ -309,7 +344,7 @@ fn changed(
         };
         set_at(&mut target, pointer, value).map_err(Refusal::Broken)?;
     }
-    Ok(Some((key, target)))
+    Ok(Target::Changed(key, target))
 }
 
 /// Refuses when a guard's field holds none of its values.
