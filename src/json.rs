@@ -32,3 +32,49 @@ pub(crate) fn json_escaped(text: &str) -> Vec<u8> {
     let quoted = serde_json::to_vec(text).expect("a string serialises");
     quoted[1..quoted.len() - 1].to_vec()
 }
+
+/// The value a JSON pointer names, as `Value::pointer` finds it but without its two string copies
+/// per segment: only a segment holding a `~` escape is copied. A write follows a few dozen
+/// pointers, and those copies were 7% of a BRM transfer's instructions.
+pub(crate) fn at<'v>(value: &'v Value, pointer: &str) -> Option<&'v Value> {
+    if pointer.is_empty() {
+        return Some(value);
+    }
+    pointer.strip_prefix('/')?.split('/').try_fold(value, |target, token| {
+        let token = unescaped(token);
+        match target {
+            Value::Object(map) => map.get(token.as_ref()),
+            Value::Array(items) => index(&token).and_then(|i| items.get(i)),
+            _ => None,
+        }
+    })
+}
+
+/// A pointer segment with its `~1` and `~0` escapes undone.
+pub(crate) fn unescaped(token: &str) -> Cow<'_, str> {
+    match token.contains('~') {
+        true => Cow::Owned(token.replace("~1", "/").replace("~0", "~")),
+        false => Cow::Borrowed(token),
+    }
+}
+
+/// An array index as a pointer writes it: digits, no sign, no leading zero.
+pub(crate) fn index(token: &str) -> Option<usize> {
+    if token.starts_with('+') || (token.starts_with('0') && token.len() > 1) {
+        return None;
+    }
+    token.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_follows_a_pointer_as_serde_json_does() {
+        let value = serde_json::json!({"a": [{"b/c": 1, "d~e": 2}], "": 3, "07": 4});
+        for pointer in ["", "/a", "/a/0", "/a/0/b~1c", "/a/0/d~0e", "/", "/07", "/a/00", "/a/+0", "/a/1", "/x/y", "a"] {
+            assert_eq!(at(&value, pointer), value.pointer(pointer), "{pointer}");
+        }
+    }
+}

@@ -4,6 +4,7 @@
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
+use crate::json::at;
 use crate::state::money::{decimal, number};
 
 /// A computation over the written record; the error names the field (by JSON pointer) and what
@@ -28,22 +29,22 @@ pub(crate) const NAMES: &[&str] = &["transfer_balance"];
 /// amount), and sets `amount` to the moved amount plus the cost, `transferCost` to the cost.
 /// Each item's amount is what leaves its bucket, so a bucket's remaining value falls by it.
 pub(crate) fn transfer_balance(record: &mut Value) -> Result<(), String> {
-    let moved = record.pointer("/amount/amount").and_then(decimal).ok_or("/amount/amount: expected a number")?;
+    let moved = at(record, "/amount/amount").and_then(decimal).ok_or("/amount/amount: expected a number")?;
     if moved <= Decimal::ZERO {
         return Err(format!("/amount/amount: {moved} is not positive; a transfer moves a positive amount"));
     }
-    let units = record.pointer("/amount/units").cloned().unwrap_or(Value::Null);
-    let cost = match record.pointer("/transferCost/amount").or_else(|| record.pointer("/transferCost/value")) {
+    let units = at(record, "/amount/units").cloned().unwrap_or(Value::Null);
+    let cost = match at(record, "/transferCost/amount").or_else(|| at(record, "/transferCost/value")) {
         Some(v) => decimal(v).ok_or("/transferCost: expected a number")?,
         None => Decimal::ZERO,
     };
     if cost < Decimal::ZERO {
         return Err(format!("/transferCost: {cost} is negative; expected a cost of zero or more"));
     }
-    let from = record.pointer("/bucket").cloned().ok_or("/bucket: required")?;
-    let to = record.pointer("/receiverBucket").cloned().ok_or("/receiverBucket: required")?;
-    let owner = record.pointer("/costOwner").and_then(Value::as_str).unwrap_or("originator").to_string();
-    let when = record.pointer("/confirmationDate").cloned().unwrap_or(Value::Null);
+    let from = at(record, "/bucket").cloned().ok_or("/bucket: required")?;
+    let to = at(record, "/receiverBucket").cloned().ok_or("/receiverBucket: required")?;
+    let owner = at(record, "/costOwner").and_then(Value::as_str).unwrap_or("originator").to_string();
+    let when = at(record, "/confirmationDate").cloned().unwrap_or(Value::Null);
     let quantity = |amount: Decimal| json!({"amount": number(amount), "units": units, "@type": "Quantity"});
     let impacted = |bucket: &Value, amount: Decimal, item_type: &str, name: &str| {
         json!({"@type": "ImpactedBucket", "bucket": bucket, "confirmationDate": when, "requestedDate": when,

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::json::text;
+use crate::json::{index, text, unescaped};
 
 /// What a template's placeholders read.
 pub(crate) struct Scope<'a> {
@@ -31,8 +31,10 @@ impl Scope<'_> {
         match kind {
             "path" => self.path.iter().find(|(n, _)| n == rest).map(|(_, v)| Value::String(v.clone())),
             "header" => self.headers.get(rest).and_then(|v| v.to_str().ok()).map(|v| Value::String(v.into())),
-            "body" => self.body.pointer(rest).cloned(),
-            record => self.records.iter().find(|(n, _)| *n == record).and_then(|(_, r)| r.pointer(rest)).cloned(),
+            "body" => crate::json::at(self.body, rest).cloned(),
+            record => {
+                self.records.iter().find(|(n, _)| *n == record).and_then(|(_, r)| crate::json::at(r, rest)).cloned()
+            }
         }
     }
 
@@ -103,42 +105,47 @@ impl Scope<'_> {
 /// Writes `value` at a JSON pointer, making intermediate objects; fails where a scalar is in the way.
 pub(crate) fn set_at(record: &mut Value, pointer: &str, value: Value) -> Result<(), String> {
     let mut at = record;
-    let segments: Vec<String> = pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
-    let Some((last, parents)) = segments.split_last() else {
+    let Some(path) = pointer.strip_prefix('/') else {
         *at = value;
         return Ok(());
     };
-    for segment in parents {
+    let mut segments = path.split('/').map(unescaped).peekable();
+    while let Some(segment) = segments.next() {
         if at.is_null() {
             *at = Value::Object(Default::default());
         }
+        let last = segments.peek().is_none();
+        if last {
+            return match at {
+                Value::Object(map) => {
+                    map.insert(segment.into_owned(), value);
+                    Ok(())
+                }
+                Value::Array(items) => match index(&segment).and_then(|i| items.get_mut(i)) {
+                    Some(slot) => {
+                        *slot = value;
+                        Ok(())
+                    }
+                    None => Err(format!("{pointer}: no element {segment}")),
+                },
+                _ => Err(format!("{pointer}: {segment} is inside a scalar")),
+            };
+        }
         at = match at {
-            Value::Object(map) => map.entry(segment.clone()).or_insert(Value::Null),
-            Value::Array(items) => segment
-                .parse::<usize>()
-                .ok()
+            Value::Object(map) => {
+                // Looked up before inserting, so a member on the way costs no copy of its name.
+                if !map.contains_key(segment.as_ref()) {
+                    map.insert(segment.to_string(), Value::Null);
+                }
+                map.get_mut(segment.as_ref()).expect("just made")
+            }
+            Value::Array(items) => index(&segment)
                 .and_then(|i| items.get_mut(i))
                 .ok_or_else(|| format!("{pointer}: no element {segment}"))?,
             _ => return Err(format!("{pointer}: {segment} is inside a scalar")),
         };
     }
-    if at.is_null() {
-        *at = Value::Object(Default::default());
-    }
-    match at {
-        Value::Object(map) => {
-            map.insert(last.clone(), value);
-            Ok(())
-        }
-        Value::Array(items) => match last.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
-            Some(slot) => {
-                *slot = value;
-                Ok(())
-            }
-            None => Err(format!("{pointer}: no element {last}")),
-        },
-        _ => Err(format!("{pointer}: {last} is inside a scalar")),
-    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::behaviour::writes::{Change, Guard, KeyRule, Write};
 use crate::http::error::HttpError;
+use crate::json::at;
 use crate::load::LoadedApi;
 use crate::state::money::{decimal, written_like};
 use crate::state::template::{set_at, Scope};
@@ -190,7 +191,7 @@ pub(crate) fn apply(
             }
         }
         let items: Vec<Value> = match &effect.each {
-            Some(pointer) => record.pointer(pointer).and_then(Value::as_array).cloned().unwrap_or_default(),
+            Some(pointer) => at(&record, pointer).and_then(Value::as_array).cloned().unwrap_or_default(),
             None => vec![Value::Null],
         };
         for item in &items {
@@ -313,7 +314,7 @@ fn changed<'k>(
             )))
         };
         let amount = decimal(&amount_value).ok_or_else(|| too_long(&amount_value))?;
-        let existing = target.pointer(&field).cloned();
+        let existing = at(&target, &field).cloned();
         let have = existing.as_ref().and_then(decimal).unwrap_or(Decimal::ZERO);
         let after = match add.negate {
             true => have.checked_sub(amount),
@@ -350,7 +351,7 @@ fn changed<'k>(
 /// Refuses when a guard's field holds none of its values.
 fn guarded(guards: &[Guard], record: &Value, key: &str, scope: &Scope<'_>) -> Result<(), HttpError> {
     for guard in guards {
-        let value = record.pointer(&guard.field).cloned().unwrap_or(Value::Null);
+        let value = at(record, &guard.field).cloned().unwrap_or(Value::Null);
         let allowed = guard.is.iter().any(|template| scope.value(template).is_ok_and(|v| v == value));
         if !allowed {
             let shown = crate::json::text(&value).into_owned();

@@ -28,6 +28,8 @@ pub(crate) struct Changes {
     pub(crate) added_keys: hashbrown::HashMap<String, u32>,
     /// About how many bytes the records hold (see [`weight`]).
     pub(crate) weight: usize,
+    /// Each record's own weight, so replacing it need not walk the old one.
+    weights: hashbrown::HashMap<Slot, usize>,
     /// Every record put, in order: each binding's index takes in the entries it has not seen.
     journal: Vec<Slot>,
     /// Each binding's index of these records, by the binding's field plan.
@@ -45,6 +47,7 @@ impl Clone for Changes {
             added: self.added.clone(),
             added_keys: self.added_keys.clone(),
             weight: self.weight,
+            weights: self.weights.clone(),
             journal: self.journal.clone(),
             indexes: Default::default(),
             rendered: Default::default(),
@@ -178,22 +181,22 @@ impl Changes {
     /// Keeps `record` under `key`: it replaces an added record, or the indexed record at
     /// `indexed`, or is added.
     pub(crate) fn put(&mut self, key: String, indexed: Option<u32>, record: Value) {
-        self.weight += weight(&record);
-        let slot = if let Some(&i) = self.added_keys.get(&key) {
-            let old = std::mem::replace(&mut self.added[i as usize], record);
-            self.weight -= weight(&old);
-            Slot::Added(i)
+        let heavy = weight(&record);
+        let (slot, old) = if let Some(&i) = self.added_keys.get(&key) {
+            (Slot::Added(i), Some(std::mem::replace(&mut self.added[i as usize], record)))
         } else if let Some(index) = indexed {
-            if let Some(old) = self.replaced.insert(index, record) {
-                self.weight -= weight(&old);
-            }
-            Slot::Replaced(index)
+            (Slot::Replaced(index), self.replaced.insert(index, record))
         } else {
             let i = self.added.len() as u32;
             self.added_keys.insert(key, i);
             self.added.push(record);
-            Slot::Added(i)
+            (Slot::Added(i), None)
         };
+        let was = self.weights.insert(slot, heavy);
+        if let Some(old) = old {
+            self.weight -= was.unwrap_or_else(|| weight(&old));
+        }
+        self.weight += heavy;
         self.journal.push(slot);
         self.rendered.get_mut().unwrap_or_else(|e| e.into_inner()).clear();
     }
@@ -222,6 +225,7 @@ impl Changes {
         self.replaced = replaced;
         self.journal = self.replaced.keys().map(|&i| Slot::Replaced(i)).collect();
         self.journal.extend((0..self.added.len() as u32).map(Slot::Added));
+        self.weights.retain(|slot, _| matches!(slot, Slot::Added(_)));
         self.indexes = Default::default();
         self.rendered = Default::default();
     }
