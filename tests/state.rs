@@ -231,6 +231,21 @@ async fn a_deallocation_beyond_what_is_available_is_unprocessable() {
 }
 
 #[tokio::test]
+async fn a_currency_with_a_slash_or_tilde_is_one_balance_not_a_path() {
+    // Schemathesis found it: a currency spliced into `/balances/{currency}/held` unescaped made
+    // nested members, which the connection's schema refused, and the write answered 500.
+    let session = "odd-currency";
+    let post = format!("{OES}/{DEMO}/clients/connections/{CONNECTION}/allocations");
+    let mut body = allocation("odd-1", "5");
+    body["amount"]["currency"] = json!("A/B~0");
+    let reply = send_json("POST", &post, Some(session), &body).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let balances = get_in(session, &balances(&format!("connectionIds={CONNECTION}"))).await;
+    let odd = &balances.body["networkBalances"][CONNECTION]["balances"]["A/B~0"];
+    assert_eq!((odd["available"].as_str(), odd["held"].as_str()), (Some("0"), Some("5")), "{}", balances.body);
+}
+
+#[tokio::test]
 async fn a_bad_session_name_is_refused_in_the_apis_envelope() {
     let reply =
         send("GET", &format!("{BRM}/bucket"), &[("authorization", "Bearer demo-token"), ("x-specmock-session", "a b")])

@@ -164,8 +164,9 @@ pub(crate) struct Condition {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Add {
-    /// JSON pointer of the field; segments may be templates (`/balances/{record:/amount/currency}/held`).
-    /// A missing field counts as zero and is written as the amount's type.
+    /// JSON pointer of the field; segments may be templates (`/balances/{record:/amount/currency}/held`),
+    /// whose text is escaped into one segment. A missing field counts as zero and is written as the
+    /// amount's type.
     pub(crate) field: String,
     /// The amount, a template (e.g. `{record:/amount/amount}`).
     pub(crate) amount: String,

@@ -40,6 +40,25 @@ impl Scope<'_> {
 
     /// A template as text; a placeholder that names nothing is an error naming it.
     pub(crate) fn text(&self, template: &str) -> Result<String, String> {
+        self.spliced(template, |text, out| out.push_str(text))
+    }
+
+    /// A JSON pointer template: each placeholder's text becomes one segment, its `~` and `/`
+    /// escaped, so a currency named `A/B` is one member and not two.
+    pub(crate) fn pointer(&self, template: &str) -> Result<String, String> {
+        self.spliced(template, |text, out| {
+            for c in text.chars() {
+                match c {
+                    '~' => out.push_str("~0"),
+                    '/' => out.push_str("~1"),
+                    c => out.push(c),
+                }
+            }
+        })
+    }
+
+    /// A template with each placeholder's text written by `splice`.
+    fn spliced(&self, template: &str, splice: impl Fn(&str, &mut String)) -> Result<String, String> {
         let mut out = String::with_capacity(template.len());
         let mut rest = template;
         while let Some(open) = rest.find('{') {
@@ -65,11 +84,11 @@ impl Scope<'_> {
             });
             let fixed = format.and_then(|f| f.strip_prefix("fixed:")).and_then(|n| n.parse::<u32>().ok());
             match format.map(|_| places_of.or(fixed)) {
-                None => out.push_str(&text(&value)),
+                None => splice(&text(&value), &mut out),
                 Some(Some(places)) => {
                     let amount =
                         crate::state::money::decimal(&value).ok_or_else(|| format!("{{{name}}} is not a decimal"))?;
-                    out.push_str(&format!("{:.*}", places as usize, amount));
+                    splice(&format!("{:.*}", places as usize, amount), &mut out);
                 }
                 Some(None) => {
                     return Err(format!("{{{name}}}: unknown format; expected |fixed:N, |places_of:NAME or |or:TEXT"))
@@ -170,6 +189,18 @@ mod tests {
             json!("EUR for x+1 in e1")
         );
         assert_eq!(scope.text("{nothing}").unwrap_err(), "{nothing} names nothing");
+    }
+
+    #[test]
+    fn a_pointer_template_escapes_what_it_splices() {
+        let body = json!({"currency": "A/B~C"});
+        let headers = http::HeaderMap::new();
+        let scope = Scope { named: &[], path: &[], headers: &headers, body: &body, records: &[] };
+        let pointer = scope.pointer("/balances/{body:/currency}/held").unwrap();
+        assert_eq!(pointer, "/balances/A~1B~0C/held");
+        let mut record = json!({"balances": {}});
+        set_at(&mut record, &pointer, json!("1")).unwrap();
+        assert_eq!(record, json!({"balances": {"A/B~C": {"held": "1"}}}));
     }
 
     #[test]

@@ -303,7 +303,7 @@ fn changed<'k>(
     }
     let mut target = found.get(staged).clone();
     for add in &change.add {
-        let field = scope.text(&add.field).map_err(Refusal::Broken)?;
+        let field = scope.pointer(&add.field).map_err(Refusal::Broken)?;
         let amount_value = scope.value(&Value::String(add.amount.clone())).map_err(Refusal::Broken)?;
         // A request's amount may be longer than exact arithmetic holds (28 digits): the client is told.
         let too_long = |what: &Value| {
