@@ -50,6 +50,21 @@ pub(crate) fn at<'v>(value: &'v Value, pointer: &str) -> Option<&'v Value> {
     })
 }
 
+/// [`at`], mutably.
+pub(crate) fn at_mut<'v>(value: &'v mut Value, pointer: &str) -> Option<&'v mut Value> {
+    if pointer.is_empty() {
+        return Some(value);
+    }
+    pointer.strip_prefix('/')?.split('/').try_fold(value, |target, token| {
+        let token = unescaped(token);
+        match target {
+            Value::Object(map) => map.get_mut(token.as_ref()),
+            Value::Array(items) => index(&token).and_then(|i| items.get_mut(i)),
+            _ => None,
+        }
+    })
+}
+
 /// A pointer segment with its `~1` and `~0` escapes undone.
 pub(crate) fn unescaped(token: &str) -> Cow<'_, str> {
     match token.contains('~') {
@@ -75,6 +90,7 @@ mod tests {
         let value = serde_json::json!({"a": [{"b/c": 1, "d~e": 2}], "": 3, "07": 4});
         for pointer in ["", "/a", "/a/0", "/a/0/b~1c", "/a/0/d~0e", "/", "/07", "/a/00", "/a/+0", "/a/1", "/x/y", "a"] {
             assert_eq!(at(&value, pointer), value.pointer(pointer), "{pointer}");
+            assert_eq!(at_mut(&mut value.clone(), pointer).cloned(), value.pointer(pointer).cloned(), "{pointer}");
         }
     }
 }

@@ -134,6 +134,37 @@ async fn refused_writes_say_why_in_the_tmf_envelope_and_change_nothing() {
     assert_eq!(listed.body, json!([]), "nothing was created");
 }
 
+#[tokio::test]
+async fn a_transfer_refused_after_its_cost_was_charged_leaves_every_record_as_it_was() {
+    // Records a session already wrote change in place; a refusal must put every one back.
+    let session = "refused-after-cost";
+    let post = format!("{BRM}/transferBalance");
+    let transfer = |seconds: f64, cost: f64| {
+        json!({"amount": {"amount": seconds, "units": "Free Seconds"}, "transferCost": {"amount": cost, "units": "Free Seconds"},
+               "costOwner": "originator", "bucket": {"id": FROM}, "receiverBucket": {"id": TO}, "usageType": "other"})
+    };
+    assert_eq!(send_json("POST", &post, Some(session), &transfer(1.0, 0.0)).await.status, 201);
+    let (payer, payee) = ("0.0.0.1+-account+2084346", "0.0.0.1+-account+2090314");
+    let read_all = || async {
+        let records = [
+            get_in(session, &format!("{BRM}/bucket/{}", q(FROM))).await.body,
+            get_in(session, &format!("{BRM}/bucket/{}", q(TO))).await.body,
+            get_in(session, &format!("{BRM}/accumulatedBalance/{}", q(payer))).await.body,
+            get_in(session, &format!("{BRM}/accumulatedBalance/{}", q(payee))).await.body,
+            get_in(session, &format!("{BRM}/transferBalance?partyAccount.id={}", q(payer))).await.body,
+        ];
+        records
+    };
+    let before = read_all().await;
+    let from = before[0]["remainingValue"]["amount"].as_f64().unwrap();
+    // The cost fits, so it is charged first; then the amount itself does not.
+    let refused = send_json("POST", &post, Some(session), &transfer(from, 1.0)).await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert_eq!(read_all().await, before, "the bucket the cost was charged to, and its account's total, are back");
+    assert_eq!(send_json("POST", &post, Some(session), &transfer(1.0, 0.0)).await.status, 201, "and still write");
+    assert_eq!(bucket_value(session, FROM).await, from - 1.0);
+}
+
 fn allocation(client_id: &str, quantity: &str) -> Value {
     json!({"amount": {"currency": "USDT", "quantity": quantity}, "clientExternalId": client_id,
            "nonce": "n-1", "payload": "{}", "signature": "not-verified"})

@@ -49,27 +49,30 @@ pub(crate) fn write(
         .filter(|p| p.location == Location::Path)
         .filter_map(|p| params.str(&p.name).map(|v| (p.name.to_string(), v.to_string())))
         .collect();
-    let request = Request { op: &op.id, session, path: &path, headers, body, user };
-    let written = sessions.write(session, &api.api.name, &mut |changes| apply(api, write, &request, changes))?;
     // The record as its reading operation shows it, in that operation's default view.
     let binding = api.bindings.get(&write.def.read).expect("checked at load");
     let (shape, _) = &binding.views[binding.default_view];
-    let mut one = Rendered::default();
-    match &write.def.echo {
-        Some(members) => {
-            let echoed: serde_json::Map<String, Value> =
-                members.iter().filter_map(|m| body.get(m).map(|v| (m.clone(), v.clone()))).collect();
-            one.push_plain(&echoed);
+    let show = |record: &Value| {
+        let mut one = Rendered::default();
+        match &write.def.echo {
+            Some(members) => {
+                let echoed: serde_json::Map<String, Value> =
+                    members.iter().filter_map(|m| body.get(m).map(|v| (m.clone(), v.clone()))).collect();
+                one.push_plain(&echoed);
+            }
+            None => one.push(shape, record, &api.placeholders),
         }
-        None => one.push(shape, &written.record, &api.placeholders),
-    }
+        one
+    };
+    let request = Request { op: &op.id, session, path: &path, headers, body, user, show: &show };
+    let written = sessions.write(session, &api.api.name, &mut |changes| apply(api, write, &request, changes))?;
     let mut out = Vec::new();
     if let Some(property) = &write.def.wrap {
         out.push(b'{');
         serde_json::to_writer(&mut out, property).expect("a string serialises");
         out.push(b':');
     }
-    one.write(0, &mut out, base);
+    written.answer.write(0, &mut out, base);
     if write.def.wrap.is_some() {
         out.push(b'}');
     }

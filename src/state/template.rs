@@ -3,6 +3,8 @@
 //! `{header:NAME}`, `{body:/pointer}`, `{record:/pointer}`, `{target:/pointer}` and
 //! `{EFFECT:/pointer}` (the record an earlier effect changed).
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use crate::json::{index, text, unescaped};
@@ -21,20 +23,26 @@ pub(crate) struct Scope<'a> {
     pub(crate) records: &'a [(&'a str, &'a Value)],
 }
 
-impl Scope<'_> {
-    /// One placeholder's value; None when it names nothing there.
-    fn lookup(&self, name: &str) -> Option<Value> {
+impl<'a> Scope<'a> {
+    /// One placeholder's value, borrowed where it is read from a record; None when it names
+    /// nothing there.
+    fn lookup(&self, name: &str) -> Option<Cow<'a, Value>> {
         if let Some((_, v)) = self.named.iter().find(|(n, _)| *n == name) {
-            return Some(Value::String(v.clone()));
+            return Some(Cow::Owned(Value::String(v.clone())));
         }
         let (kind, rest) = name.split_once(':')?;
         match kind {
-            "path" => self.path.iter().find(|(n, _)| n == rest).map(|(_, v)| Value::String(v.clone())),
-            "header" => self.headers.get(rest).and_then(|v| v.to_str().ok()).map(|v| Value::String(v.into())),
-            "body" => crate::json::at(self.body, rest).cloned(),
-            record => {
-                self.records.iter().find(|(n, _)| *n == record).and_then(|(_, r)| crate::json::at(r, rest)).cloned()
+            "path" => self.path.iter().find(|(n, _)| n == rest).map(|(_, v)| Cow::Owned(Value::String(v.clone()))),
+            "header" => {
+                self.headers.get(rest).and_then(|v| v.to_str().ok()).map(|v| Cow::Owned(Value::String(v.into())))
             }
+            "body" => crate::json::at(self.body, rest).map(Cow::Borrowed),
+            record => self
+                .records
+                .iter()
+                .find(|(n, _)| *n == record)
+                .and_then(|(_, r)| crate::json::at(r, rest))
+                .map(Cow::Borrowed),
         }
     }
 
@@ -73,12 +81,13 @@ impl Scope<'_> {
             let format = format.filter(|_| fallback.is_none());
             let value = match (self.lookup(name), fallback) {
                 (Some(value), _) => value,
-                (None, Some(text)) => Value::String(text.to_string()),
+                (None, Some(text)) => Cow::Owned(Value::String(text.to_string())),
                 (None, None) => return Err(format!("{{{name}}} names nothing")),
             };
             // `places_of:NAME` keeps the decimal places of the first number in another field's text.
             let places_of = format.and_then(|f| f.strip_prefix("places_of:")).map(|name| {
-                let shown = self.lookup(name).map(|v| text(&v).into_owned()).unwrap_or_default();
+                let looked = self.lookup(name);
+                let shown = looked.as_deref().map(text).unwrap_or_default();
                 let number = shown.split(|c: char| !(c.is_ascii_digit() || c == '.')).find(|t| !t.is_empty());
                 number.and_then(|n| n.split_once('.')).map_or(0, |(_, fraction)| fraction.len() as u32)
             });
@@ -108,7 +117,7 @@ impl Scope<'_> {
                 let whole =
                     s.strip_prefix('{').and_then(|r| r.strip_suffix('}')).filter(|n| !n.contains(['{', '}', '|']));
                 match whole {
-                    Some(name) => self.lookup(name).ok_or_else(|| format!("{{{name}}} names nothing"))?,
+                    Some(name) => self.lookup(name).ok_or_else(|| format!("{{{name}}} names nothing"))?.into_owned(),
                     None => Value::String(self.text(s)?),
                 }
             }
@@ -123,37 +132,53 @@ impl Scope<'_> {
 
 /// Writes `value` at a JSON pointer, making intermediate objects; fails where a scalar is in the way.
 pub(crate) fn set_at(record: &mut Value, pointer: &str, value: Value) -> Result<(), String> {
+    replace_at(record, pointer, value).map(|_| ())
+}
+
+/// What a pointer held before [`replace_at`] wrote there, to put back with [`restore_at`].
+#[derive(Debug)]
+pub(crate) struct Before {
+    /// How much of the pointer names what changed: all of it, or the first member the write
+    /// made on the way (or the null it made an object).
+    upto: usize,
+    /// What was there; None when nothing was.
+    was: Option<Value>,
+}
+
+/// Writes `value` at a JSON pointer like [`set_at`], returning what was there. A failed write
+/// changes nothing: a scalar in the way is met before anything is made.
+pub(crate) fn replace_at(record: &mut Value, pointer: &str, value: Value) -> Result<Before, String> {
     let mut at = record;
     let Some(path) = pointer.strip_prefix('/') else {
-        *at = value;
-        return Ok(());
+        return Ok(Before { upto: 0, was: Some(std::mem::replace(at, value)) });
     };
-    let mut segments = path.split('/').map(unescaped).peekable();
-    while let Some(segment) = segments.next() {
+    // The first change on the way, if the write had to make anything.
+    let mut made: Option<Before> = None;
+    let mut end = 0;
+    let mut segments = path.split('/').peekable();
+    while let Some(raw) = segments.next() {
+        end += 1 + raw.len();
+        let segment = unescaped(raw);
         if at.is_null() {
+            made.get_or_insert(Before { upto: end - 1 - raw.len(), was: Some(Value::Null) });
             *at = Value::Object(Default::default());
         }
-        let last = segments.peek().is_none();
-        if last {
-            return match at {
-                Value::Object(map) => {
-                    map.insert(segment.into_owned(), value);
-                    Ok(())
-                }
+        if segments.peek().is_none() {
+            let was = match at {
+                Value::Object(map) => map.insert(segment.into_owned(), value),
                 Value::Array(items) => match index(&segment).and_then(|i| items.get_mut(i)) {
-                    Some(slot) => {
-                        *slot = value;
-                        Ok(())
-                    }
-                    None => Err(format!("{pointer}: no element {segment}")),
+                    Some(slot) => Some(std::mem::replace(slot, value)),
+                    None => return Err(format!("{pointer}: no element {segment}")),
                 },
-                _ => Err(format!("{pointer}: {segment} is inside a scalar")),
+                _ => return Err(format!("{pointer}: {segment} is inside a scalar")),
             };
+            return Ok(made.unwrap_or(Before { upto: end, was }));
         }
         at = match at {
             Value::Object(map) => {
                 // Looked up before inserting, so a member on the way costs no copy of its name.
                 if !map.contains_key(segment.as_ref()) {
+                    made.get_or_insert(Before { upto: end, was: None });
                     map.insert(segment.to_string(), Value::Null);
                 }
                 map.get_mut(segment.as_ref()).expect("just made")
@@ -164,7 +189,24 @@ pub(crate) fn set_at(record: &mut Value, pointer: &str, value: Value) -> Result<
             _ => return Err(format!("{pointer}: {segment} is inside a scalar")),
         };
     }
-    Ok(())
+    unreachable!("a pointer with a leading / has a last segment")
+}
+
+/// Puts back what [`replace_at`] replaced at `pointer`.
+pub(crate) fn restore_at(record: &mut Value, pointer: &str, before: Before) {
+    let named = &pointer[..before.upto];
+    match before.was {
+        Some(was) => {
+            // The path was there before, so this write finds it again.
+            let _ = replace_at(record, named, was);
+        }
+        None => {
+            let Some((parent, last)) = named.rsplit_once('/') else { return };
+            if let Some(Value::Object(map)) = crate::json::at_mut(record, parent) {
+                map.shift_remove(unescaped(last).as_ref());
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -201,6 +243,24 @@ mod tests {
         let mut record = json!({"balances": {}});
         set_at(&mut record, &pointer, json!("1")).unwrap();
         assert_eq!(record, json!({"balances": {"A/B~C": {"held": "1"}}}));
+    }
+
+    #[test]
+    fn restore_at_undoes_replace_at_whatever_it_made_on_the_way() {
+        let record = json!({"a": {"b": 1}, "n": null, "list": [1, 2], "z": true});
+        for pointer in ["/a/b", "/a/c", "/x/y/z", "/n/m", "/list/1", "", "/z"] {
+            let mut changed = record.clone();
+            let before = replace_at(&mut changed, pointer, json!("new")).unwrap();
+            assert_eq!(crate::json::at(&changed, pointer), Some(&json!("new")), "{pointer}");
+            restore_at(&mut changed, pointer, before);
+            assert_eq!(changed, record, "{pointer}");
+            // The order of members is back too.
+            assert_eq!(changed.to_string(), record.to_string(), "{pointer}");
+        }
+        let mut unchanged = record.clone();
+        assert!(replace_at(&mut unchanged, "/z/inside", json!(1)).is_err());
+        assert!(replace_at(&mut unchanged, "/list/5", json!(1)).is_err());
+        assert_eq!(unchanged, record, "a failed write changes nothing");
     }
 
     #[test]

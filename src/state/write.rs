@@ -7,13 +7,17 @@ use rand::{RngCore, SeedableRng};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use crate::behaviour::writes::{Change, Guard, KeyRule, Write};
+use std::sync::Arc;
+
+use crate::behaviour::writes::{Add, Change, Guard, KeyRule, Write};
 use crate::http::error::HttpError;
 use crate::json::at;
 use crate::load::LoadedApi;
 use crate::state::money::{decimal, written_like};
-use crate::state::template::{set_at, Scope};
+use crate::state::template::{replace_at, restore_at, set_at, Before, Scope};
 use crate::state::ApiChanges;
+use crate::store::merge::Slot;
+use crate::store::render::Rendered;
 
 /// A write compiled at load.
 #[derive(Debug)]
@@ -37,8 +41,8 @@ pub(crate) struct CompiledWrite {
 pub(crate) struct Written {
     /// The answer's status.
     pub(crate) status: u16,
-    /// The record written.
-    pub(crate) record: Value,
+    /// The record written, as the answer shows it.
+    pub(crate) answer: Arc<Rendered>,
     /// Its key.
     pub(crate) key: String,
     /// Whether this is a replay of an earlier answer.
@@ -59,57 +63,154 @@ pub(crate) struct Request<'a> {
     pub(crate) body: &'a Value,
     /// The caller's user id, for `{user}`.
     pub(crate) user: Option<&'a str>,
+    /// The answer's body for a written record.
+    pub(crate) show: &'a dyn Fn(&Value) -> Rendered,
 }
 
-/// Records staged by one write, latest last.
-#[derive(Default)]
-struct Staged(Vec<(String, String, Value)>);
+/// A record one write read or changed: taken out of the session to change in place (and put
+/// back), or copied from the index when it first changes.
+struct StagedRecord<'d> {
+    collection: &'d str,
+    slot: Slot,
+    /// Taken out of the session's changes (else a copy of the indexed record).
+    taken: bool,
+    changed: bool,
+    value: Value,
+}
 
-impl Staged {
-    /// Stages `record`, returning where it is.
-    fn put(&mut self, collection: &str, key: &str, record: Value) -> usize {
-        match self.0.iter().position(|(c, k, _)| c == collection && k == key) {
-            Some(at) => {
-                self.0[at].2 = record;
-                at
+/// The records one write read or changed, and how to undo each change to a taken record should
+/// the write be refused: a refused write leaves the session as it was, without a copy of every
+/// record it touched.
+#[derive(Default)]
+struct Staged<'d> {
+    records: Vec<StagedRecord<'d>>,
+    /// Each change to a staged record, latest last: the record, the pointer and what was there.
+    undo: Vec<(usize, String, Before)>,
+}
+
+impl<'d> Staged<'d> {
+    fn find(&self, collection: &str, slot: Slot) -> Option<usize> {
+        self.records.iter().position(|r| r.slot == slot && r.collection == collection)
+    }
+
+    fn push(&mut self, collection: &'d str, slot: Slot, taken: bool, value: Value) -> usize {
+        self.records.push(StagedRecord { collection, slot, taken, changed: false, value });
+        self.records.len() - 1
+    }
+
+    /// Writes `value` at `pointer` in record `at`, remembering what was there.
+    fn set(&mut self, at: usize, pointer: &str, value: Value) -> Result<(), String> {
+        let record = &mut self.records[at];
+        let before = replace_at(&mut record.value, pointer, value)?;
+        record.changed = true;
+        if record.taken {
+            self.undo.push((at, pointer.to_string(), before));
+        }
+        Ok(())
+    }
+
+    /// Undoes every change and gives the taken records back: the write was refused.
+    fn give_back(mut self, changes: &mut ApiChanges) {
+        for (at, pointer, before) in self.undo.drain(..).rev() {
+            restore_at(&mut self.records[at].value, &pointer, before);
+        }
+        for record in self.records.into_iter().filter(|r| r.taken) {
+            if let Some(kept) = changes.collections.get_mut(record.collection) {
+                kept.give_back(record.slot, record.value);
             }
-            None => {
-                self.0.push((collection.to_string(), key.to_string(), record));
-                self.0.len() - 1
+        }
+    }
+
+    /// Keeps every changed record in the session, and gives back the others it took.
+    fn commit(self, changes: &mut ApiChanges) {
+        for record in self.records {
+            if !(record.changed || record.taken) {
+                continue;
+            }
+            let kept = match changes.collections.get_mut(record.collection) {
+                Some(kept) => kept,
+                None => changes.collections.entry(record.collection.to_string()).or_default(),
+            };
+            match record.changed {
+                true => kept.replace(record.slot, record.value),
+                false => kept.give_back(record.slot, record.value),
             }
         }
     }
 }
 
-/// The record of `collection` with `key` as the session (and this write so far) sees it.
-fn current(api: &LoadedApi, changes: &ApiChanges, staged: &Staged, collection: &str, key: &str) -> Option<Value> {
-    Some(match locate(api, changes, staged, collection, key)? {
-        Found::Staged(at) => staged.0[at].2.clone(),
-        Found::Read(value) => value.clone(),
-    })
+/// A record a write reads: staged (taken or changed), or indexed and untouched.
+#[derive(Clone, Copy)]
+enum Found<'k> {
+    Staged(usize),
+    Indexed(&'k Value, u32),
 }
 
-/// Where the record of `collection` with `key` is: staged by this write, or kept (indexed, or
-/// written by the session before). Read in place: only a record that changes is copied.
-fn locate<'a>(
+impl<'k> Found<'k> {
+    fn get<'a>(&'a self, staged: &'a Staged) -> &'a Value
+    where
+        'k: 'a,
+    {
+        match self {
+            Found::Staged(at) => &staged.records[*at].value,
+            Found::Indexed(value, _) => value,
+        }
+    }
+}
+
+/// Finds the record of `collection` with `key` (or alias) as the session (and this write so
+/// far) sees it. A record the session holds is taken out into `staged`, so it changes in place.
+fn locate<'a, 'd>(
     api: &'a LoadedApi,
-    changes: &'a ApiChanges,
-    staged: &Staged,
-    collection: &str,
+    changes: &mut ApiChanges,
+    staged: &mut Staged<'d>,
+    collection: &'d str,
     key: &str,
 ) -> Option<Found<'a>> {
-    if let Some(at) = staged.0.iter().position(|(c, k, _)| c == collection && k == key) {
+    let base = api.store.collection(collection)?;
+    let kept = changes.collections.get_mut(collection);
+    let slot = match &kept {
+        Some(kept) => kept.slot(base, key)?,
+        None => Slot::Replaced(base.index.find(key)?),
+    };
+    if let Some(at) = staged.find(collection, slot) {
         return Some(Found::Staged(at));
     }
-    let base = api.store.collection(collection)?;
-    match changes.collections.get(collection) {
-        Some(c) => c.value(base, key),
-        None => base.get(key).map(|(_, v)| v),
+    if let Some(value) = kept.and_then(|kept| kept.take(slot)) {
+        return Some(Found::Staged(staged.push(collection, slot, true, value)));
     }
-    .map(Found::Read)
+    let Slot::Replaced(index) = slot else { return None };
+    base.records.get(index as usize).map(|value| Found::Indexed(value, index))
 }
 
-/// Runs `write` against `changes`, committing its records when it succeeds.
+/// The record of `collection` with `key` as the session sees it, read in place.
+fn read<'a>(api: &'a LoadedApi, changes: &'a ApiChanges, collection: &str, key: &str) -> Option<&'a Value> {
+    let base = api.store.collection(collection)?;
+    match changes.collections.get(collection) {
+        Some(kept) => kept.value(base, key),
+        None => base.get(key).map(|(_, v)| v),
+    }
+}
+
+/// The records a template may name: the written `record`, the effect's `item`, each change's
+/// record so far, and the change's `target`.
+fn named<'v>(
+    record: &'v Value,
+    item: &'v Value,
+    done: &'v [(&'v str, Found<'v>)],
+    staged: &'v Staged,
+    target: Option<usize>,
+) -> Vec<(&'v str, &'v Value)> {
+    let mut records = Vec::with_capacity(3 + done.len());
+    records.push(("record", record));
+    records.push(("item", item));
+    records.extend(done.iter().map(|(name, found)| (*name, found.get(staged))));
+    records.extend(target.map(|at| ("target", &staged.records[at].value)));
+    records
+}
+
+/// Runs `write` against `changes`, committing its records when it succeeds; a refused write
+/// leaves `changes` as they were.
 pub(crate) fn apply(
     api: &LoadedApi,
     write: &CompiledWrite,
@@ -117,8 +218,6 @@ pub(crate) fn apply(
     changes: &mut ApiChanges,
 ) -> Result<Written, HttpError> {
     let def = &write.def;
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let broken = |what: String| HttpError::new(500, format!("{}: the behaviour file's write {what}", request.op));
     let bare = Scope { named: &[], path: request.path, headers: request.headers, body: request.body, records: &[] };
     let replay_key = match &def.idempotency {
         Some(rule) => bare.text(&rule.key).ok().filter(|k| !k.is_empty()),
@@ -126,24 +225,80 @@ pub(crate) fn apply(
     };
     if let Some(key) = &replay_key {
         if let Some(first) = changes.replays.get(&(request.op.to_string(), key.clone())) {
-            let now = current(api, changes, &Staged::default(), &def.collection, &first.key);
-            return Ok(Written {
-                replayed: true,
-                record: now.unwrap_or_else(|| first.record.clone()),
-                ..first.clone()
-            });
+            let answer = match read(api, changes, &def.collection, &first.key) {
+                Some(now) => Arc::new((request.show)(now)),
+                None => first.answer.clone(),
+            };
+            return Ok(Written { replayed: true, answer, ..first.clone() });
         }
     }
     let mut staged = Staged::default();
+    let (record, key, slot) = match stage(api, write, request, changes, &mut staged) {
+        Ok(written) => written,
+        Err(refused) => {
+            staged.give_back(changes);
+            return Err(refused);
+        }
+    };
+    let broken = |what: String| HttpError::new(500, format!("{}: the behaviour file's write {what}", request.op));
+    // Every record the write keeps must fit its collection's schema.
+    let faults = check(api, &def.collection, &record)
+        .map(|fault| format!("would keep {} record {key} that breaks its schema: {fault}", def.collection))
+        .or_else(|| {
+            staged.records.iter().filter(|r| r.changed).find_map(|r| {
+                let fault = check(api, r.collection, &r.value)?;
+                let key = api.store.collection(r.collection).map(|c| c.key_of(&r.value)).unwrap_or_default();
+                Some(format!("would keep {} record {key} that breaks its schema: {fault}", r.collection))
+            })
+        });
+    if let Some(fault) = faults {
+        staged.give_back(changes);
+        return Err(broken(fault));
+    }
+    let answer = Arc::new((request.show)(&record));
+    staged.commit(changes);
+    let kept = match changes.collections.get_mut(&def.collection) {
+        Some(kept) => kept,
+        None => changes.collections.entry(def.collection.clone()).or_default(),
+    };
+    match slot {
+        Some(slot) => kept.replace(slot, record),
+        None => kept.add(key.clone(), record),
+    }
+    let written = Written { status: def.status.unwrap_or(0), answer, key, replayed: false };
+    if let Some(replay_key) = replay_key {
+        changes.replay_weight += written.answer.parts().0.len() + written.key.len();
+        changes.replays.insert((request.op.to_string(), replay_key), written.clone());
+    }
+    Ok(written)
+}
+
+/// The written record, its key and (for an update) where it is kept, with every effect staged.
+fn stage<'d>(
+    api: &LoadedApi,
+    write: &'d CompiledWrite,
+    request: &Request<'_>,
+    changes: &mut ApiChanges,
+    staged: &mut Staged<'d>,
+) -> Result<(Value, String, Option<Slot>), HttpError> {
+    let def = &write.def;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let broken = |what: String| HttpError::new(500, format!("{}: the behaviour file's write {what}", request.op));
+    let bare = Scope { named: &[], path: request.path, headers: request.headers, body: request.body, records: &[] };
     let added = changes.collections.get(&def.collection).map_or(0, |c| c.added.len());
     let seq = (added + 1).to_string();
-    let (mut record, key) = match &def.update {
+    let (mut record, key, slot) = match &def.update {
         Some(update) => {
             let key = bare.text(&update.key).map_err(broken)?;
-            let found = current(api, changes, &staged, &def.collection, &key)
+            let base = api.store.collection(&def.collection);
+            let slot = base.and_then(|base| match changes.collections.get(&def.collection) {
+                Some(kept) => kept.slot(base, &key),
+                None => base.index.find(&key).map(Slot::Replaced),
+            });
+            let found = read(api, changes, &def.collection, &key)
                 .ok_or_else(|| HttpError::new(404, update.not_found.replace("{key}", &key)))?;
-            guarded(&update.only_when, &found, &key, &bare)?;
-            (found, key)
+            guarded(&update.only_when, found, &key, &bare)?;
+            (found.clone(), key, slot)
         }
         None => {
             let key = match &def.key {
@@ -165,14 +320,14 @@ pub(crate) fn apply(
                 drop_at(&mut record, pointer);
             }
             set_at(&mut record, &write.key_pointer, Value::String(key.clone())).map_err(broken)?;
-            (record, key)
+            (record, key, None)
         }
     };
-    let mut named = vec![("id", key.clone()), ("seq", seq), ("now", now.clone()), ("base", write.base.clone())];
-    named.extend(request.user.map(|u| ("user", u.to_string())));
+    let mut names = vec![("id", key.clone()), ("seq", seq), ("now", now), ("base", write.base.clone())];
+    names.extend(request.user.map(|u| ("user", u.to_string())));
     for (pointer, template) in &def.set {
         let value = {
-            let scope = Scope { named: &named, records: &[("record", &record)], ..bare };
+            let scope = Scope { named: &names, records: &[("record", &record)], ..bare };
             scope.value(template).map_err(|e| broken(format!("set {pointer}: {e}")))?
         };
         set_at(&mut record, pointer, value).map_err(|e| broken(format!("set {pointer}: {e}")))?;
@@ -180,98 +335,63 @@ pub(crate) fn apply(
     if let Some(compute) = write.compute {
         compute(&mut record).map_err(|e| HttpError::bad_request(format!("body{e}")))?;
     }
-    // The session's records, read in place until the write commits.
-    let kept: &ApiChanges = &*changes;
+    let scope = Scope { named: &names, ..bare };
     for effect in &def.effects {
         if let Some(condition) = &effect.when {
-            let scope = Scope { named: &named, records: &[("record", &record)], ..bare };
-            let value = scope.text(&condition.value).unwrap_or_default();
+            let value = Scope { records: &[("record", &record)], ..scope }.text(&condition.value).unwrap_or_default();
             if !condition.is.contains(&value) {
                 continue;
             }
         }
-        let items: Vec<Value> = match &effect.each {
-            Some(pointer) => at(&record, pointer).and_then(Value::as_array).cloned().unwrap_or_default(),
-            None => vec![Value::Null],
+        let items = match &effect.each {
+            Some(pointer) => at(&record, pointer).and_then(Value::as_array).map_or(0, Vec::len),
+            None => 1,
         };
-        for item in &items {
-            // Each change's record by name: staged when it changed (no second copy), else as read.
+        for n in 0..items {
+            // Each change's record by name, as staged (when taken or changed) or as indexed.
             let mut done: Vec<(&str, Found)> = Vec::new();
             for change in &effect.changes {
-                let target = {
-                    let mut records: Vec<(&str, &Value)> = vec![("record", &record), ("item", item)];
-                    records.extend(done.iter().map(|(n, f)| (*n, f.get(&staged))));
-                    let scope = Scope { named: &named, records: &records, ..bare };
-                    changed(api, kept, &staged, change, &scope).map_err(|e| match e {
+                let item = item_of(&record, effect.each.as_deref(), n);
+                let found =
+                    changed(api, changes, staged, change, &scope, (&record, item), &done).map_err(|e| match e {
                         Refusal::Broken(what) => broken(format!("change {}: {what}", change.name)),
                         Refusal::Refused(refused) => refused,
-                    })?
-                };
-                let found = match target {
-                    Target::Skipped => continue,
-                    Target::Unchanged(found) => found,
-                    Target::Changed(key, value) => Found::Staged(staged.put(&change.collection, &key, value)),
-                };
-                done.push((change.name.as_str(), found));
+                    })?;
+                if let Some(found) = found {
+                    done.push((change.name.as_str(), found));
+                }
             }
-            for (pointer, template) in &effect.record_set {
-                let value = {
-                    let mut records: Vec<(&str, &Value)> = vec![("record", &record), ("item", item)];
-                    records.extend(done.iter().map(|(n, f)| (*n, f.get(&staged))));
-                    let scope = Scope { named: &named, records: &records, ..bare };
-                    scope.value(template).map_err(|e| broken(format!("record_set {pointer}: {e}")))?
-                };
+            let values = {
+                let item = item_of(&record, effect.each.as_deref(), n);
+                let records = named(&record, item, &done, staged, None);
+                let scope = Scope { records: &records, ..scope };
+                effect
+                    .record_set
+                    .iter()
+                    .map(|(pointer, template)| {
+                        scope.value(template).map_err(|e| broken(format!("record_set {pointer}: {e}")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            for ((pointer, _), value) in effect.record_set.iter().zip(values) {
                 set_at(&mut record, pointer, value).map_err(|e| broken(format!("record_set {pointer}: {e}")))?;
             }
         }
     }
     if let Value::Object(members) = &mut record {
         for name in &write.nulls {
-            members.entry(name.clone()).or_insert(Value::Null);
+            if !members.contains_key(name) {
+                members.insert(name.clone(), Value::Null);
+            }
         }
     }
-    staged.put(&def.collection, &key, record.clone());
-    for (collection, key, record) in &staged.0 {
-        if let Some(fault) = check(api, collection, record) {
-            return Err(broken(format!("would keep {collection} record {key} that breaks its schema: {fault}")));
-        }
-    }
-    commit(api, changes, staged);
-    let written = Written { status: def.status.unwrap_or(0), record, key, replayed: false };
-    if let Some(replay_key) = replay_key {
-        changes.replay_weight += crate::store::merge::weight(&written.record);
-        changes.replays.insert((request.op.to_string(), replay_key), written.clone());
-    }
-    Ok(written)
+    Ok((record, key, slot))
 }
 
-/// A record a write reads: staged by it (it changed), or kept as it was.
-#[derive(Clone, Copy)]
-enum Found<'k> {
-    Staged(usize),
-    Read(&'k Value),
-}
-
-/// What one change did to its target.
-enum Target<'k> {
-    /// There is none, and the change may be skipped.
-    Skipped,
-    /// Read, not changed.
-    Unchanged(Found<'k>),
-    /// Changed: its key and new content, to stage.
-    Changed(String, Value),
-}
-
-impl<'k> Found<'k> {
-    fn get<'a>(&'a self, staged: &'a Staged) -> &'a Value
-    where
-        'k: 'a,
-    {
-        match self {
-            Found::Staged(at) => &staged.0[*at].2,
-            Found::Read(value) => value,
-        }
-    }
+/// Item `n` of the array at `each` in `record`; null when the effect has no `each`.
+fn item_of<'v>(record: &'v Value, each: Option<&str>, n: usize) -> &'v Value {
+    static NULL: Value = Value::Null;
+    each.and_then(|pointer| at(record, pointer)).and_then(|items| items.get(n)).unwrap_or(&NULL)
 }
 
 /// Why a change did not happen.
@@ -282,70 +402,93 @@ enum Refusal {
     Refused(HttpError),
 }
 
-/// One change: its target read, changed, or skipped when it is not there.
-fn changed<'k>(
-    api: &'k LoadedApi,
-    changes: &'k ApiChanges,
-    staged: &Staged,
-    change: &Change,
+/// One change: its target found, guarded and changed in place; None when it is not there and
+/// may be skipped. `written` is the written record and the effect's item.
+fn changed<'a, 'd>(
+    api: &'a LoadedApi,
+    changes: &mut ApiChanges,
+    staged: &mut Staged<'d>,
+    change: &'d Change,
     scope: &Scope<'_>,
-) -> Result<Target<'k>, Refusal> {
-    let key = scope.text(&change.key).map_err(Refusal::Broken)?;
+    written: (&Value, &Value),
+    done: &[(&str, Found<'a>)],
+) -> Result<Option<Found<'a>>, Refusal> {
+    let (record, item) = written;
+    let key = {
+        let records = named(record, item, done, staged, None);
+        Scope { records: &records, ..*scope }.text(&change.key).map_err(Refusal::Broken)?
+    };
     let Some(found) = locate(api, changes, staged, &change.collection, &key) else {
         return match &change.not_found {
             Some(message) => Err(Refusal::Refused(HttpError::new(404, message.replace("{key}", &key)))),
-            None => Ok(Target::Skipped),
+            None => Ok(None),
         };
     };
-    guarded(&change.only_when, found.get(staged), &key, scope).map_err(Refusal::Refused)?;
-    if change.add.is_empty() && change.set.is_empty() {
-        return Ok(Target::Unchanged(found));
+    {
+        let records = named(record, item, done, staged, None);
+        let scope = Scope { records: &records, ..*scope };
+        guarded(&change.only_when, found.get(staged), &key, &scope).map_err(Refusal::Refused)?;
     }
-    let mut target = found.get(staged).clone();
+    if change.add.is_empty() && change.set.is_empty() {
+        return Ok(Some(found));
+    }
+    let target = match found {
+        Found::Staged(at) => at,
+        Found::Indexed(value, index) => staged.push(&change.collection, Slot::Replaced(index), false, value.clone()),
+    };
     for add in &change.add {
-        let field = scope.pointer(&add.field).map_err(Refusal::Broken)?;
-        let amount_value = scope.value(&Value::String(add.amount.clone())).map_err(Refusal::Broken)?;
-        // A request's amount may be longer than exact arithmetic holds (28 digits): the client is told.
-        let too_long = |what: &Value| {
-            Refusal::Refused(HttpError::bad_request(format!(
-                "{}: {} is not an amount specmock can add exactly; expected at most 28 significant digits",
-                add.amount.trim_matches(|c| c == '{' || c == '}'),
-                crate::json::text(what)
-            )))
+        let (field, value) = {
+            let records = named(record, item, done, staged, None);
+            let scope = Scope { records: &records, ..*scope };
+            added(add, &scope, &staged.records[target].value, &key)?
         };
-        let amount = decimal(&amount_value).ok_or_else(|| too_long(&amount_value))?;
-        let existing = at(&target, &field).cloned();
-        let have = existing.as_ref().and_then(decimal).unwrap_or(Decimal::ZERO);
-        let after = match add.negate {
-            true => have.checked_sub(amount),
-            false => have.checked_add(amount),
-        }
-        .ok_or_else(|| too_long(&amount_value))?;
-        if let Some(floor) = &add.at_least {
-            let least = floor.value.parse::<Decimal>().map_err(|e| Refusal::Broken(format!("at_least: {e}")))?;
-            if after < least {
-                let need = if add.negate { amount } else { -amount };
-                let message = floor
-                    .message
-                    .replace("{key}", &key)
-                    .replace("{have}", &have.normalize().to_string())
-                    .replace("{need}", &need.normalize().to_string());
-                return Err(Refusal::Refused(HttpError::new(floor.status, message)));
-            }
-        }
-        let like = existing.unwrap_or(amount_value);
-        set_at(&mut target, &field, written_like(after, &like)).map_err(Refusal::Broken)?;
+        staged.set(target, &field, value).map_err(Refusal::Broken)?;
     }
     for (pointer, template) in &change.set {
         let value = {
-            let mut records: Vec<(&str, &Value)> = scope.records.to_vec();
-            records.push(("target", &target));
-            let inner = Scope { records: &records, ..*scope };
-            inner.value(template).map_err(Refusal::Broken)?
+            let records = named(record, item, done, staged, Some(target));
+            Scope { records: &records, ..*scope }.value(template).map_err(Refusal::Broken)?
         };
-        set_at(&mut target, pointer, value).map_err(Refusal::Broken)?;
+        staged.set(target, pointer, value).map_err(Refusal::Broken)?;
     }
-    Ok(Target::Changed(key, target))
+    Ok(Some(Found::Staged(target)))
+}
+
+/// Where one `add` writes in `target`, and the sum it writes; refused when the sum falls below
+/// its floor or cannot be exact.
+fn added(add: &Add, scope: &Scope<'_>, target: &Value, key: &str) -> Result<(String, Value), Refusal> {
+    let field = scope.pointer(&add.field).map_err(Refusal::Broken)?;
+    let amount_value = scope.value(&Value::String(add.amount.clone())).map_err(Refusal::Broken)?;
+    // A request's amount may be longer than exact arithmetic holds (28 digits): the client is told.
+    let too_long = |what: &Value| {
+        Refusal::Refused(HttpError::bad_request(format!(
+            "{}: {} is not an amount specmock can add exactly; expected at most 28 significant digits",
+            add.amount.trim_matches(|c| c == '{' || c == '}'),
+            crate::json::text(what)
+        )))
+    };
+    let amount = decimal(&amount_value).ok_or_else(|| too_long(&amount_value))?;
+    let existing = at(target, &field);
+    let have = existing.and_then(decimal).unwrap_or(Decimal::ZERO);
+    let after = match add.negate {
+        true => have.checked_sub(amount),
+        false => have.checked_add(amount),
+    }
+    .ok_or_else(|| too_long(&amount_value))?;
+    if let Some(floor) = &add.at_least {
+        let least = floor.value.parse::<Decimal>().map_err(|e| Refusal::Broken(format!("at_least: {e}")))?;
+        if after < least {
+            let need = if add.negate { amount } else { -amount };
+            let message = floor
+                .message
+                .replace("{key}", key)
+                .replace("{have}", &have.normalize().to_string())
+                .replace("{need}", &need.normalize().to_string());
+            return Err(Refusal::Refused(HttpError::new(floor.status, message)));
+        }
+    }
+    let written = written_like(after, existing.unwrap_or(&amount_value));
+    Ok((field, written))
 }
 
 /// Refuses when a guard's field holds none of its values.
@@ -377,14 +520,6 @@ pub(crate) fn check(api: &LoadedApi, collection: &str, record: &Value) -> Option
         return None;
     }
     checker.findings(record, 1).into_iter().next().map(|v| format!("{}: {}", v.pointer, v.message))
-}
-
-/// Moves staged records into the session's changes.
-fn commit(api: &LoadedApi, changes: &mut ApiChanges, staged: Staged) {
-    for (collection, key, record) in staged.0 {
-        let indexed = api.store.collection(&collection).and_then(|b| b.index.find(&key));
-        changes.collections.entry(collection).or_default().put(key, indexed, record);
-    }
 }
 
 /// A UUID drawn from the session, the collection and the record's number: the same writes give

@@ -57,7 +57,7 @@ impl Clone for Changes {
 
 /// Where a session's record is: an indexed record it replaced, or one it added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Slot {
+pub(crate) enum Slot {
     Replaced(u32),
     Added(u32),
 }
@@ -178,22 +178,62 @@ impl Changes {
         self.replaced.len() + self.added.len()
     }
 
-    /// Keeps `record` under `key`: it replaces an added record, or the indexed record at
-    /// `indexed`, or is added.
-    pub(crate) fn put(&mut self, key: String, indexed: Option<u32>, record: Value) {
-        let heavy = weight(&record);
-        let (slot, old) = if let Some(&i) = self.added_keys.get(&key) {
-            (Slot::Added(i), Some(std::mem::replace(&mut self.added[i as usize], record)))
-        } else if let Some(index) = indexed {
-            (Slot::Replaced(index), self.replaced.insert(index, record))
-        } else {
-            let i = self.added.len() as u32;
-            self.added_keys.insert(key, i);
-            self.added.push(record);
-            (Slot::Added(i), None)
+    /// Where the record with this key or alias is, as the session sees it: one it added, or an
+    /// indexed one (replaced or not).
+    pub(crate) fn slot(&self, base: &Collection, key: &str) -> Option<Slot> {
+        match self.added_keys.get(key) {
+            Some(&i) => Some(Slot::Added(i)),
+            None => base.index.find(key).map(Slot::Replaced),
+        }
+    }
+
+    /// Takes the session's record at `slot` out, to change it in place: a write gives it back
+    /// with [`Changes::give_back`] or keeps it with [`Changes::replace`]. None for an indexed
+    /// record the session never replaced.
+    pub(crate) fn take(&mut self, slot: Slot) -> Option<Value> {
+        let record = match slot {
+            Slot::Added(i) => self.added.get_mut(i as usize).map(std::mem::take),
+            Slot::Replaced(index) => self.replaced.get_mut(&index).map(std::mem::take),
+        }?;
+        // Its weight is what `replace` takes off, and the null left behind weighs nothing.
+        self.weights.entry(slot).or_insert_with(|| weight(&record));
+        Some(record)
+    }
+
+    /// Puts back, unchanged, a record [`Changes::take`] took.
+    pub(crate) fn give_back(&mut self, slot: Slot, record: Value) {
+        match slot {
+            Slot::Added(i) => self.added[i as usize] = record,
+            Slot::Replaced(index) => {
+                self.replaced.insert(index, record);
+            }
+        }
+    }
+
+    /// Keeps `record` at `slot`: an added record, or the indexed record it replaces.
+    pub(crate) fn replace(&mut self, slot: Slot, record: Value) {
+        let old = match slot {
+            Slot::Added(i) => Some(std::mem::replace(&mut self.added[i as usize], record)),
+            Slot::Replaced(index) => self.replaced.insert(index, record),
         };
+        self.changed(slot, old);
+    }
+
+    /// Keeps `record` under `key`, after every record the session added.
+    pub(crate) fn add(&mut self, key: String, record: Value) {
+        let i = self.added.len() as u32;
+        self.added_keys.insert(key, i);
+        self.added.push(record);
+        self.changed(Slot::Added(i), None);
+    }
+
+    /// Accounts for a record newly kept at `slot` in place of `old`: its weight, the journal the
+    /// indexes catch up from, and the rendered records a change may move.
+    fn changed(&mut self, slot: Slot, old: Option<Value>) {
+        let heavy = weight(self.record(slot));
         let was = self.weights.insert(slot, heavy);
         if let Some(old) = old {
+            // A record taken out to change in place leaves a null: its weight was kept.
             self.weight -= was.unwrap_or_else(|| weight(&old));
         }
         self.weight += heavy;
