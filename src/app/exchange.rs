@@ -71,6 +71,8 @@ pub struct ReceivedRequest {
     headers: Vec<(HeaderName, HeaderValue)>,
     request_end: usize,
     head_weight: usize,
+    /// Its weight when the journal took it in, so dropping it costs no second count.
+    pub(crate) kept_weight: usize,
 }
 
 /// Room for the response's headers in an entry's list, so it is allocated once.
@@ -125,6 +127,7 @@ impl ReceivedRequest {
             request_end: headers.len(),
             headers,
             head_weight,
+            kept_weight: 0,
         }
     }
 

@@ -94,13 +94,14 @@ impl Journal {
         let mut entries = self.entries();
         entries.last_seq += 1;
         entry.seq = entries.last_seq;
+        entry.kept_weight = weight;
         let entry = Arc::new(entry);
         self.tell(&entry);
         while entries.list.len() >= self.capacity
             || (entries.bytes + weight > self.max_bytes && !entries.list.is_empty())
         {
             let Some(oldest) = entries.list.pop_front() else { break };
-            entries.bytes -= oldest.weight();
+            entries.bytes -= oldest.kept_weight;
         }
         entries.bytes += weight;
         entries.list.push_back(entry);

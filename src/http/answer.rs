@@ -246,7 +246,7 @@ pub(crate) fn answer(
                 Some((Some(members), _)) => out.extend_from_slice(members),
                 Some((None, record)) => {
                     for (name, pointer) in from_tenant {
-                        if let Some(value) = record.pointer(pointer) {
+                        if let Some(value) = crate::json::at(record, pointer) {
                             write_json(&mut out, name);
                             out.push(b':');
                             write_json(&mut out, value);
@@ -311,7 +311,12 @@ impl<'a> Records<'a> {
 
 /// Room for a page's records, so the body never regrows.
 fn reserve(out: &mut Vec<u8>, rendered: &Rendered, ids: &[u32], base: usize) {
-    let size: usize = ids.iter().map(|&i| rendered.size_with(i, base) + 48).sum();
+    // A run of records in stored order (a whole map, an unsorted page) is sized at once.
+    let run = ids.windows(2).all(|w| w[1] == w[0].wrapping_add(1));
+    let size = match (run, ids.first(), ids.last()) {
+        (true, Some(&first), Some(&last)) => rendered.run_size_with(first, last, base) + 48 * ids.len(),
+        _ => ids.iter().map(|&i| rendered.size_with(i, base) + 48).sum(),
+    };
     out.reserve(size + 64);
 }
 

@@ -68,7 +68,7 @@ pub(crate) fn authorize(
             return Err(HttpError::new(401, message(&rules.messages.not_member, "not a member of {tenant}", id)));
         }
         if let Some(pointer) = &tenant.licence {
-            if record.pointer(pointer) != Some(&Value::Bool(true)) {
+            if crate::json::at(record, pointer) != Some(&Value::Bool(true)) {
                 return Err(HttpError::new(403, message(&rules.messages.no_licence, "{tenant} is not licensed", id)));
             }
         }

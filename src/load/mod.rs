@@ -703,7 +703,7 @@ fn plan_binding(api: &Api, op_id: &str, binding: &Binding) -> Result<Plan, Strin
 fn tenant_members(from_tenant: &std::collections::BTreeMap<String, String>, tenant: &Value) -> Vec<u8> {
     let mut out = Vec::new();
     for (name, pointer) in from_tenant {
-        if let Some(value) = tenant.pointer(pointer) {
+        if let Some(value) = crate::json::at(tenant, pointer) {
             serde_json::to_writer(&mut out, name).expect("a string serialises");
             out.push(b':');
             serde_json::to_writer(&mut out, value).expect("a JSON value serialises");

@@ -2,7 +2,7 @@
 //! need arithmetic a template cannot say. Each is one documented function over the written record.
 
 use rust_decimal::Decimal;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::json::at;
 use crate::state::money::{decimal, number};
@@ -41,24 +41,37 @@ pub(crate) fn transfer_balance(record: &mut Value) -> Result<(), String> {
     if cost < Decimal::ZERO {
         return Err(format!("/transferCost: {cost} is negative; expected a cost of zero or more"));
     }
-    let from = at(record, "/bucket").cloned().ok_or("/bucket: required")?;
-    let to = at(record, "/receiverBucket").cloned().ok_or("/receiverBucket: required")?;
+    let from = at(record, "/bucket").ok_or("/bucket: required")?;
+    let to = at(record, "/receiverBucket").ok_or("/receiverBucket: required")?;
     let owner = at(record, "/costOwner").and_then(Value::as_str).unwrap_or("originator").to_string();
     let when = at(record, "/confirmationDate").cloned().unwrap_or(Value::Null);
-    let quantity = |amount: Decimal| json!({"amount": number(amount), "units": units, "@type": "Quantity"});
+    // Built member by member: `json!` serialises each value it is given, a copy far dearer than a clone.
+    let quantity =
+        |amount: Decimal| object([("amount", number(amount)), ("units", units.clone()), ("@type", "Quantity".into())]);
     let impacted = |bucket: &Value, amount: Decimal, item_type: &str, name: &str| {
-        json!({"@type": "ImpactedBucket", "bucket": bucket, "confirmationDate": when, "requestedDate": when,
-               "item": [{"@type": "ImpactedBucketItem", "amount": quantity(amount), "itemType": item_type, "name": name}]})
+        let item = object([
+            ("@type", "ImpactedBucketItem".into()),
+            ("amount", quantity(amount)),
+            ("itemType", item_type.into()),
+            ("name", name.into()),
+        ]);
+        object([
+            ("@type", "ImpactedBucket".into()),
+            ("bucket", bucket.clone()),
+            ("confirmationDate", when.clone()),
+            ("requestedDate", when.clone()),
+            ("item", Value::Array(vec![item])),
+        ])
     };
     let mut items = Vec::new();
     if cost > Decimal::ZERO {
         items.push(match owner.as_str() {
-            "receiver" => impacted(&to, cost, "debit", "transfer cost-receiver"),
-            _ => impacted(&from, cost, "debit", "transfer cost-originator"),
+            "receiver" => impacted(to, cost, "debit", "transfer cost-receiver"),
+            _ => impacted(from, cost, "debit", "transfer cost-originator"),
         });
     }
-    items.push(impacted(&from, moved, "debit", "originator"));
-    items.push(impacted(&to, -moved, "credit", "receiver"));
+    items.push(impacted(from, moved, "debit", "originator"));
+    items.push(impacted(to, -moved, "credit", "receiver"));
     let object = record.as_object_mut().ok_or("the transfer is not an object")?;
     object.insert("costOwner".into(), Value::String(owner));
     object.insert("impactedBucket".into(), Value::Array(items));
@@ -68,9 +81,19 @@ pub(crate) fn transfer_balance(record: &mut Value) -> Result<(), String> {
     Ok(())
 }
 
+/// An object of these members, in this order.
+fn object<const N: usize>(members: [(&str, Value); N]) -> Value {
+    let mut map = serde_json::Map::with_capacity(N);
+    for (name, value) in members {
+        map.insert(name.to_string(), value);
+    }
+    Value::Object(map)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn leaving(record: &Value, bucket: &str) -> Decimal {
         record["impactedBucket"]

@@ -77,7 +77,9 @@ impl Collection {
     ) -> Result<Self, String> {
         let mut key_of = Vec::with_capacity(records.len());
         for (i, record) in records.iter().enumerate() {
-            key_of.push(record.pointer(key).map(text_of).ok_or_else(|| format!("/records/{i}: no key at {key}"))?);
+            key_of.push(
+                crate::json::at(record, key).map(text_of).ok_or_else(|| format!("/records/{i}: no key at {key}"))?,
+            );
         }
         Collection::from_keys(name, records, key_of, key, aliases)
     }
@@ -120,7 +122,7 @@ impl Collection {
 
     /// A record's key, as its key field holds it.
     pub(crate) fn key_of(&self, record: &Value) -> String {
-        record.pointer(&self.key).map(text_of).unwrap_or_default()
+        crate::json::at(record, &self.key).map(text_of).unwrap_or_default()
     }
 
     /// The record with this key or alias (None once released).

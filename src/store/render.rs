@@ -95,6 +95,10 @@ impl Rendered {
     }
 
     fn holes_in(&self, start: usize, end: usize) -> &[usize] {
+        // Most collections hold no href, and a page of them is a run of copies.
+        if self.holes.is_empty() {
+            return &[];
+        }
         let from = self.holes.partition_point(|&h| h < start);
         let to = self.holes.partition_point(|&h| h < end);
         &self.holes[from..to]
@@ -156,6 +160,12 @@ impl Rendered {
     /// The written size of record `id` with a base of `base` bytes in each hole.
     pub(crate) fn size_with(&self, id: u32, base: usize) -> usize {
         let (start, end) = self.span(id);
+        end - start + base * self.holes_in(start, end).len()
+    }
+
+    /// The written size of records `first..=last` with a base of `base` bytes in each hole.
+    pub(crate) fn run_size_with(&self, first: u32, last: u32, base: usize) -> usize {
+        let (start, end) = (self.span(first).0, self.span(last).1);
         end - start + base * self.holes_in(start, end).len()
     }
 
@@ -391,10 +401,13 @@ mod tests {
         }
         rendered.shrink();
         assert_eq!(rendered.len(), 2);
+        let both = rendered.size_with(0, 15) + rendered.size_with(1, 15);
+        assert_eq!(rendered.run_size_with(0, 1, 15), both, "a run is the sum of its records");
         for (i, r) in records.iter().enumerate() {
             let mut out = Vec::new();
             rendered.write(i as u32, &mut out, b"http://h:1/x/v4");
             assert_eq!(out.len(), rendered.size_with(i as u32, b"http://h:1/x/v4".len()));
+            assert_eq!(out.len(), rendered.run_size_with(i as u32, i as u32, b"http://h:1/x/v4".len()));
             let expected = serde_json::to_string(&shape.apply(r))
                 .unwrap()
                 .replace("http://host:port/x/version", "http://h:1/x/v4");
