@@ -60,7 +60,7 @@ components:
         id: { type: string }
         name: { type: string }
         books: { type: integer }
-        pages: { type: integer }
+        pages: { type: integer, maximum: 1000 }
         shelfLeft: { type: integer, minimum: 0 }
     Book:
       type: object
@@ -132,7 +132,8 @@ async fn a_create_and_its_effect_on_another_collection_come_from_the_behaviour_f
     std::fs::create_dir_all(fixtures.join("library")).unwrap();
     std::fs::write(fixtures.join("library/behaviour.yaml"), BEHAVIOUR).unwrap();
     let authors =
-        json!({"records": [{"id": "le-guin", "name": "Ursula K. Le Guin", "books": 0, "pages": 0, "shelfLeft": 2}]});
+        json!({"records": [{"id": "le-guin", "name": "Ursula K. Le Guin", "books": 0, "pages": 0, "shelfLeft": 2},
+                           {"id": "tolkien", "name": "J. R. R. Tolkien", "books": 0, "pages": 0, "shelfLeft": 5}]});
     std::fs::write(fixtures.join("library/authors.json"), authors.to_string()).unwrap();
     std::fs::write(fixtures.join("library/books.json"), r#"{"records": []}"#).unwrap();
     let server =
@@ -165,4 +166,18 @@ async fn a_create_and_its_effect_on_another_collection_come_from_the_behaviour_f
     let titles: Vec<&str> = listed.as_array().unwrap().iter().map(|b| b["title"].as_str().unwrap()).collect();
     assert_eq!(titles, ["The Dispossessed", "The Lathe of Heaven"]);
     assert_eq!(call(&server, "GET", "/authors/le-guin", None).await.1["pages"], 571);
+
+    // A change that would leave the author breaking its schema (at most 1,000 pages) is the
+    // behaviour file's fault: a 500 naming the record and the rule, and nothing is kept.
+    let long = json!({"title": "The Lord of the Rings", "authorId": "tolkien", "pages": 1178});
+    let (status, refused, _) = call(&server, "POST", "/books", Some(long)).await;
+    assert_eq!(status, 500, "{refused}");
+    let message = refused["message"].as_str().unwrap();
+    assert!(message.contains("authors record tolkien that breaks its schema: /pages"), "{message}");
+    let author = call(&server, "GET", "/authors/tolkien", None).await.1;
+    assert_eq!((author["books"].as_i64(), author["pages"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(call(&server, "GET", "/books?authorId=tolkien", None).await.1, json!([]));
+    let hobbit = json!({"title": "The Hobbit", "authorId": "tolkien", "pages": 310});
+    assert_eq!(call(&server, "POST", "/books", Some(hobbit)).await.0, 201, "a write that fits is kept");
+    assert_eq!(call(&server, "GET", "/authors/tolkien", None).await.1["pages"], 310);
 }

@@ -81,7 +81,7 @@ pub(crate) struct LoadedApi {
     /// Writes by operationId.
     pub(crate) writes: HashMap<String, crate::state::write::CompiledWrite>,
     /// The schema checker of each collection writes change, by name.
-    pub(crate) record_checkers: HashMap<String, crate::openapi::schema::Checker>,
+    pub(crate) record_checkers: HashMap<String, crate::openapi::schema::RecordChecker>,
 }
 
 impl LoadedApi {
@@ -276,7 +276,7 @@ fn write_checkers(
     api: &Api,
     behaviour: &Behaviour,
     at: &dyn Fn(&str, String) -> LoadError,
-) -> Result<HashMap<String, crate::openapi::schema::Checker>, LoadError> {
+) -> Result<HashMap<String, crate::openapi::schema::RecordChecker>, LoadError> {
     let mut checkers = HashMap::new();
     for write in behaviour.writes.values() {
         let names = std::iter::once(&write.collection)
@@ -291,7 +291,9 @@ fn write_checkers(
                 .enumerate()
                 .find(|(_, c)| &c.name == name)
                 .expect("checked by compile_writes");
-            let checker = record_checker(api, def).map_err(|e| at(&format!("/collections/{i}/schema"), e))?;
+            let checker = record_schema(api, def)
+                .and_then(|schema| api.schemas.record_checker(&schema))
+                .map_err(|e| at(&format!("/collections/{i}/schema"), e))?;
             checkers.insert(name.clone(), checker);
         }
     }
@@ -512,15 +514,19 @@ impl Compiling<'_> {
 
 /// The checker of a collection's records: its component schema, or its inline one.
 fn record_checker(api: &Api, def: &CollectionDef) -> Result<crate::openapi::schema::Checker, String> {
-    let schema = match &def.schema {
+    api.schemas.compile(&record_schema(api, def)?)
+}
+
+/// A collection's record schema, converted.
+fn record_schema(api: &Api, def: &CollectionDef) -> Result<Value, String> {
+    Ok(match &def.schema {
         SchemaRef::Component(name) => api
             .schemas
             .component(name)
             .cloned()
             .ok_or_else(|| format!("schema `{name}` is not in the spec's components"))?,
         SchemaRef::Inline(map) => api.schemas.convert(&Value::Object(map.clone())),
-    };
-    api.schemas.compile(&schema)
+    })
 }
 
 /// Reads, validates and keys one fixture file, handing each record to `ingest`.

@@ -72,6 +72,32 @@ impl Checker {
     }
 }
 
+/// A record schema's checker, with one checker per top-level member when the schema constrains
+/// its members one by one: a valid record that changed a few members is then checked at those
+/// alone, which is most of what a write costs otherwise.
+#[derive(Clone, Debug)]
+pub(crate) struct RecordChecker {
+    /// The whole schema.
+    pub(crate) whole: Checker,
+    /// Each declared member's schemas, compiled; None when members are not independent.
+    members: Option<std::collections::HashMap<String, Checker>>,
+}
+
+impl RecordChecker {
+    /// Whether `record`, valid before, is valid after a change to the top-level members
+    /// `changed` (None: anything may have changed).
+    pub(crate) fn is_valid_after(&self, record: &Value, changed: Option<&[String]>) -> bool {
+        let (Some(members), Some(changed), Value::Object(map)) = (&self.members, changed, record) else {
+            return self.whole.is_valid(record);
+        };
+        changed.iter().all(|name| match (members.get(name), map.get(name)) {
+            (Some(checker), Some(value)) => checker.is_valid(value),
+            // A member the schema does not declare, or one that is gone: the whole decides.
+            _ => self.whole.is_valid(record),
+        })
+    }
+}
+
 impl SchemaSet {
     /// Converts `components.schemas` of a document in the given dialect.
     pub(crate) fn new(components_schemas: Option<&Value>, dialect: Dialect) -> Self {
@@ -112,6 +138,62 @@ impl SchemaSet {
         let checker = Checker { validator: Arc::new(validator) };
         self.compiled.lock().unwrap_or_else(|e| e.into_inner()).insert(key, checker.clone());
         Ok(checker)
+    }
+
+    /// A record schema's checker, member by member where it can be (see [`RecordChecker`]).
+    pub(crate) fn record_checker(&self, converted: &Value) -> Result<RecordChecker, String> {
+        let whole = self.compile(converted)?;
+        let mut declared = std::collections::BTreeMap::new();
+        let members = match self.member_schemas(converted, &mut declared, 0) {
+            Some(()) => Some(
+                declared
+                    .into_iter()
+                    .map(|(name, schemas)| Ok((name, self.compile(&json!({ "allOf": schemas }))?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+            None => None,
+        };
+        Ok(RecordChecker { whole, members })
+    }
+
+    /// Gathers each declared member's schemas, through `$ref` and `allOf`; None when a keyword
+    /// may tie members together (or forbids undeclared ones), so no member can be checked alone.
+    fn member_schemas(
+        &self,
+        schema: &Value,
+        members: &mut std::collections::BTreeMap<String, Vec<Value>>,
+        depth: usize,
+    ) -> Option<()> {
+        let Value::Object(map) = schema else { return (schema == &Value::Bool(true)).then_some(()) };
+        if depth > 32 {
+            return None;
+        }
+        for (keyword, value) in map {
+            match keyword.as_str() {
+                "$ref" => {
+                    let name = value.as_str()?.strip_prefix("#/$defs/")?;
+                    self.member_schemas(self.defs.get(name)?, members, depth + 1)?;
+                }
+                "allOf" => {
+                    for part in value.as_array()? {
+                        self.member_schemas(part, members, depth + 1)?;
+                    }
+                }
+                "properties" => {
+                    for (name, sub) in value.as_object()? {
+                        members.entry(name.clone()).or_default().push(sub.clone());
+                    }
+                }
+                "type" if value == "object" => {}
+                "additionalProperties" if value == &Value::Bool(true) => {}
+                // A change never removes a member, and annotations constrain nothing.
+                "required" | "title" | "description" | "example" | "examples" | "default" | "deprecated"
+                | "readOnly" | "writeOnly" | "$comment" | "discriminator" | "externalDocs" | "xml" => {}
+                other if other.starts_with("x-") => {}
+                _ => return None,
+            }
+        }
+        Some(())
     }
 
     /// The `$defs` a schema refers to, directly or through other definitions.
@@ -311,5 +393,39 @@ mod tests {
         );
         let thing = set.component("Thing").unwrap().clone();
         assert_eq!(set.property_names(&thing), vec!["@type", "id", "name"]);
+    }
+
+    #[test]
+    fn a_record_checker_checks_the_members_a_change_touched_with_every_branch_they_meet() {
+        let set = SchemaSet::new(
+            Some(&json!({
+                "Money": {"type": "object", "required": ["amount"], "properties": {"amount": {"type": "number", "minimum": 0}}},
+                "Base": {"type": "object", "properties": {"@type": {"type": "string"}, "total": {"$ref": "#/components/schemas/Money"}}},
+                "Bucket": {"allOf": [{"$ref": "#/components/schemas/Base"},
+                    {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}, "total": {"required": ["units"]}}}]},
+                "Either": {"oneOf": [{"required": ["a"]}, {"required": ["b"]}], "properties": {"a": {}, "b": {}}}
+            })),
+            Dialect::OpenApi30,
+        );
+        let bucket = set.record_checker(set.component("Bucket").unwrap()).unwrap();
+        let touched = ["total".to_string()];
+        let changed = Some(&touched[..]);
+        let good = json!({"id": "b1", "total": {"amount": 1, "units": "EUR"}});
+        assert!(bucket.is_valid_after(&good, changed));
+        // Each branch that declares the member applies: Money's minimum, and Bucket's own `units`.
+        assert!(!bucket.is_valid_after(&json!({"id": "b1", "total": {"amount": -1, "units": "EUR"}}), changed));
+        assert!(!bucket.is_valid_after(&json!({"id": "b1", "total": {"amount": 1}}), changed));
+        // Members the change did not touch were valid before and are not looked at again.
+        assert!(bucket.is_valid_after(&json!({"id": 7, "total": {"amount": 1, "units": "EUR"}}), changed));
+        assert!(!bucket.is_valid_after(&json!({"id": 7, "total": {"amount": 1, "units": "EUR"}}), None));
+        // A member no branch declares takes the whole check.
+        let undeclared = ["other".to_string()];
+        assert!(!bucket.is_valid_after(&json!({"other": 1, "total": {"amount": 1, "units": "EUR"}}), Some(&undeclared)));
+
+        // oneOf ties members together: only the whole schema can say.
+        let either = set.record_checker(set.component("Either").unwrap()).unwrap();
+        let a = ["a".to_string()];
+        assert!(!either.is_valid_after(&json!({"a": 1, "b": 2}), Some(&a)));
+        assert!(either.is_valid_after(&json!({"a": 1}), Some(&a)));
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::behaviour::writes::{Add, Change, Guard, KeyRule, Write};
 use crate::http::error::HttpError;
-use crate::json::at;
+use crate::json::{at, unescaped};
 use crate::load::LoadedApi;
 use crate::state::money::{decimal, written_like};
 use crate::state::template::{replace_at, restore_at, set_at, Before, Scope};
@@ -75,6 +75,9 @@ struct StagedRecord<'d> {
     /// Taken out of the session's changes (else a copy of the indexed record).
     taken: bool,
     changed: bool,
+    /// The top-level members changed, which are all its schema needs to check again; None when
+    /// the whole record was.
+    touched: Option<Vec<String>>,
     value: Value,
 }
 
@@ -94,7 +97,7 @@ impl<'d> Staged<'d> {
     }
 
     fn push(&mut self, collection: &'d str, slot: Slot, taken: bool, value: Value) -> usize {
-        self.records.push(StagedRecord { collection, slot, taken, changed: false, value });
+        self.records.push(StagedRecord { collection, slot, taken, changed: false, touched: Some(Vec::new()), value });
         self.records.len() - 1
     }
 
@@ -103,6 +106,15 @@ impl<'d> Staged<'d> {
         let record = &mut self.records[at];
         let before = replace_at(&mut record.value, pointer, value)?;
         record.changed = true;
+        let member = pointer.strip_prefix('/').map(|p| unescaped(p.split('/').next().unwrap_or_default()));
+        match (member, &mut record.touched) {
+            (Some(member), Some(touched)) => {
+                if !touched.iter().any(|t| *t == member) {
+                    touched.push(member.into_owned());
+                }
+            }
+            _ => record.touched = None,
+        }
         if record.taken {
             self.undo.push((at, pointer.to_string(), before));
         }
@@ -246,7 +258,7 @@ pub(crate) fn apply(
         .map(|fault| format!("would keep {} record {key} that breaks its schema: {fault}", def.collection))
         .or_else(|| {
             staged.records.iter().filter(|r| r.changed).find_map(|r| {
-                let fault = check(api, r.collection, &r.value)?;
+                let fault = check_changed(api, r.collection, &r.value, r.touched.as_deref())?;
                 let key = api.store.collection(r.collection).map(|c| c.key_of(&r.value)).unwrap_or_default();
                 Some(format!("would keep {} record {key} that breaks its schema: {fault}", r.collection))
             })
@@ -515,11 +527,17 @@ fn drop_at(record: &mut Value, pointer: &str) {
 
 /// What is wrong with `record` by its collection's schema, if anything: `/pointer: message`.
 pub(crate) fn check(api: &LoadedApi, collection: &str, record: &Value) -> Option<String> {
+    check_changed(api, collection, record, None)
+}
+
+/// [`check`] for a record that was valid before a change to the top-level members `changed`
+/// (None: anything may have changed), checked at those alone where its schema allows.
+fn check_changed(api: &LoadedApi, collection: &str, record: &Value, changed: Option<&[String]>) -> Option<String> {
     let checker = api.record_checkers.get(collection)?;
-    if checker.is_valid(record) {
+    if checker.is_valid_after(record, changed) {
         return None;
     }
-    checker.findings(record, 1).into_iter().next().map(|v| format!("{}: {}", v.pointer, v.message))
+    checker.whole.findings(record, 1).into_iter().next().map(|v| format!("{}: {}", v.pointer, v.message))
 }
 
 /// A UUID drawn from the session, the collection and the record's number: the same writes give
