@@ -652,12 +652,12 @@ fn plan_binding(api: &Api, op_id: &str, binding: &Binding) -> Result<Plan, Strin
     }
     let component_shape = |name: &str, views: Option<&Views>| -> Result<Shape, String> {
         let schema = api.schemas.component(name).ok_or_else(|| format!("schema `{name}` is not in the spec"))?;
-        Ok(Shape {
-            name: name.to_string(),
-            props: Some(api.schemas.property_names(schema)),
-            type_field: views.and_then(|v| v.type_field.clone()),
-            explicit_nulls: views.is_some_and(|v| v.explicit_nulls),
-        })
+        Ok(Shape::new(
+            name.to_string(),
+            Some(api.schemas.property_names(schema)),
+            views.and_then(|v| v.type_field.clone()),
+            views.is_some_and(|v| v.explicit_nulls),
+        ))
     };
     let mut shapes = Vec::new();
     let mut default_view = 0;
@@ -681,7 +681,7 @@ fn plan_binding(api: &Api, op_id: &str, binding: &Binding) -> Result<Plan, Strin
         };
         shapes.push(match schema {
             Some(name) => component_shape(&name, None)?,
-            None => Shape { name: String::new(), props: None, type_field: None, explicit_nulls: false },
+            None => Shape::new(String::new(), None, None, false),
         });
     }
     if let Some(fields) = &binding.fields {

@@ -165,7 +165,11 @@ pub(crate) fn replace_at(record: &mut Value, pointer: &str, value: Value) -> Res
         }
         if segments.peek().is_none() {
             let was = match at {
-                Value::Object(map) => map.insert(segment.into_owned(), value),
+                // A member already there is replaced in place, without a copy of its name.
+                Value::Object(map) => match map.get_mut(segment.as_ref()) {
+                    Some(slot) => Some(std::mem::replace(slot, value)),
+                    None => map.insert(segment.into_owned(), value),
+                },
                 Value::Array(items) => match index(&segment).and_then(|i| items.get_mut(i)) {
                     Some(slot) => Some(std::mem::replace(slot, value)),
                     None => return Err(format!("{pointer}: no element {segment}")),

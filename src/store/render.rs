@@ -21,9 +21,6 @@ pub(crate) struct Rendered {
     /// Offsets in `bytes` where a placeholder was cut out, ascending.
     holes: Vec<usize>,
     scratch: Vec<u8>,
-    /// The view's attributes as a set, made on the first push: a scan of the list per record
-    /// attribute dominated loading a million records.
-    shown: Option<hashbrown::HashSet<String>>,
     /// Each record's top-level members, found on the first `fields=` request: collections that
     /// are never selected from (a million OES allocations) never pay for it.
     members: std::sync::OnceLock<MemberIndex>,
@@ -44,10 +41,7 @@ impl Rendered {
     /// Appends `record` as `shape` shows it, cutting out every placeholder prefix.
     pub(crate) fn push(&mut self, shape: &Shape, record: &Value, placeholders: &Placeholders) {
         self.scratch.clear();
-        if self.shown.is_none() {
-            self.shown = shape.props.as_ref().map(|p| p.iter().cloned().collect());
-        }
-        let shaped = Shaped { shape, shown: self.shown.as_ref(), record };
+        let shaped = Shaped { shape, shown: shape.shown.as_ref(), record };
         serde_json::to_writer(&mut self.scratch, &shaped).expect("a JSON value serialises");
         placeholders.pieces(&self.scratch, |piece, hole| {
             self.bytes.extend_from_slice(piece);
@@ -78,7 +72,7 @@ impl Rendered {
         if !ascending(&holes) || holes.last().is_some_and(|&h| h > bytes.len()) {
             return Err(format!("hole offsets do not fit {} bytes", bytes.len()));
         }
-        Ok(Rendered { bytes, ends, holes, scratch: Vec::new(), shown: None, members: Default::default() })
+        Ok(Rendered { bytes, ends, holes, scratch: Vec::new(), members: Default::default() })
     }
 
     /// Frees the slack left by growing.
@@ -312,6 +306,17 @@ pub(crate) struct Shape {
     pub(crate) type_field: Option<String>,
     /// Show attributes the record lacks as null.
     pub(crate) explicit_nulls: bool,
+    /// `props` as a set, made once: a scan of the list per record attribute dominated loading a
+    /// million records, and a set made per answer dominated rendering one.
+    shown: Option<hashbrown::HashSet<String>>,
+}
+
+impl Shape {
+    /// A view called `name` showing `props` (None: the record as it is).
+    pub(crate) fn new(name: String, props: Option<Vec<String>>, type_field: Option<String>, explicit_nulls: bool) -> Shape {
+        let shown = props.as_ref().map(|p| p.iter().cloned().collect());
+        Shape { name, props, type_field, explicit_nulls, shown }
+    }
 }
 
 #[cfg(test)]
@@ -385,12 +390,12 @@ mod tests {
     #[test]
     fn rendered_records_splice_the_base_url_and_match_the_shaped_value() {
         let ph = Placeholders::new(&["http://host:port/x/version".to_string()]);
-        let shape = Shape {
-            name: "Ext".into(),
-            props: Some(vec!["id".into(), "@type".into(), "href".into(), "n".into()]),
-            type_field: Some("@type".into()),
-            explicit_nulls: true,
-        };
+        let shape = Shape::new(
+            "Ext".into(),
+            Some(vec!["id".into(), "@type".into(), "href".into(), "n".into()]),
+            Some("@type".into()),
+            true,
+        );
         let records = [
             json!({"id": "1", "href": "http://host:port/x/version/a/1", "drop": 1, "@type": "Base"}),
             json!({"id": "2", "n": [1, 2]}),
@@ -418,7 +423,7 @@ mod tests {
     #[test]
     fn selected_records_keep_named_members_with_the_base_url_spliced() {
         let ph = Placeholders::new(&["http://host:port/x/version".to_string()]);
-        let shape = Shape { name: "T".into(), props: None, type_field: None, explicit_nulls: false };
+        let shape = Shape::new("T".into(), None, None, false);
         let mut rendered = Rendered::default();
         rendered.push(&shape, &json!({"id": "1", "href": "http://host:port/x/version/a/1", "n": {"m": "}"}}), &ph);
         rendered.push(&shape, &json!([{"id": "2"}]), &ph);
@@ -440,12 +445,8 @@ mod tests {
 
     #[test]
     fn shapes_fill_nulls_and_name_the_view() {
-        let shape = Shape {
-            name: "Ext".into(),
-            props: Some(vec!["id".into(), "@type".into(), "extra".into()]),
-            type_field: Some("@type".into()),
-            explicit_nulls: true,
-        };
+        let shape =
+            Shape::new("Ext".into(), Some(vec!["id".into(), "@type".into(), "extra".into()]), Some("@type".into()), true);
         let shown = shape.apply(&json!({"id": "1", "drop": true, "@type": "Base"})).into_owned();
         assert_eq!(shown, json!({"id": "1", "@type": "Ext", "extra": null}));
     }
