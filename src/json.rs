@@ -43,11 +43,28 @@ pub(crate) fn at<'v>(value: &'v Value, pointer: &str) -> Option<&'v Value> {
     pointer.strip_prefix('/')?.split('/').try_fold(value, |target, token| {
         let token = unescaped(token);
         match target {
-            Value::Object(map) => map.get(token.as_ref()),
+            Value::Object(map) => member(map, &token),
             Value::Array(items) => index(&token).and_then(|i| items.get(i)),
             _ => None,
         }
     })
+}
+
+/// The member `name` of an object. A small object is scanned: comparing a few short names costs
+/// less than the SipHash serde_json's map computes for every lookup.
+pub(crate) fn member<'v>(map: &'v serde_json::Map<String, Value>, name: &str) -> Option<&'v Value> {
+    match map.len() <= 8 {
+        true => map.iter().find(|(k, _)| k.as_str() == name).map(|(_, v)| v),
+        false => map.get(name),
+    }
+}
+
+/// [`member`], mutably.
+pub(crate) fn member_mut<'v>(map: &'v mut serde_json::Map<String, Value>, name: &str) -> Option<&'v mut Value> {
+    match map.len() <= 8 {
+        true => map.iter_mut().find(|(k, _)| k.as_str() == name).map(|(_, v)| v),
+        false => map.get_mut(name),
+    }
 }
 
 /// [`at`], mutably.
@@ -58,7 +75,7 @@ pub(crate) fn at_mut<'v>(value: &'v mut Value, pointer: &str) -> Option<&'v mut 
     pointer.strip_prefix('/')?.split('/').try_fold(value, |target, token| {
         let token = unescaped(token);
         match target {
-            Value::Object(map) => map.get_mut(token.as_ref()),
+            Value::Object(map) => member_mut(map, &token),
             Value::Array(items) => index(&token).and_then(|i| items.get_mut(i)),
             _ => None,
         }

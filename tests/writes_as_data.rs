@@ -131,8 +131,7 @@ async fn a_create_and_its_effect_on_another_collection_come_from_the_behaviour_f
     let fixtures = dir.path().join("fixtures");
     std::fs::create_dir_all(fixtures.join("library")).unwrap();
     std::fs::write(fixtures.join("library/behaviour.yaml"), BEHAVIOUR).unwrap();
-    let authors =
-        json!({"records": [{"id": "le-guin", "name": "Ursula K. Le Guin", "books": 0, "pages": 0, "shelfLeft": 2},
+    let authors = json!({"records": [{"id": "le-guin", "name": "Ursula K. Le Guin", "books": 0, "pages": 0, "shelfLeft": 2},
                            {"id": "tolkien", "name": "J. R. R. Tolkien", "books": 0, "pages": 0, "shelfLeft": 5}]});
     std::fs::write(fixtures.join("library/authors.json"), authors.to_string()).unwrap();
     std::fs::write(fixtures.join("library/books.json"), r#"{"records": []}"#).unwrap();

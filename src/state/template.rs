@@ -166,7 +166,7 @@ pub(crate) fn replace_at(record: &mut Value, pointer: &str, value: Value) -> Res
         if segments.peek().is_none() {
             let was = match at {
                 // A member already there is replaced in place, without a copy of its name.
-                Value::Object(map) => match map.get_mut(segment.as_ref()) {
+                Value::Object(map) => match crate::json::member_mut(map, &segment) {
                     Some(slot) => Some(std::mem::replace(slot, value)),
                     None => map.insert(segment.into_owned(), value),
                 },
@@ -181,11 +181,11 @@ pub(crate) fn replace_at(record: &mut Value, pointer: &str, value: Value) -> Res
         at = match at {
             Value::Object(map) => {
                 // Looked up before inserting, so a member on the way costs no copy of its name.
-                if !map.contains_key(segment.as_ref()) {
+                if crate::json::member(map, &segment).is_none() {
                     made.get_or_insert(Before { upto: end, was: None });
                     map.insert(segment.to_string(), Value::Null);
                 }
-                map.get_mut(segment.as_ref()).expect("just made")
+                crate::json::member_mut(map, &segment).expect("just made")
             }
             Value::Array(items) => index(&segment)
                 .and_then(|i| items.get_mut(i))

@@ -16,7 +16,7 @@ use crate::load::LoadedApi;
 use crate::state::money::{decimal, written_like};
 use crate::state::template::{replace_at, restore_at, set_at, Before, Scope};
 use crate::state::ApiChanges;
-use crate::store::merge::Slot;
+use crate::store::merge::{member_weight, Slot};
 use crate::store::render::Rendered;
 
 /// A write compiled at load.
@@ -78,6 +78,8 @@ struct StagedRecord<'d> {
     /// The top-level members changed, which are all its schema needs to check again; None when
     /// the whole record was.
     touched: Option<Vec<String>>,
+    /// What the touched members weighed before the change.
+    touched_weight: usize,
     value: Value,
 }
 
@@ -97,24 +99,26 @@ impl<'d> Staged<'d> {
     }
 
     fn push(&mut self, collection: &'d str, slot: Slot, taken: bool, value: Value) -> usize {
-        self.records.push(StagedRecord { collection, slot, taken, changed: false, touched: Some(Vec::new()), value });
+        let touched = Some(Vec::new());
+        self.records.push(StagedRecord { collection, slot, taken, changed: false, touched, touched_weight: 0, value });
         self.records.len() - 1
     }
 
     /// Writes `value` at `pointer` in record `at`, remembering what was there.
     fn set(&mut self, at: usize, pointer: &str, value: Value) -> Result<(), String> {
         let record = &mut self.records[at];
-        let before = replace_at(&mut record.value, pointer, value)?;
-        record.changed = true;
         let member = pointer.strip_prefix('/').map(|p| unescaped(p.split('/').next().unwrap_or_default()));
         match (member, &mut record.touched) {
             (Some(member), Some(touched)) => {
                 if !touched.iter().any(|t| *t == member) {
+                    record.touched_weight += member_weight(&record.value, &member);
                     touched.push(member.into_owned());
                 }
             }
             _ => record.touched = None,
         }
+        let before = replace_at(&mut record.value, pointer, value)?;
+        record.changed = true;
         if record.taken {
             self.undo.push((at, pointer.to_string(), before));
         }
@@ -143,8 +147,16 @@ impl<'d> Staged<'d> {
                 Some(kept) => kept,
                 None => changes.collections.entry(record.collection.to_string()).or_default(),
             };
+            // A taken record's weight moves by what its touched members weigh now.
+            let delta = match (&record.touched, record.taken) {
+                (Some(touched), true) => {
+                    let now: usize = touched.iter().map(|m| member_weight(&record.value, m)).sum();
+                    Some(now as isize - record.touched_weight as isize)
+                }
+                _ => None,
+            };
             match record.changed {
-                true => kept.replace(record.slot, record.value),
+                true => kept.replace_by(record.slot, record.value, delta),
                 false => kept.give_back(record.slot, record.value),
             }
         }

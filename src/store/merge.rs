@@ -126,6 +126,17 @@ pub(crate) fn weight(value: &Value) -> usize {
     }
 }
 
+/// About how many bytes the top-level member `name` adds to `record`'s [`weight`]; 0 when absent.
+/// What a record's changed members weigh before and after a change moves its weight by.
+pub(crate) fn member_weight(record: &Value, name: &str) -> usize {
+    const NODE: usize = std::mem::size_of::<Value>();
+    const ENTRY: usize = std::mem::size_of::<String>() + 8 + NODE;
+    match record {
+        Value::Object(map) => crate::json::member(map, name).map_or(0, |v| name.len() + weight(v) + ENTRY + 16),
+        _ => 0,
+    }
+}
+
 /// The entries an object of `n` members has room for: its hash table's capacity (7/8 of a power
 /// of two buckets, 3 below 4 members).
 fn room(n: usize) -> usize {
@@ -212,11 +223,22 @@ impl Changes {
 
     /// Keeps `record` at `slot`: an added record, or the indexed record it replaces.
     pub(crate) fn replace(&mut self, slot: Slot, record: Value) {
+        self.replace_by(slot, record, None);
+    }
+
+    /// [`Changes::replace`] for a record [`Changes::take`] took and changed in place, its weight
+    /// moved by `delta` (what its changed members weigh now less what they weighed): the record
+    /// need not be walked again.
+    pub(crate) fn replace_by(&mut self, slot: Slot, record: Value, delta: Option<isize>) {
+        let heavy = match (delta, self.weights.get(&slot)) {
+            (Some(delta), Some(&was)) => Some(was.saturating_add_signed(delta)),
+            _ => None,
+        };
         let old = match slot {
             Slot::Added(i) => Some(std::mem::replace(&mut self.added[i as usize], record)),
             Slot::Replaced(index) => self.replaced.insert(index, record),
         };
-        self.changed(slot, old);
+        self.changed(slot, old, heavy);
     }
 
     /// Keeps `record` under `key`, after every record the session added.
@@ -224,13 +246,13 @@ impl Changes {
         let i = self.added.len() as u32;
         self.added_keys.insert(key, i);
         self.added.push(record);
-        self.changed(Slot::Added(i), None);
+        self.changed(Slot::Added(i), None, None);
     }
 
     /// Accounts for a record newly kept at `slot` in place of `old`: its weight, the journal the
     /// indexes catch up from, and the rendered records a change may move.
-    fn changed(&mut self, slot: Slot, old: Option<Value>) {
-        let heavy = weight(self.record(slot));
+    fn changed(&mut self, slot: Slot, old: Option<Value>, heavy: Option<usize>) {
+        let heavy = heavy.unwrap_or_else(|| weight(self.record(slot)));
         let was = self.weights.insert(slot, heavy);
         if let Some(old) = old {
             // A record taken out to change in place leaves a null: its weight was kept.
@@ -511,6 +533,20 @@ fn ordered<'v>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_changed_member_moves_the_weight_by_what_it_weighs() {
+        let before = serde_json::json!({"id": "b1", "value": {"amount": 1, "units": "EUR"}, "name": "1.00 EUR"});
+        let mut after = before.clone();
+        after["value"] = serde_json::json!({"amount": 12.5, "units": "EUR", "note": "a longer text"});
+        after["name"] = serde_json::json!("12.50 EUR");
+        let moved: isize = ["value", "name"]
+            .iter()
+            .map(|m| member_weight(&after, m) as isize - member_weight(&before, m) as isize)
+            .sum();
+        assert_eq!(weight(&before) as isize + moved, weight(&after) as isize);
+        assert_eq!(member_weight(&before, "absent"), 0);
+    }
 
     #[test]
     fn an_object_is_weighed_at_its_tables_capacity() {

@@ -313,7 +313,12 @@ pub(crate) struct Shape {
 
 impl Shape {
     /// A view called `name` showing `props` (None: the record as it is).
-    pub(crate) fn new(name: String, props: Option<Vec<String>>, type_field: Option<String>, explicit_nulls: bool) -> Shape {
+    pub(crate) fn new(
+        name: String,
+        props: Option<Vec<String>>,
+        type_field: Option<String>,
+        explicit_nulls: bool,
+    ) -> Shape {
         let shown = props.as_ref().map(|p| p.iter().cloned().collect());
         Shape { name, props, type_field, explicit_nulls, shown }
     }
@@ -445,8 +450,12 @@ mod tests {
 
     #[test]
     fn shapes_fill_nulls_and_name_the_view() {
-        let shape =
-            Shape::new("Ext".into(), Some(vec!["id".into(), "@type".into(), "extra".into()]), Some("@type".into()), true);
+        let shape = Shape::new(
+            "Ext".into(),
+            Some(vec!["id".into(), "@type".into(), "extra".into()]),
+            Some("@type".into()),
+            true,
+        );
         let shown = shape.apply(&json!({"id": "1", "drop": true, "@type": "Base"})).into_owned();
         assert_eq!(shown, json!({"id": "1", "@type": "Ext", "extra": null}));
     }
