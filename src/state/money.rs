@@ -11,7 +11,15 @@ pub(crate) fn decimal(value: &Value) -> Option<Decimal> {
     match value {
         // A number's shortest text (17.1, not 17.099999999999998) is the decimal it stands for.
         Value::Number(n) => {
-            Decimal::from_str(&n.to_string()).or_else(|_| Decimal::from_scientific(&n.to_string())).ok()
+            if let Some(whole) = n.as_i64() {
+                return Some(Decimal::from(whole));
+            }
+            // A whole float (45.0, as fixtures write amounts) needs no text to be exact.
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15) {
+                return Some(Decimal::from(f as i64));
+            }
+            let text = n.to_string();
+            Decimal::from_str(&text).or_else(|_| Decimal::from_scientific(&text)).ok()
         }
         Value::String(s) => Decimal::from_str(s.trim()).ok(),
         _ => None,
@@ -59,6 +67,12 @@ mod tests {
         assert_eq!(number(Decimal::from(45)).to_string(), "45.0");
         assert_eq!(written_like(Decimal::from(3), &json!(2)), json!(3), "an integer stays one");
         assert_eq!(decimal(&json!("x")), None);
+        // Whole floats take no text on the way; large and fractional ones do, and stay exact.
+        assert_eq!(decimal(&json!(45.0)), Some(Decimal::from(45)));
+        assert_eq!(decimal(&json!(-3.0)), Some(Decimal::from(-3)));
+        assert_eq!(decimal(&json!(1e20)), Decimal::from_str("100000000000000000000").ok());
+        assert_eq!(decimal(&json!(u64::MAX)), Some(Decimal::from(u64::MAX)));
+        assert_eq!(decimal(&json!(36.42)), Decimal::from_str("36.42").ok());
     }
 
     #[test]

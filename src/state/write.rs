@@ -224,8 +224,8 @@ fn named<'v>(
     done: &'v [(&'v str, Found<'v>)],
     staged: &'v Staged,
     target: Option<usize>,
-) -> Vec<(&'v str, &'v Value)> {
-    let mut records = Vec::with_capacity(3 + done.len());
+) -> smallvec::SmallVec<[(&'v str, &'v Value); 6]> {
+    let mut records = smallvec::SmallVec::new();
     records.push(("record", record));
     records.push(("item", item));
     records.extend(done.iter().map(|(name, found)| (*name, found.get(staged))));
