@@ -420,10 +420,11 @@ impl Compiling<'_> {
             let retain = tenant == Some(def.name.as_str()) || joined.contains(&def.name.as_str());
             let (collection, queries, rendered) = match &mut source {
                 Source::Cache(reader) => {
-                    let (kept, rendered) = reader.collection().map_err(Failure::Cache)?;
-                    let records = kept.records().map_err(Failure::Cache)?;
+                    let (mut kept, rendered) = reader.collection().map_err(Failure::Cache)?;
+                    // Parsed when first read: most starts never read the records writes change.
+                    let records = kept.records();
                     let n = kept.keys.len();
-                    if records.len() != if retain { n } else { 0 }
+                    if records.is_some() != (retain && n > 0)
                         || kept.queries.len() != queries.len()
                         || rendered.len() != shapes.len()
                     {
@@ -432,8 +433,14 @@ impl Compiling<'_> {
                     if rendered.iter().any(|r| r.len() != n) {
                         return Err(Failure::Cache(format!("a view of `{}` does not hold its {n} records", def.name)));
                     }
-                    let collection = Collection::from_keys(&def.name, records, kept.keys, &def.key, &kept.aliases)
-                        .map_err(Failure::Cache)?;
+                    let collection = Collection::from_keys_lazy(
+                        &def.name,
+                        records.unwrap_or_default(),
+                        kept.keys,
+                        &def.key,
+                        &kept.aliases,
+                    )
+                    .map_err(Failure::Cache)?;
                     let queries = queries
                         .into_iter()
                         .zip(kept.queries)

@@ -180,12 +180,10 @@ pub(crate) struct CollectionIn {
 }
 
 impl CollectionIn {
-    /// The records kept parsed.
-    pub(crate) fn records(&self) -> Result<Vec<Value>, String> {
-        if self.records.is_empty() {
-            return Ok(Vec::new());
-        }
-        serde_json::from_str(&self.records).map_err(|e| format!("kept records: {e}"))
+    /// The records kept parsed, to parse on first use; None when none were kept.
+    pub(crate) fn records(&mut self) -> Option<crate::store::records::Records> {
+        let text = std::mem::take(&mut self.records);
+        (!text.is_empty()).then(|| crate::store::records::Records::lazy(text))
     }
 }
 

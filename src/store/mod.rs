@@ -3,6 +3,7 @@
 pub(crate) mod cache;
 pub(crate) mod merge;
 pub(crate) mod query;
+pub(crate) mod records;
 pub(crate) mod render;
 pub(crate) mod select;
 
@@ -20,8 +21,9 @@ use crate::json::text_of;
 pub struct Collection {
     /// The collection's name.
     pub(crate) name: String,
-    /// The records as loaded; emptied by [`Store::release`] once bindings no longer need them.
-    pub(crate) records: Vec<Value>,
+    /// The records as loaded (or parsed on first use from a snapshot); emptied by
+    /// [`Store::release`] once bindings no longer need them.
+    pub(crate) records: records::Records,
     /// Keys and aliases.
     pub index: Arc<KeyIndex>,
     /// JSON pointer of each record's key.
@@ -92,6 +94,7 @@ impl Collection {
         key: &str,
         aliases: &[(String, String)],
     ) -> Result<Self, String> {
+        let records = records::Records::parsed(records);
         let hasher = DefaultHashBuilder::default();
         let mut by_key = HashTable::with_capacity(key_of.len());
         for (i, k) in key_of.iter().enumerate() {
@@ -118,6 +121,17 @@ impl Collection {
             index.aliases.insert(alias.clone(), i);
         }
         Ok(Collection { name: name.to_string(), records, index: Arc::new(index), key: key.to_string() })
+    }
+
+    /// [`Collection::from_keys`] with records parsed on first use.
+    pub(crate) fn from_keys_lazy(
+        name: &str,
+        records: records::Records,
+        key_of: Vec<String>,
+        key: &str,
+        aliases: &[(String, String)],
+    ) -> Result<Self, String> {
+        Ok(Collection { records, ..Collection::from_keys(name, Vec::new(), key_of, key, aliases)? })
     }
 
     /// A record's key, as its key field holds it.
@@ -175,7 +189,7 @@ impl Store {
             if !keep.contains(&name.as_str()) {
                 *collection = Arc::new(Collection {
                     name: name.clone(),
-                    records: Vec::new(),
+                    records: Default::default(),
                     index: collection.index.clone(),
                     key: collection.key.clone(),
                 });
