@@ -66,7 +66,7 @@ pub(crate) fn write(
     };
     let request = Request { op: &op.id, session, path: &path, headers, body, user, show: &show };
     let written = sessions.write(session, &api.api.name, &mut |changes| apply(api, write, &request, changes))?;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(written.answer.size_with(0, base.len()) + 64);
     if let Some(property) = &write.def.wrap {
         out.push(b'{');
         serde_json::to_writer(&mut out, property).expect("a string serialises");

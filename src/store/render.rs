@@ -41,8 +41,12 @@ impl Rendered {
     /// Appends `record` as `shape` shows it, cutting out every placeholder prefix.
     pub(crate) fn push(&mut self, shape: &Shape, record: &Value, placeholders: &Placeholders) {
         self.scratch.clear();
+        // Room for a typical record at once: a record written alone (a write's answer) otherwise
+        // grows its buffer a dozen times.
+        self.scratch.reserve(4096);
         let shaped = Shaped { shape, shown: shape.shown.as_ref(), record };
         serde_json::to_writer(&mut self.scratch, &shaped).expect("a JSON value serialises");
+        self.bytes.reserve(self.scratch.len());
         placeholders.pieces(&self.scratch, |piece, hole| {
             self.bytes.extend_from_slice(piece);
             if hole {
