@@ -446,11 +446,12 @@ async fn prefer_a_success_status_on_a_create_still_creates() {
 
 #[tokio::test]
 async fn sessions_records_are_bounded_by_bytes() {
-    // 64 KiB in all: a few adjustments fill it, and the next write is refused with 507.
+    // 64 KiB in all: some dozens of adjustments (each kept as its text) fill it, and the next
+    // write is refused with 507.
     let server = specmock::MockServer::builder().session_bytes(64 << 10).start().await;
     let http = reqwest::Client::new();
     let mut statuses = Vec::new();
-    for _ in 0..20 {
+    for _ in 0..200 {
         let reply = http
             .post(format!("{}{BRM}/adjustBalance", server.uri()))
             .bearer_auth("demo-token")

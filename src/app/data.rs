@@ -11,7 +11,7 @@ use crate::app::admin::{admin_api, problem};
 use crate::app::App;
 use crate::load::LoadedApi;
 use crate::state::Changes;
-use crate::store::merge::Item;
+use crate::store::merge::{Item, Slot};
 use crate::store::render::{Rendered, Shape};
 
 /// The most records one page holds.
@@ -71,25 +71,27 @@ pub(crate) async fn records(
         }
         (Item::Written(record), None) => serde_json::to_writer(out, record).expect("a record serialises"),
     };
-    let n = records.index.len() as u32;
-    let items = (0..n)
-        .map(|i| changes.replaced.get(&i).map_or(Item::Base(i), Item::Written))
-        .chain(changes.added.iter().map(Item::Written));
-    let total = records.index.len() + changes.added.len();
+    let n = records.index.len();
+    let total = n + changes.added.len();
+    // Each record parsed for its own write alone: a search walks every one.
+    let write_at = |i: usize, out: &mut Vec<u8>| match i.checked_sub(n) {
+        None => write_item(changes.replaced.get(&(i as u32)).map_or(Item::Base(i as u32), Item::Written), out),
+        Some(added) => write_item(Item::Written(&changes.peek(Slot::Added(added as u32))), out),
+    };
     let (mut matched, mut page) = (0usize, Vec::new());
     if text.is_empty() {
         // No filter: write only the page's records.
         matched = total;
-        for item in items.skip(offset).take(limit) {
+        for i in (offset..total).take(limit) {
             let mut one = Vec::new();
-            write_item(item, &mut one);
+            write_at(i, &mut one);
             page.push(one);
         }
     } else {
         let mut one = Vec::new();
-        for item in items {
+        for i in 0..total {
             one.clear();
-            write_item(item, &mut one);
+            write_at(i, &mut one);
             if !contains_ignoring_case(&one, text.as_bytes()) {
                 continue;
             }

@@ -40,12 +40,15 @@ pub(crate) struct ApiChanges {
     pub(crate) replays: HashMap<(String, String), Written>,
     /// About how many bytes the replays hold.
     pub(crate) replay_weight: usize,
+    /// Its weight as the session's byte count holds it: as of its last write, so what reads
+    /// parsed since is counted by the next.
+    accounted: usize,
 }
 
 impl ApiChanges {
     /// About how many bytes its records and replays hold.
     fn weight(&self) -> usize {
-        self.collections.values().map(|c| c.weight).sum::<usize>() + self.replay_weight
+        self.collections.values().map(Changes::weight).sum::<usize>() + self.replay_weight
     }
 }
 
@@ -265,9 +268,10 @@ impl SessionStore for MemorySessions {
                 ),
             ));
         }
-        let before = changes.weight();
+        let before = changes.accounted;
         let written = write(changes)?;
-        let api_after = apis.get(api).map_or(0, ApiChanges::weight);
+        let api_after = changes.weight();
+        changes.accounted = api_after;
         // Released before the sessions' map is locked to shed others (`list` locks the other way round).
         drop(apis);
         let grown = api_after as isize - before as isize;
@@ -395,9 +399,9 @@ pub(crate) fn rebase(
         if let Some(key) = collection.added_keys.keys().find(|k| after.index.find(k).is_some()) {
             return Err(format!("{name} record {key}, which the session added, is now in the fixtures"));
         }
-        for record in collection.replaced.values().chain(&collection.added) {
-            if let Some(fault) = write::check(new, name, record) {
-                return Err(format!("{name} record {} no longer fits the spec: {fault}", after.key_of(record)));
+        for record in collection.records() {
+            if let Some(fault) = write::check(new, name, &record) {
+                return Err(format!("{name} record {} no longer fits the spec: {fault}", after.key_of(&record)));
             }
         }
     }

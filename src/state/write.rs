@@ -287,7 +287,7 @@ pub(crate) fn apply(
     };
     match slot {
         Some(slot) => kept.replace(slot, record),
-        None => kept.add(key.clone(), record),
+        None => kept.add(key.clone(), &record),
     }
     let written = Written { status: def.status.unwrap_or(0), answer, key, replayed: false };
     if let Some(replay_key) = replay_key {

@@ -4,7 +4,10 @@
 //! added) are matched and ordered by their fields, as [`FieldPlan`] names them, and slotted into
 //! the indexed order. A session that never wrote to a collection never comes here.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -16,18 +19,20 @@ use crate::store::render::{Placeholders, Rendered, Shape};
 use crate::store::{Collection, Path};
 
 /// One collection's records as a session changed them: indexed records it replaced, and records
-/// it added, in the order written. Change them through [`Changes::put`], which keeps the journal
-/// the per-binding indexes catch up from.
+/// it added, in the order written. Change them through [`Changes::add`] and [`Changes::replace`],
+/// which keep the journal the per-binding indexes catch up from.
 #[derive(Debug, Default)]
 pub(crate) struct Changes {
     /// Indexed records replaced, by index.
     pub(crate) replaced: hashbrown::HashMap<u32, Value>,
-    /// Records added, in the order written.
-    pub(crate) added: Vec<Value>,
+    /// Records added, in the order written, kept as text.
+    pub(crate) added: Vec<Kept>,
     /// Each added record's position in `added`, by key.
     pub(crate) added_keys: hashbrown::HashMap<String, u32>,
     /// About how many bytes the records hold (see [`weight`]).
-    pub(crate) weight: usize,
+    weight: usize,
+    /// About how many bytes the added records parsed by reads hold.
+    parsed: AtomicUsize,
     /// Each record's own weight, so replacing it need not walk the old one.
     weights: hashbrown::HashMap<Slot, usize>,
     /// Every record put, in order: each binding's index takes in the entries it has not seen.
@@ -47,6 +52,7 @@ impl Clone for Changes {
             added: self.added.clone(),
             added_keys: self.added_keys.clone(),
             weight: self.weight,
+            parsed: AtomicUsize::new(self.parsed.load(Relaxed)),
             weights: self.weights.clone(),
             journal: self.journal.clone(),
             indexes: Default::default(),
@@ -69,6 +75,53 @@ impl Slot {
             Slot::Replaced(i) => i as u64,
             Slot::Added(i) => indexed as u64 + i as u64,
         }
+    }
+}
+
+/// A record a session added, kept as its JSON text: a 2 KB BRM transfer holds 2 KB where its
+/// parsed tree takes 18 KB (see [`weight`]), so a burst of writes takes a ninth of the fresh
+/// memory (page faults were half a transfer's time) and the byte cap holds nine times the
+/// writes. Parsed when first read, and kept parsed until it changes.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Kept {
+    text: Box<str>,
+    parsed: OnceLock<Value>,
+}
+
+impl Kept {
+    fn new(record: &Value) -> Kept {
+        let text = serde_json::to_string(record).expect("a JSON value serialises");
+        Kept { text: text.into_boxed_str(), parsed: OnceLock::new() }
+    }
+
+    /// The record parsed, kept for the next read; `parsed` counts what that holds.
+    fn value(&self, parsed: &AtomicUsize) -> &Value {
+        if let Some(value) = self.parsed.get() {
+            return value;
+        }
+        self.parsed.get_or_init(|| {
+            let value = self.parse();
+            parsed.fetch_add(weight(&value), Relaxed);
+            value
+        })
+    }
+
+    /// The record parsed, without keeping it: for a walk over every record.
+    fn peek(&self) -> Cow<'_, Value> {
+        match self.parsed.get() {
+            Some(value) => Cow::Borrowed(value),
+            None => Cow::Owned(self.parse()),
+        }
+    }
+
+    fn parse(&self) -> Value {
+        // The text is what `new` wrote, and float_roundtrip parses its numbers back exactly.
+        serde_json::from_str(&self.text).expect("a record's own text parses")
+    }
+
+    /// About how many bytes it holds, its parsed tree aside.
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Kept>() + self.text.len()
     }
 }
 
@@ -167,7 +220,7 @@ impl Changes {
     /// The record with this key or alias, as the session sees it.
     pub(crate) fn get<'a>(&'a self, base: &'a Collection, key: &str) -> Option<Item<'a>> {
         if let Some(&i) = self.added_keys.get(key) {
-            return Some(Item::Written(&self.added[i as usize]));
+            return Some(Item::Written(self.added[i as usize].value(&self.parsed)));
         }
         let index = base.index.find(key)?;
         Some(match self.replaced.get(&index) {
@@ -189,6 +242,17 @@ impl Changes {
         self.replaced.len() + self.added.len()
     }
 
+    /// About how many bytes its records hold.
+    pub(crate) fn weight(&self) -> usize {
+        self.weight + self.parsed.load(Relaxed)
+    }
+
+    /// Every record the session wrote here: the indexed ones it replaced, then the ones it
+    /// added, each parsed for the walk alone unless a read parsed it already.
+    pub(crate) fn records(&self) -> impl Iterator<Item = Cow<'_, Value>> {
+        self.replaced.values().map(Cow::Borrowed).chain(self.added.iter().map(Kept::peek))
+    }
+
     /// Where the record with this key or alias is, as the session sees it: one it added, or an
     /// indexed one (replaced or not).
     pub(crate) fn slot(&self, base: &Collection, key: &str) -> Option<Slot> {
@@ -202,19 +266,33 @@ impl Changes {
     /// with [`Changes::give_back`] or keeps it with [`Changes::replace`]. None for an indexed
     /// record the session never replaced.
     pub(crate) fn take(&mut self, slot: Slot) -> Option<Value> {
-        let record = match slot {
-            Slot::Added(i) => self.added.get_mut(i as usize).map(std::mem::take),
-            Slot::Replaced(index) => self.replaced.get_mut(&index).map(std::mem::take),
-        }?;
-        // Its weight is what `replace` takes off, and the null left behind weighs nothing.
-        self.weights.entry(slot).or_insert_with(|| weight(&record));
-        Some(record)
+        match slot {
+            Slot::Added(i) => {
+                let kept = self.added.get_mut(i as usize)?;
+                // Its text stays: a record given back unchanged is that text again.
+                Some(match kept.parsed.take() {
+                    Some(value) => {
+                        let parsed = self.parsed.get_mut();
+                        *parsed = parsed.saturating_sub(weight(&value));
+                        value
+                    }
+                    None => kept.parse(),
+                })
+            }
+            Slot::Replaced(index) => {
+                let record = self.replaced.get_mut(&index).map(std::mem::take)?;
+                // Its weight is what `replace` takes off, and the null left behind weighs nothing.
+                self.weights.entry(slot).or_insert_with(|| weight(&record));
+                Some(record)
+            }
+        }
     }
 
     /// Puts back, unchanged, a record [`Changes::take`] took.
     pub(crate) fn give_back(&mut self, slot: Slot, record: Value) {
         match slot {
-            Slot::Added(i) => self.added[i as usize] = record,
+            // Its text was kept.
+            Slot::Added(_) => drop(record),
             Slot::Replaced(index) => {
                 self.replaced.insert(index, record);
             }
@@ -227,38 +305,49 @@ impl Changes {
     }
 
     /// [`Changes::replace`] for a record [`Changes::take`] took and changed in place, its weight
-    /// moved by `delta` (what its changed members weigh now less what they weighed): the record
-    /// need not be walked again.
+    /// moved by `delta` (what its changed members weigh now less what they weighed): an indexed
+    /// record need not be walked again.
     pub(crate) fn replace_by(&mut self, slot: Slot, record: Value, delta: Option<isize>) {
-        let heavy = match (delta, self.weights.get(&slot)) {
-            (Some(delta), Some(&was)) => Some(was.saturating_add_signed(delta)),
-            _ => None,
-        };
-        let old = match slot {
-            Slot::Added(i) => Some(std::mem::replace(&mut self.added[i as usize], record)),
-            Slot::Replaced(index) => self.replaced.insert(index, record),
-        };
-        self.changed(slot, old, heavy);
+        match slot {
+            Slot::Added(i) => {
+                let kept = Kept::new(&record);
+                self.weight += kept.weight();
+                let old = std::mem::replace(&mut self.added[i as usize], kept);
+                self.weight -= old.weight();
+                if let Some(value) = old.parsed.into_inner() {
+                    let parsed = self.parsed.get_mut();
+                    *parsed = parsed.saturating_sub(weight(&value));
+                }
+            }
+            Slot::Replaced(index) => {
+                let heavy = match (delta, self.weights.get(&slot)) {
+                    (Some(delta), Some(&was)) => was.saturating_add_signed(delta),
+                    _ => weight(&record),
+                };
+                let was = self.weights.insert(slot, heavy);
+                if let Some(old) = self.replaced.insert(index, record) {
+                    // A record taken out to change in place leaves a null: its weight was kept.
+                    self.weight -= was.unwrap_or_else(|| weight(&old));
+                }
+                self.weight += heavy;
+            }
+        }
+        self.changed(slot);
     }
 
     /// Keeps `record` under `key`, after every record the session added.
-    pub(crate) fn add(&mut self, key: String, record: Value) {
+    pub(crate) fn add(&mut self, key: String, record: &Value) {
         let i = self.added.len() as u32;
+        let kept = Kept::new(record);
+        self.weight += kept.weight() + key.len();
         self.added_keys.insert(key, i);
-        self.added.push(record);
-        self.changed(Slot::Added(i), None, None);
+        self.added.push(kept);
+        self.changed(Slot::Added(i));
     }
 
-    /// Accounts for a record newly kept at `slot` in place of `old`: its weight, the journal the
-    /// indexes catch up from, and the rendered records a change may move.
-    fn changed(&mut self, slot: Slot, old: Option<Value>, heavy: Option<usize>) {
-        let heavy = heavy.unwrap_or_else(|| weight(self.record(slot)));
-        let was = self.weights.insert(slot, heavy);
-        if let Some(old) = old {
-            // A record taken out to change in place leaves a null: its weight was kept.
-            self.weight -= was.unwrap_or_else(|| weight(&old));
-        }
-        self.weight += heavy;
+    /// Notes a record newly kept at `slot`: in the journal the indexes catch up from, and by
+    /// forgetting the rendered records a change may move.
+    fn changed(&mut self, slot: Slot) {
         self.journal.push(slot);
         self.rendered.get_mut().unwrap_or_else(|e| e.into_inner()).clear();
     }
@@ -287,15 +376,24 @@ impl Changes {
         self.replaced = replaced;
         self.journal = self.replaced.keys().map(|&i| Slot::Replaced(i)).collect();
         self.journal.extend((0..self.added.len() as u32).map(Slot::Added));
-        self.weights.retain(|slot, _| matches!(slot, Slot::Added(_)));
+        self.weights.clear();
         self.indexes = Default::default();
         self.rendered = Default::default();
     }
 
-    fn record(&self, slot: Slot) -> &Value {
+    /// The record at `slot`; an added one is parsed and kept for the next read.
+    pub(crate) fn record(&self, slot: Slot) -> &Value {
         match slot {
             Slot::Replaced(i) => &self.replaced[&i],
-            Slot::Added(i) => &self.added[i as usize],
+            Slot::Added(i) => self.added[i as usize].value(&self.parsed),
+        }
+    }
+
+    /// The record at `slot`, parsed for this read alone unless a read parsed it already.
+    pub(crate) fn peek(&self, slot: Slot) -> Cow<'_, Value> {
+        match slot {
+            Slot::Replaced(i) => Cow::Borrowed(&self.replaced[&i]),
+            Slot::Added(i) => self.added[i as usize].peek(),
         }
     }
 }
@@ -413,7 +511,8 @@ impl Indexed {
     /// Takes in the journal entries written since the last read.
     fn catch_up(&mut self, plan: &FieldPlan, changes: &Changes, indexed: usize, lookup: &dyn Lookup) {
         for &slot in &changes.journal[self.seen..] {
-            let record = changes.record(slot);
+            let record = changes.peek(slot);
+            let record = &*record;
             let filters = plan
                 .filters
                 .iter()
@@ -546,6 +645,35 @@ mod tests {
             .sum();
         assert_eq!(weight(&before) as isize + moved, weight(&after) as isize);
         assert_eq!(member_weight(&before, "absent"), 0);
+    }
+
+    #[test]
+    fn an_added_record_is_kept_as_text_and_reads_back_exactly() {
+        let record = serde_json::json!({
+            "id": "t1", "amount": 36.42, "tiny": 1e-7, "big": 12345678901234567890u64, "nested": {"units": "EUR"}
+        });
+        let mut changes = Changes::default();
+        changes.add("t1".into(), &record);
+        let kept = changes.weight();
+        assert!(kept < weight(&record) / 2, "kept {kept} bytes for a record that parses into {}", weight(&record));
+        assert_eq!(*changes.peek(Slot::Added(0)), record, "a walk parses it for itself");
+        assert_eq!(changes.weight(), kept, "and keeps nothing");
+        assert_eq!(changes.record(Slot::Added(0)), &record, "every number reads back as written");
+        assert_eq!(changes.weight(), kept + weight(&record), "a read keeps it parsed, and it is counted");
+
+        // Taken and given back unchanged: the text is still the record, and the parse is let go.
+        let taken = changes.take(Slot::Added(0)).unwrap();
+        changes.give_back(Slot::Added(0), taken);
+        assert_eq!(changes.weight(), kept);
+        assert_eq!(changes.record(Slot::Added(0)), &record);
+
+        // Changed: the new text is kept, and the read of the old one no longer counts.
+        let mut taken = changes.take(Slot::Added(0)).unwrap();
+        taken["nested"]["units"] = "a longer unit".into();
+        changes.replace(Slot::Added(0), taken.clone());
+        assert_eq!(changes.weight(), kept + "a longer unit".len() - "EUR".len());
+        assert_eq!(changes.record(Slot::Added(0)), &taken);
+        assert_eq!(changes.journal, [Slot::Added(0), Slot::Added(0)], "each change is journalled for the indexes");
     }
 
     #[test]
