@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Write throughput and reads of a busy session. specmock runs alone on core 0; wrk drives 32
 # connections from core 1; each figure is the median of three runs.
-# - A BRM transfer and an OES allocation, as fast as they are accepted. Each wrk connection
-#   writes in its own session, and transfers go back and forth between two buckets, so no
-#   write is refused for want of funds (non-2xx answers are counted and must be zero).
+# - A BRM transfer and an OES allocation, as fast as they are accepted. All 32 connections write
+#   in one session (a wrk script's state is per thread, and wrk runs one thread), so every write
+#   waits its turn at that session, and it grows by every write of the run. Transfers go back
+#   and forth between two buckets, so no write is refused for want of funds (non-2xx answers
+#   are counted and must be zero).
 # - A filtered, sorted allocations page in a session holding 10,000 allocations it wrote,
 #   against the same page in an untouched session.
 #
@@ -40,7 +42,7 @@ start() {
 }
 
 cat >"$work/transfer.lua" <<'LUA'
--- Each connection its own session; each request moves 1 second one way, the next one back.
+-- The thread's session; each request moves 1 second one way, the next one back.
 local n = 0
 local id = 0
 setup = function(thread) thread:set("id", math.random(1, 1e9)) end
@@ -57,7 +59,7 @@ request = function()
 end
 LUA
 cat >"$work/allocate.lua" <<'LUA'
--- Each request a new allocation (its own clientExternalId), in the connection's session.
+-- Each request a new allocation (its own clientExternalId), in the thread's session.
 local n = 0
 local id = 0
 init = function() id = math.random(1, 1e9) end
