@@ -165,6 +165,17 @@ pub(crate) fn answer(
                 // Only offset paging sends a total; other pages stop once they are full.
                 let need_total = matches!(binding.query.paging, Some(Paging::Offset { .. }));
                 let (items, total) = merge::page(&binding.query, params, base_collection, changes, &lookup, need_total);
+                // Sized at once: a page grown by doubling copied itself a few times over.
+                let size: usize = items
+                    .iter()
+                    .map(|item| match item {
+                        Item::Base(id) => rendered.size_with(*id, base.len()),
+                        Item::Written(record) => {
+                            changes.rendered(record, shape, &api.placeholders).size_with(0, base.len())
+                        }
+                    })
+                    .sum();
+                out.reserve(size + items.len() + 64);
                 (Records::Merged(items), total)
             }
             None => {
