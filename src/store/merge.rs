@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::behaviour::Compare;
 use crate::json::text;
 use crate::openapi::params::ParamValues;
-use crate::store::query::{FieldPlan, Query, SortValue};
+use crate::store::query::{FieldPlan, Page, Query, SortValue};
 use crate::store::render::{Placeholders, Rendered, Shape};
 use crate::store::{Collection, Path};
 
@@ -133,10 +133,13 @@ struct Indexed {
     seen: usize,
     entries: hashbrown::HashMap<Slot, Entry>,
     /// Indexed records' tie-break values and sort key values, by index, kept once read.
-    base: hashbrown::HashMap<u32, (Vec<SortValue>, Vec<SortValue>)>,
+    base: BaseValues,
     /// Slots in each order.
     orders: Vec<(OrderName, Vec<Slot>)>,
 }
+
+/// Indexed records' tie-break values and sort key values, by index.
+type BaseValues = hashbrown::HashMap<u32, (Vec<SortValue>, Vec<SortValue>)>;
 
 /// An order: the sort key's name (None for the tie-break alone), and whether it descends.
 type OrderName = (Option<String>, bool);
@@ -424,19 +427,20 @@ pub(crate) fn page<'a>(
     // Indexed matches up to the page's end, less those the session replaced; their sort values
     // are read from the records once and kept (indexed records never change).
     let reach = skip.saturating_add(take);
-    let indexed_page = query.run_window(params, 0, reach.saturating_add(changes.replaced.len()));
-    for &id in &indexed_page.ids {
+    let at = indexed.order(key.map(str::to_string), desc && key_index.is_some(), key_index);
+    let (order, entries, base_values) = (&indexed.orders[at].1, &indexed.entries, &mut indexed.base);
+    // Indexed records' tie-break values and sort key values, read from the records once and
+    // kept (indexed records never change).
+    let sort_values_of = |values: &mut BaseValues, id: u32| {
         if let (hashbrown::hash_map::Entry::Vacant(slot), Some(record)) =
-            (indexed.base.entry(id), base.records.get(id as usize))
+            (values.entry(id), base.records.get(id as usize))
         {
             slot.insert((
                 sort_key(plan, None, record),
                 plan.keys.iter().map(|(_, p, c)| SortValue::of(record, p, *c)).collect(),
             ));
         }
-    }
-    let at = indexed.order(key.map(str::to_string), desc && key_index.is_some(), key_index);
-    let (order, entries) = (&indexed.orders[at].1, &indexed.entries);
+    };
     let hit = |e: &Entry| {
         e.filters.iter().zip(&wanted).all(|(values, w)| match w {
             Some(w) => values.iter().any(|v| w.iter().any(|w| w == v)),
@@ -444,7 +448,7 @@ pub(crate) fn page<'a>(
         })
     };
     // The session's matches in order, as far as the page reaches (or all, to count them).
-    let mut written: Vec<&Entry> = Vec::new();
+    let mut written: Vec<&Entry> = Vec::with_capacity(reach.min(entries.len()));
     let mut written_total = 0usize;
     for slot in order {
         let entry = &entries[slot];
@@ -458,13 +462,44 @@ pub(crate) fn page<'a>(
             }
         }
     }
+    let descending = desc && key_index.is_some();
+    // Where the session's matches fill the page and its last sorts before the first indexed
+    // record, filters aside, no indexed record is on the page: a session reading back the newest
+    // records it wrote needs no indexed query. (Without a total to count, the total is partial.)
+    let page_is_written = !need_total
+        && reach > 0
+        && written.len() >= reach
+        && match query.first_in_order(params) {
+            None => true,
+            Some(first) => {
+                sort_values_of(base_values, first);
+                let (tie, keys) = &base_values[&first];
+                let theirs = key_index.and_then(|k| keys.get(k)).into_iter().chain(tie);
+                let last = written[reach - 1];
+                ordered(last.sort_values(key_index), theirs, descending).then(last.place.cmp(&(first as u64))).is_lt()
+            }
+        };
+    // Indexed matches up to the page's end, less those the session replaced.
+    let indexed_page = match page_is_written {
+        true => Page { ids: Vec::new(), total: 0 },
+        false => query.run_window(params, 0, reach.saturating_add(changes.replaced.len())),
+    };
+    for &id in &indexed_page.ids {
+        sort_values_of(base_values, id);
+    }
+    let base_values = &*base_values;
 
-    let replaced_matching = changes
-        .replaced
-        .keys()
-        .filter(|&&i| base.records.get(i as usize).is_some_and(|r| matches(plan, &wanted, r, lookup)))
-        .count();
-    let total = indexed_page.total - replaced_matching + written_total;
+    let total = match page_is_written {
+        true => written_total,
+        false => {
+            let replaced_matching = changes
+                .replaced
+                .keys()
+                .filter(|&&i| base.records.get(i as usize).is_some_and(|r| matches(plan, &wanted, r, lookup)))
+                .count();
+            indexed_page.total - replaced_matching + written_total
+        }
+    };
 
     let slot_of = |e: &Entry| -> Slot {
         if (e.place as usize) < n {
@@ -473,8 +508,7 @@ pub(crate) fn page<'a>(
             Slot::Added((e.place - n as u64) as u32)
         }
     };
-    let descending = desc && key_index.is_some();
-    let mut items = Vec::new();
+    let mut items = Vec::with_capacity(take.min(written.len() + indexed_page.ids.len()));
     let mut w = written.iter().peekable();
     let mut position = 0usize;
     let mut push = |item: Item<'a>, items: &mut Vec<Item<'a>>| {
@@ -489,7 +523,7 @@ pub(crate) fn page<'a>(
         }
         // A collection kept without parsed records has no sort (see `load::changed_collections`).
         let none = (Vec::new(), Vec::new());
-        let (tie, keys) = indexed.base.get(&id).unwrap_or(&none);
+        let (tie, keys) = base_values.get(&id).unwrap_or(&none);
         let here = || key_index.and_then(|k| keys.get(k)).into_iter().chain(tie);
         while let Some(e) =
             w.next_if(|e| ordered(e.sort_values(key_index), here(), descending).then(e.place.cmp(&(id as u64))).is_lt())

@@ -450,6 +450,13 @@ impl Query {
         }
     }
 
+    /// The first record of the order asked for, filters aside: no match sorts before it.
+    pub(crate) fn first_in_order(&self, params: &ParamValues) -> Option<u32> {
+        let (key, desc) = self.order_asked(params);
+        let order = self.orders.get(key, desc).unwrap_or_else(|| &self.orders[&(None, false)]);
+        order.ids.first().copied()
+    }
+
     /// Records `skip..skip + take` of the matches, in the order asked for, and the total.
     pub(crate) fn run_window(&self, params: &ParamValues, skip: usize, take: usize) -> Page {
         let candidates = self.candidates(params);
