@@ -269,7 +269,23 @@ impl SessionStore for MemorySessions {
             ));
         }
         let before = changes.accounted;
-        let written = write(changes)?;
+        // A write that panics may have taken records out half-way: the session's changes to this
+        // API are dropped rather than kept half-made, and the client is told.
+        let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(changes))) {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                *changes = ApiChanges::default();
+                tracing::error!(session = %display_name(name), api, "a write failed inside specmock; the session's changes to the API were dropped");
+                Err(HttpError::new(
+                    500,
+                    format!(
+                        "specmock failed on this write (a bug; please report it); session '{}' was reset for this API \
+                         so no half-made write stays",
+                        display_name(name)
+                    ),
+                ))
+            }
+        };
         let api_after = changes.weight();
         changes.accounted = api_after;
         // Released before the sessions' map is locked to shed others (`list` locks the other way round).
@@ -280,6 +296,7 @@ impl SessionStore for MemorySessions {
             true => self.bytes.fetch_add(grown as usize, Ordering::Relaxed),
             false => self.bytes.fetch_sub((-grown) as usize, Ordering::Relaxed),
         };
+        let written = outcome?;
         if !written.replayed {
             session.writes.fetch_add(1, Ordering::Relaxed);
             self.touched.store(true, Ordering::Release);
@@ -406,4 +423,31 @@ pub(crate) fn rebase(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_that_panics_leaves_no_half_made_change() {
+        let sessions = MemorySessions::new(10, 100, 1 << 20);
+        let add = |changes: &mut ApiChanges| {
+            changes.collections.entry("books".into()).or_default().add("b1".into(), &serde_json::json!({"id": "b1"}));
+            Ok(Written { status: 201, answer: Default::default(), key: "b1".into(), replayed: false })
+        };
+        sessions.write("s", "library", &mut add.clone()).unwrap();
+        let half_made = sessions.write("s", "library", &mut |changes| {
+            changes.collections.get_mut("books").unwrap().take(crate::store::merge::Slot::Added(0));
+            panic!("a bug half-way through a write")
+        });
+        let refused = half_made.expect_err("the panic is an answer, not a dropped connection");
+        assert_eq!(refused.status, 500);
+        assert!(refused.message.contains("session 's' was reset"), "{}", refused.message);
+        sessions.read("s", "library", &mut |changes| {
+            assert!(changes.is_none_or(|c| c.collections.is_empty()), "nothing half-made is kept");
+        });
+        assert_eq!(sessions.bytes.load(Ordering::Relaxed), 0, "its bytes were given back");
+        sessions.write("s", "library", &mut add.clone()).expect("the session writes again");
+    }
 }
