@@ -424,8 +424,6 @@ pub(crate) fn page<'a>(
     let mut indexes = changes.indexes.lock().unwrap_or_else(|e| e.into_inner());
     let indexed = indexes.entry(std::sync::Arc::as_ptr(plan) as usize).or_default();
     indexed.catch_up(plan, changes, n, lookup);
-    // Indexed matches up to the page's end, less those the session replaced; their sort values
-    // are read from the records once and kept (indexed records never change).
     let reach = skip.saturating_add(take);
     let at = indexed.order(key.map(str::to_string), desc && key_index.is_some(), key_index);
     let (order, entries, base_values) = (&indexed.orders[at].1, &indexed.entries, &mut indexed.base);
