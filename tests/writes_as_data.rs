@@ -180,3 +180,38 @@ async fn a_create_and_its_effect_on_another_collection_come_from_the_behaviour_f
     assert_eq!(call(&server, "POST", "/books", Some(hobbit)).await.0, 201, "a write that fits is kept");
     assert_eq!(call(&server, "GET", "/authors/tolkien", None).await.1["pages"], 310);
 }
+
+#[tokio::test]
+async fn a_write_may_not_change_a_field_a_filter_reads_through_a_join() {
+    // Filtering books by their author's book count, which adding a book changes: the index of
+    // the fixtures' books would keep the old counts while the session's authors moved on.
+    let joined = BEHAVIOUR.replace(
+        "filters: [{ param: authorId, field: /authorId }]",
+        "filters: [{ param: authorId, field: /books, via: { collection: authors, key: /authorId } }]",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("library.yaml"), SPEC).unwrap();
+    let fixtures = dir.path().join("fixtures");
+    std::fs::create_dir_all(fixtures.join("library")).unwrap();
+    std::fs::write(fixtures.join("library/behaviour.yaml"), joined).unwrap();
+    let authors =
+        json!({"records": [{"id": "le-guin", "name": "Ursula K. Le Guin", "books": 0, "pages": 0, "shelfLeft": 2}]});
+    std::fs::write(fixtures.join("library/authors.json"), authors.to_string()).unwrap();
+    std::fs::write(fixtures.join("library/books.json"), r#"{"records": []}"#).unwrap();
+    let refused = specmock::MockServer::builder()
+        .spec(dir.path().join("library.yaml"))
+        .fixtures(&fixtures)
+        .try_start()
+        .await
+        .err()
+        .expect("the behaviour file is refused at load")
+        .to_string();
+    assert!(refused.contains("behaviour.yaml"), "{refused}");
+    assert!(refused.contains("/writes/addBook/effects/0/changes/0"), "{refused}");
+    assert!(
+        refused.contains(
+            "changes /books of `authors`, which the filter `authorId` of `listBooks` reads through `via` (/authorId -> /books)"
+        ),
+        "{refused}"
+    );
+}

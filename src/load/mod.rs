@@ -234,7 +234,17 @@ fn compile_writes(
         let key_pointer = collection(&write.collection, "/collection")?.key.clone();
         for (i, effect) in write.effects.iter().enumerate() {
             for (j, change) in effect.changes.iter().enumerate() {
-                collection(&change.collection, &format!("/effects/{i}/changes/{j}/collection"))?;
+                let field = format!("/effects/{i}/changes/{j}");
+                collection(&change.collection, &format!("{field}/collection"))?;
+                let changed = change.add.iter().map(|a| a.field.as_str()).chain(change.set.keys().map(String::as_str));
+                if let Some(why) = joined_and_changed(behaviour, &change.collection, changed) {
+                    return Err(here(&field, why));
+                }
+            }
+        }
+        if write.update.is_some() {
+            if let Some(why) = joined_and_changed(behaviour, &write.collection, write.set.keys().map(String::as_str)) {
+                return Err(here("/set", why));
             }
         }
         let read = api
@@ -268,6 +278,52 @@ fn compile_writes(
         compiled.insert(op_id.clone(), write);
     }
     Ok(compiled)
+}
+
+/// Why a write may not change these fields of `collection`'s records: a filter reads one
+/// through a join. Such a filter matches the fixtures' records by the joined collection's
+/// fixtures (their index is built once), so a session that changed the field would see the two
+/// disagree.
+fn joined_and_changed<'a>(
+    behaviour: &Behaviour,
+    collection: &str,
+    changed: impl Iterator<Item = &'a str>,
+) -> Option<String> {
+    let changed: Vec<&str> = changed.collect();
+    behaviour.operations.iter().find_map(|(op, binding)| {
+        binding.filters.iter().find_map(|filter| {
+            let via = filter.via.as_ref().filter(|v| v.collection == collection)?;
+            let field = changed.iter().find(|c| overlapping(c, &filter.field))?;
+            Some(format!(
+                "changes {field} of `{collection}`, which the filter `{}` of `{op}` reads through `via` ({} -> {}); \
+                 a filter through another collection matches by that collection's fixtures, so it would disagree \
+                 with the session. Filter on a field of the record itself, or leave {} unchanged",
+                filter.param, via.key, filter.field, filter.field
+            ))
+        })
+    })
+}
+
+/// Whether two JSON pointers may name the same member, or one a member within the other: a `*`
+/// segment, or a template one (`{record:/currency}`), may be any.
+fn overlapping(a: &str, b: &str) -> bool {
+    let any = |s: &str| s == "*" || s.contains('{');
+    segments(a).zip(segments(b)).all(|(x, y)| x == y || any(x) || any(y))
+}
+
+/// A pointer's segments; a template's own slashes (`{record:/amount/currency}`) stay in its segment.
+fn segments(pointer: &str) -> impl Iterator<Item = &str> {
+    let mut depth = 0usize;
+    pointer
+        .split(move |c| {
+            match c {
+                '{' => depth += 1,
+                '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            c == '/' && depth == 0
+        })
+        .skip(1)
 }
 
 /// The record checker of every collection a write changes or creates into, by name: a write's
@@ -752,4 +808,19 @@ fn finish_binding(
         map_keys: Rendered::default(),
         content_type: plan.content_type.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::overlapping;
+
+    #[test]
+    fn pointers_overlap_where_one_may_name_the_others_member() {
+        assert!(overlapping("/partnerId", "/partnerId"));
+        assert!(overlapping("/balances", "/balances/USDT/held"), "a member within the other");
+        assert!(overlapping("/balances/{record:/amount/currency}/held", "/balances/*/held"));
+        assert!(overlapping("", "/anything"), "the whole record");
+        assert!(!overlapping("/balances/{record:/amount/currency}/held", "/partnerId"));
+        assert!(!overlapping("/balances/USDT/held", "/balances/BTC/held"));
+    }
 }
