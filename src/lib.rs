@@ -47,7 +47,8 @@
 //! # Verify a real provider
 //!
 //! [`verify::run`] sends every operation of a spec to a provider and checks each response's
-//! status, content type, headers and body against it:
+//! status, content type, headers and body against it (operations that change data only with
+//! `writes`):
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), specmock::LoadError> {
@@ -56,6 +57,7 @@
 //!     base_url: "https://staging.example.com".into(),
 //!     token: Some("secret".into()),
 //!     negative: true,
+//!     writes: false,
 //! };
 //! let report = specmock::verify::run(&spec, &config).await;
 //! assert!(report.passed(), "{}", report.text());

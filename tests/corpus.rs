@@ -8,7 +8,8 @@ async fn drive(file: &str) {
     let path = format!("{}/tests/corpus/{file}", env!("CARGO_MANIFEST_DIR"));
     let server = specmock::MockServer::builder().spec(&path).start().await;
     let api = specmock::Api::from_file(&path).unwrap();
-    let config = Config { base_url: server.uri(), token: Some("corpus-token-0123456789".into()), negative: false };
+    let config =
+        Config { base_url: server.uri(), token: Some("corpus-token-0123456789".into()), negative: false, writes: true };
     let report = run(&api, &config).await;
     assert!(report.passed(), "{file}:\n{}", report.text());
     let skipped: Vec<_> = report.checks.iter().filter(|c| matches!(c.outcome, Outcome::Skip(_))).collect();

@@ -23,7 +23,7 @@ fn api(name: &str, text: &str) -> Api {
 }
 
 fn config(base: String, negative: bool) -> Config {
-    Config { base_url: base, token: Some("demo-token".into()), negative }
+    Config { base_url: base, token: Some("demo-token".into()), negative, writes: true }
 }
 
 #[tokio::test]
@@ -173,4 +173,31 @@ fn the_verify_command_exits_non_zero_and_writes_junit() {
     std::fs::remove_file(&junit).ok();
     std::fs::remove_dir_all(&dir).ok();
     assert!(xml.contains("<testsuite name=\"oes-partners\" tests=\"3\" failures=\"2\""), "{xml}");
+}
+
+#[tokio::test]
+async fn operations_that_change_data_are_skipped_unless_writes_are_asked_for() {
+    // The whole OES spec, writes included, against a provider that must not be changed.
+    let server = drifting(ResponseTemplate::new(200).set_body_json(json!({"allocations": [allocation()]}))).await;
+    let read_only = Config { writes: false, ..config(server.uri(), false) };
+    let report = verify::run(&api("oes", OES_SPEC), &read_only).await;
+    let skipped: Vec<&Check> = report.checks.iter().filter(|c| matches!(c.outcome, Outcome::Skip(_))).collect();
+    assert!(
+        skipped.iter().any(|c| c.request.starts_with("POST ") && c.request.ends_with("/allocations")),
+        "{}",
+        report.text()
+    );
+    assert!(skipped.iter().all(|c| !c.request.starts_with("GET ")), "{}", report.text());
+    assert!(
+        report.text().contains("(POST changes the provider's data; pass --writes to send it)"),
+        "{}",
+        report.text()
+    );
+    let sent = server.received_requests().await.unwrap();
+    assert!(sent.iter().all(|r| r.method.as_str() == "GET"), "only reads reached the provider");
+
+    let report = verify::run(&api("oes", OES_SPEC), &config(server.uri(), false)).await;
+    assert!(report.checks.iter().all(|c| !matches!(c.outcome, Outcome::Skip(_))), "{}", report.text());
+    let sent = server.received_requests().await.unwrap();
+    assert!(sent.iter().any(|r| r.method.as_str() == "POST"), "with writes, they are sent");
 }

@@ -26,6 +26,10 @@ pub(crate) struct Verify {
     /// Also send invalid requests (bad UUID, unknown enum, bad paging) and expect a declared 4xx.
     #[arg(long)]
     negative: bool,
+    /// Also send the operations that change data (POST, PUT, PATCH, DELETE); without it they are
+    /// skipped, so a shared staging service is left as it was.
+    #[arg(long)]
+    writes: bool,
 }
 
 pub(crate) fn run(v: Verify) -> ExitCode {
@@ -34,7 +38,7 @@ pub(crate) fn run(v: Verify) -> ExitCode {
         Err(e) => return fail(&e.to_string()),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
-    let config = Config { base_url: v.base_url, token: v.token, negative: v.negative };
+    let config = Config { base_url: v.base_url, token: v.token, negative: v.negative, writes: v.writes };
     let report = runtime.block_on(verify::run(&api, &config));
     print!("{}", report.text());
     if let Some(path) = v.junit {

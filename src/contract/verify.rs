@@ -31,6 +31,9 @@ pub struct Config {
     pub token: Option<String>,
     /// Also send invalid requests and expect a declared 4xx.
     pub negative: bool,
+    /// Also send the operations that change data (any method but GET, HEAD, OPTIONS and TRACE).
+    /// Off, they are skipped: pointing verify at a shared staging service changes nothing there.
+    pub writes: bool,
 }
 
 /// How one check ended.
@@ -99,6 +102,18 @@ pub async fn run(api: &Api, config: &Config) -> Report {
                 }
             }
         }
+        if !config.writes && !safe(&op.method) {
+            let prepared = build(api, op, config, &baseline);
+            let why = format!("{} changes the provider's data; pass --writes to send it", op.method);
+            let request = format!("{} {}", op.method, prepared.url);
+            report.checks.push(Check {
+                operation: op.id.clone(),
+                name: "baseline".into(),
+                request,
+                outcome: Outcome::Skip(why),
+            });
+            continue;
+        }
         for (name, values, negative) in plans {
             let prepared = build(api, op, config, &values);
             let request = format!("{} {}", op.method, prepared.url);
@@ -114,6 +129,11 @@ pub async fn run(api: &Api, config: &Config) -> Report {
     report
 }
 
+/// Whether a method only reads (RFC 9110's safe methods).
+fn safe(method: &str) -> bool {
+    ["GET", "HEAD", "OPTIONS", "TRACE"].iter().any(|m| m.eq_ignore_ascii_case(method))
+}
+
 /// A ready curl command for `op`, built as `verify`'s baseline request is: its required
 /// parameters (`values` first, e.g. real record ids, else an example or a valid value), the
 /// credentials its first security requirement asks for, and its body.
@@ -124,7 +144,8 @@ pub(crate) fn curl_line(
     token: Option<&str>,
     values: &serde_json::Map<String, Value>,
 ) -> String {
-    let config = Config { base_url: base_url.to_string(), token: token.map(str::to_string), negative: false };
+    let config =
+        Config { base_url: base_url.to_string(), token: token.map(str::to_string), negative: false, writes: true };
     let chosen: Vec<(&Param, Value)> = op
         .params
         .iter()
@@ -470,7 +491,11 @@ impl Report {
                 Outcome::Fail { status, .. } => format!("FAIL {status}"),
                 Outcome::Skip(_) => "SKIP".to_string(),
             };
-            out.push_str(&format!("{mark:<9} {:<32} {:<40} {}\n", c.operation, c.name, c.request));
+            out.push_str(&format!("{mark:<9} {:<32} {:<40} {}", c.operation, c.name, c.request));
+            if let Outcome::Skip(why) = &c.outcome {
+                out.push_str(&format!(" ({why})"));
+            }
+            out.push('\n');
         }
         let failed: Vec<&Check> = self.failures().collect();
         if !failed.is_empty() {
