@@ -40,9 +40,6 @@ pub(crate) struct ApiChanges {
     pub(crate) replays: HashMap<(String, String), Written>,
     /// About how many bytes the replays hold.
     pub(crate) replay_weight: usize,
-    /// Its weight as the session's byte count holds it: as of its last write, so what reads
-    /// parsed since is counted by the next.
-    accounted: usize,
 }
 
 impl ApiChanges {
@@ -268,7 +265,7 @@ impl SessionStore for MemorySessions {
                 ),
             ));
         }
-        let before = changes.accounted;
+        let before = changes.weight();
         // A write that panics may have taken records out half-way: the session's changes to this
         // API are dropped rather than kept half-made, and the client is told.
         let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(changes))) {
@@ -287,7 +284,6 @@ impl SessionStore for MemorySessions {
             }
         };
         let api_after = changes.weight();
-        changes.accounted = api_after;
         // Released before the sessions' map is locked to shed others (`list` locks the other way round).
         drop(apis);
         let grown = api_after as isize - before as isize;

@@ -6,7 +6,6 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -31,8 +30,6 @@ pub(crate) struct Changes {
     pub(crate) added_keys: hashbrown::HashMap<String, u32>,
     /// About how many bytes the records hold (see [`weight`]).
     weight: usize,
-    /// About how many bytes the added records parsed by reads hold.
-    parsed: AtomicUsize,
     /// Each record's own weight, so replacing it need not walk the old one.
     weights: hashbrown::HashMap<Slot, usize>,
     /// Every record put, in order: each binding's index takes in the entries it has not seen.
@@ -52,7 +49,6 @@ impl Clone for Changes {
             added: self.added.clone(),
             added_keys: self.added_keys.clone(),
             weight: self.weight,
-            parsed: AtomicUsize::new(self.parsed.load(Relaxed)),
             weights: self.weights.clone(),
             journal: self.journal.clone(),
             indexes: Default::default(),
@@ -80,30 +76,25 @@ impl Slot {
 
 /// A record a session added, kept as its JSON text: a 2 KB BRM transfer holds 2 KB where its
 /// parsed tree takes 18 KB (see [`weight`]), so a burst of writes takes a ninth of the fresh
-/// memory (page faults were half a transfer's time) and the byte cap holds nine times the
-/// writes. Parsed when first read, and kept parsed until it changes.
+/// memory (page faults were half a transfer's time). Parsed when first read, and kept parsed
+/// until it changes; it weighs what it would parsed, so reads cannot take a session past its cap.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Kept {
     text: Box<str>,
     parsed: OnceLock<Value>,
+    /// What the parsed record weighs.
+    tree: usize,
 }
 
 impl Kept {
     fn new(record: &Value) -> Kept {
         let text = serde_json::to_string(record).expect("a JSON value serialises");
-        Kept { text: text.into_boxed_str(), parsed: OnceLock::new() }
+        Kept { text: text.into_boxed_str(), parsed: OnceLock::new(), tree: weight(record) }
     }
 
-    /// The record parsed, kept for the next read; `parsed` counts what that holds.
-    fn value(&self, parsed: &AtomicUsize) -> &Value {
-        if let Some(value) = self.parsed.get() {
-            return value;
-        }
-        self.parsed.get_or_init(|| {
-            let value = self.parse();
-            parsed.fetch_add(weight(&value), Relaxed);
-            value
-        })
+    /// The record parsed, kept for the next read.
+    fn value(&self) -> &Value {
+        self.parsed.get_or_init(|| self.parse())
     }
 
     /// The record parsed, without keeping it: for a walk over every record.
@@ -119,9 +110,9 @@ impl Kept {
         serde_json::from_str(&self.text).expect("a record's own text parses")
     }
 
-    /// About how many bytes it holds, its parsed tree aside.
+    /// About how many bytes it holds with its parsed tree, which a read may keep.
     fn weight(&self) -> usize {
-        std::mem::size_of::<Kept>() + self.text.len()
+        std::mem::size_of::<Kept>() + self.text.len() + self.tree
     }
 }
 
@@ -223,7 +214,7 @@ impl Changes {
     /// The record with this key or alias, as the session sees it.
     pub(crate) fn get<'a>(&'a self, base: &'a Collection, key: &str) -> Option<Item<'a>> {
         if let Some(&i) = self.added_keys.get(key) {
-            return Some(Item::Written(self.added[i as usize].value(&self.parsed)));
+            return Some(Item::Written(self.added[i as usize].value()));
         }
         let index = base.index.find(key)?;
         Some(match self.replaced.get(&index) {
@@ -247,7 +238,7 @@ impl Changes {
 
     /// About how many bytes its records hold.
     pub(crate) fn weight(&self) -> usize {
-        self.weight + self.parsed.load(Relaxed)
+        self.weight
     }
 
     /// Every record the session wrote here: the indexed ones it replaced, then the ones it
@@ -273,14 +264,7 @@ impl Changes {
             Slot::Added(i) => {
                 let kept = self.added.get_mut(i as usize)?;
                 // Its text stays: a record given back unchanged is that text again.
-                Some(match kept.parsed.take() {
-                    Some(value) => {
-                        let parsed = self.parsed.get_mut();
-                        *parsed = parsed.saturating_sub(weight(&value));
-                        value
-                    }
-                    None => kept.parse(),
-                })
+                Some(kept.parsed.take().unwrap_or_else(|| kept.parse()))
             }
             Slot::Replaced(index) => {
                 let record = self.replaced.get_mut(&index).map(std::mem::take)?;
@@ -317,10 +301,6 @@ impl Changes {
                 self.weight += kept.weight();
                 let old = std::mem::replace(&mut self.added[i as usize], kept);
                 self.weight -= old.weight();
-                if let Some(value) = old.parsed.into_inner() {
-                    let parsed = self.parsed.get_mut();
-                    *parsed = parsed.saturating_sub(weight(&value));
-                }
             }
             Slot::Replaced(index) => {
                 let heavy = match (delta, self.weights.get(&slot)) {
@@ -388,7 +368,7 @@ impl Changes {
     pub(crate) fn record(&self, slot: Slot) -> &Value {
         match slot {
             Slot::Replaced(i) => &self.replaced[&i],
-            Slot::Added(i) => self.added[i as usize].value(&self.parsed),
+            Slot::Added(i) => self.added[i as usize].value(),
         }
     }
 
@@ -687,23 +667,25 @@ mod tests {
         let mut changes = Changes::default();
         changes.add("t1".into(), &record);
         let kept = changes.weight();
-        assert!(kept < weight(&record) / 2, "kept {kept} bytes for a record that parses into {}", weight(&record));
+        assert!(kept > weight(&record), "it weighs what it would parsed, which a read may keep");
         assert_eq!(*changes.peek(Slot::Added(0)), record, "a walk parses it for itself");
-        assert_eq!(changes.weight(), kept, "and keeps nothing");
+        assert!(changes.added[0].parsed.get().is_none(), "and keeps nothing");
         assert_eq!(changes.record(Slot::Added(0)), &record, "every number reads back as written");
-        assert_eq!(changes.weight(), kept + weight(&record), "a read keeps it parsed, and it is counted");
+        assert!(changes.added[0].parsed.get().is_some(), "a read keeps it parsed");
+        assert_eq!(changes.weight(), kept, "within the weight it was given");
 
         // Taken and given back unchanged: the text is still the record, and the parse is let go.
         let taken = changes.take(Slot::Added(0)).unwrap();
         changes.give_back(Slot::Added(0), taken);
-        assert_eq!(changes.weight(), kept);
+        assert!(changes.added[0].parsed.get().is_none());
         assert_eq!(changes.record(Slot::Added(0)), &record);
 
-        // Changed: the new text is kept, and the read of the old one no longer counts.
+        // Changed: the new text is kept, weighed anew.
         let mut taken = changes.take(Slot::Added(0)).unwrap();
         taken["nested"]["units"] = "a longer unit".into();
         changes.replace(Slot::Added(0), taken.clone());
-        assert_eq!(changes.weight(), kept + "a longer unit".len() - "EUR".len());
+        let longer = "a longer unit".len() - "EUR".len();
+        assert_eq!(changes.weight(), kept + 2 * longer, "its text and its tree each grew by the longer unit");
         assert_eq!(changes.record(Slot::Added(0)), &taken);
         assert_eq!(changes.journal, [Slot::Added(0), Slot::Added(0)], "each change is journalled for the indexes");
     }
