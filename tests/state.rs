@@ -486,3 +486,41 @@ async fn sessions_records_are_bounded_by_bytes() {
         sessions["sessions"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["small"]);
 }
+
+#[tokio::test]
+async fn a_record_read_before_it_changes_reads_back_changed() {
+    // A read keeps each record's serialisation; a change lets that record's go, and only it.
+    let session = "reread";
+    let post = format!("{OES}/{DEMO}/clients/connections/{CONNECTION}/allocations");
+    let made =
+        send_json("POST", &post, Some(session), &allocation("reread-1", "1000")).await.body["allocation"].clone();
+    let other =
+        send_json("POST", &post, Some(session), &allocation("reread-2", "2000")).await.body["allocation"].clone();
+    let page =
+        || allocations(&format!("connectionIds={CONNECTION}&sortField=updatedAt&sortDirection=DESC&pageSize=50"));
+    let status_of = |page: &Reply, id: &Value| {
+        let listed = page.body["allocations"].as_array().unwrap();
+        listed.iter().find(|a| a["id"] == *id).map(|a| a["status"].as_str().unwrap().to_string())
+    };
+    let before = get_in(session, &page()).await;
+    assert_eq!(status_of(&before, &made["id"]).as_deref(), Some("reserved"));
+    let one = format!("{OES}/{DEMO}/partners/allocations/{}", made["id"].as_str().unwrap());
+    assert_eq!(get_in(session, &one).await.body["allocation"]["status"], "reserved");
+
+    let cleared =
+        send_json("PUT", &format!("{OES}/{DEMO}/partners/allocations"), Some(session), &settle(&made, "cleared")).await;
+    assert_eq!(cleared.status, 200, "{}", cleared.body);
+    let after = get_in(session, &page()).await;
+    assert_eq!(status_of(&after, &made["id"]).as_deref(), Some("cleared"), "the page shows the change");
+    assert_eq!(status_of(&after, &other["id"]).as_deref(), Some("reserved"), "and the record it did not change");
+    assert_eq!(get_in(session, &one).await.body["allocation"]["status"], "cleared", "so does the record's own route");
+
+    // An indexed record the session changed (a bucket a transfer moved) reads back moved too.
+    let seconds = bucket_value(session, FROM).await;
+    let transfer = json!({"amount": {"amount": 2, "units": "Free Seconds"}, "bucket": {"id": FROM},
+                          "receiverBucket": {"id": TO}, "usageType": "other"});
+    assert_eq!(send_json("POST", &format!("{BRM}/transferBalance"), Some(session), &transfer).await.status, 201);
+    assert_eq!(bucket_value(session, FROM).await, seconds - 2.0);
+    assert_eq!(send_json("POST", &format!("{BRM}/transferBalance"), Some(session), &transfer).await.status, 201);
+    assert_eq!(bucket_value(session, FROM).await, seconds - 4.0);
+}

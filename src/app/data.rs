@@ -64,19 +64,25 @@ pub(crate) async fn records(
     let shape = default_shape(api, &collection);
     let write_item = |item: Item<'_>, out: &mut Vec<u8>| match (item, shape) {
         (Item::Base(id), _) => write(id, out, &base),
-        (Item::Written(record), Some(shape)) => {
+        (Item::Written(record, _), Some(shape)) => {
             let mut one = Rendered::default();
             one.push(shape, record, &api.placeholders);
             one.write(0, out, &base);
         }
-        (Item::Written(record), None) => serde_json::to_writer(out, record).expect("a record serialises"),
+        (Item::Written(record, _), None) => serde_json::to_writer(out, record).expect("a record serialises"),
     };
     let n = records.index.len();
     let total = n + changes.added.len();
     // Each record parsed for its own write alone: a search walks every one.
     let write_at = |i: usize, out: &mut Vec<u8>| match i.checked_sub(n) {
-        None => write_item(changes.replaced.get(&(i as u32)).map_or(Item::Base(i as u32), Item::Written), out),
-        Some(added) => write_item(Item::Written(&changes.peek(Slot::Added(added as u32))), out),
+        None => {
+            let slot = Slot::Replaced(i as u32);
+            write_item(changes.replaced.get(&(i as u32)).map_or(Item::Base(i as u32), |r| Item::Written(r, slot)), out)
+        }
+        Some(added) => {
+            let slot = Slot::Added(added as u32);
+            write_item(Item::Written(&changes.peek(slot), slot), out)
+        }
     };
     let (mut matched, mut page) = (0usize, Vec::new());
     if text.is_empty() {

@@ -143,9 +143,9 @@ pub(crate) fn answer(
     let render = |item: Item<'_>, out: &mut Vec<u8>| match (item, &fields) {
         (Item::Base(id), None) => rendered.write(id, out, base),
         (Item::Base(id), Some(keep)) => rendered.write_selected(id, keep, out, base),
-        (Item::Written(record), keep) => {
+        (Item::Written(record, slot), keep) => {
             let one = match written {
-                Some((changes, _)) => changes.rendered(record, shape, &api.placeholders),
+                Some((changes, _)) => changes.rendered(slot, record, shape, &api.placeholders),
                 None => {
                     let mut one = Rendered::default();
                     one.push(shape, record, &api.placeholders);
@@ -170,8 +170,8 @@ pub(crate) fn answer(
                     .iter()
                     .map(|item| match item {
                         Item::Base(id) => rendered.size_with(*id, base.len()),
-                        Item::Written(record) => {
-                            changes.rendered(record, shape, &api.placeholders).size_with(0, base.len())
+                        Item::Written(record, slot) => {
+                            changes.rendered(*slot, record, shape, &api.placeholders).size_with(0, base.len())
                         }
                     })
                     .sum();
@@ -275,7 +275,7 @@ pub(crate) fn answer(
                 }
                 match item {
                     Item::Base(id) => binding.map_keys.write(id, &mut out, b""),
-                    Item::Written(record) => {
+                    Item::Written(record, _) => {
                         let key = written.map(|(_, c)| c.key_of(record)).unwrap_or_default();
                         write_json(&mut out, &key);
                     }

@@ -36,9 +36,8 @@ pub(crate) struct Changes {
     journal: Vec<Slot>,
     /// Each binding's index of these records, by the binding's field plan.
     indexes: std::sync::Mutex<hashbrown::HashMap<usize, Indexed>>,
-    /// Records serialised in a view, by record and view address; emptied by every change, which
-    /// is also what may move a record.
-    rendered: std::sync::Mutex<hashbrown::HashMap<(usize, usize), std::sync::Arc<Rendered>>>,
+    /// Records serialised in a view, by record and view address; a change forgets its record's.
+    rendered: std::sync::Mutex<hashbrown::HashMap<Slot, RenderedViews>>,
 }
 
 impl Clone for Changes {
@@ -56,6 +55,12 @@ impl Clone for Changes {
         }
     }
 }
+
+/// One record serialised in each view it was read in, by the view's address.
+type RenderedViews = smallvec::SmallVec<[(usize, std::sync::Arc<Rendered>); 2]>;
+
+/// The records whose serialisations a session keeps at most; past it they are all let go.
+const RENDERED_RECORDS: usize = 10_000;
 
 /// Where a session's record is: an indexed record it replaced, or one it added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -200,8 +205,8 @@ fn room(n: usize) -> usize {
 pub(crate) enum Item<'a> {
     /// An indexed record no write touched, by index.
     Base(u32),
-    /// A record the session wrote.
-    Written(&'a Value),
+    /// A record the session wrote, and where it keeps it.
+    Written(&'a Value, Slot),
 }
 
 /// How a merged read finds another collection's records (for filters that read through one).
@@ -214,11 +219,11 @@ impl Changes {
     /// The record with this key or alias, as the session sees it.
     pub(crate) fn get<'a>(&'a self, base: &'a Collection, key: &str) -> Option<Item<'a>> {
         if let Some(&i) = self.added_keys.get(key) {
-            return Some(Item::Written(self.added[i as usize].value()));
+            return Some(Item::Written(self.added[i as usize].value(), Slot::Added(i)));
         }
         let index = base.index.find(key)?;
         Some(match self.replaced.get(&index) {
-            Some(record) => Item::Written(record),
+            Some(record) => Item::Written(record, Slot::Replaced(index)),
             None => Item::Base(index),
         })
     }
@@ -226,7 +231,7 @@ impl Changes {
     /// The record as the session sees it, parsed.
     pub(crate) fn value<'a>(&'a self, base: &'a Collection, key: &str) -> Option<&'a Value> {
         match self.get(base, key)? {
-            Item::Written(v) => Some(v),
+            Item::Written(v, _) => Some(v),
             Item::Base(i) => base.records.get(i as usize),
         }
     }
@@ -329,29 +334,34 @@ impl Changes {
     }
 
     /// Notes a record newly kept at `slot`: in the journal the indexes catch up from, and by
-    /// forgetting the rendered records a change may move.
+    /// forgetting how the record was rendered.
     fn changed(&mut self, slot: Slot) {
         self.journal.push(slot);
-        self.rendered.get_mut().unwrap_or_else(|e| e.into_inner()).clear();
+        self.rendered.get_mut().unwrap_or_else(|e| e.into_inner()).remove(&slot);
     }
 
-    /// `record` (one of these) in the view `shape`, serialised once until the next change.
+    /// `record`, kept at `slot`, in the view `shape`: serialised once until it changes.
     pub(crate) fn rendered(
         &self,
+        slot: Slot,
         record: &Value,
         shape: &Shape,
         placeholders: &Placeholders,
     ) -> std::sync::Arc<Rendered> {
-        let key = (record as *const Value as usize, shape as *const Shape as usize);
+        let view = shape as *const Shape as usize;
         let mut cache = self.rendered.lock().unwrap_or_else(|e| e.into_inner());
-        cache
-            .entry(key)
-            .or_insert_with(|| {
-                let mut one = Rendered::default();
-                one.push(shape, record, placeholders);
-                std::sync::Arc::new(one)
-            })
-            .clone()
+        if cache.len() >= RENDERED_RECORDS && !cache.contains_key(&slot) {
+            cache.clear();
+        }
+        let views = cache.entry(slot).or_default();
+        if let Some((_, one)) = views.iter().find(|(v, _)| *v == view) {
+            return one.clone();
+        }
+        let mut one = Rendered::default();
+        one.push(shape, record, placeholders);
+        let one = std::sync::Arc::new(one);
+        views.push((view, one.clone()));
+        one
     }
 
     /// Replaced records move to new indexes (after a reload): every index is rebuilt.
@@ -506,7 +516,7 @@ pub(crate) fn page<'a>(
         while let Some(e) =
             w.next_if(|e| ordered(e.sort_values(key_index), here(), descending).then(e.place.cmp(&(id as u64))).is_lt())
         {
-            push(Item::Written(changes.record(slot_of(e))), &mut items);
+            push(Item::Written(changes.record(slot_of(e)), slot_of(e)), &mut items);
         }
         push(Item::Base(id), &mut items);
     }
@@ -514,7 +524,7 @@ pub(crate) fn page<'a>(
         if items.len() >= take {
             break;
         }
-        push(Item::Written(changes.record(slot_of(e))), &mut items);
+        push(Item::Written(changes.record(slot_of(e)), slot_of(e)), &mut items);
     }
     (items, total)
 }
