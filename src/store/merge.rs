@@ -36,7 +36,7 @@ pub(crate) struct Changes {
     journal: Vec<Slot>,
     /// Each binding's index of these records, by the binding's field plan.
     indexes: std::sync::Mutex<hashbrown::HashMap<usize, Indexed>>,
-    /// Records serialised in a view, by record and view address; a change forgets its record's.
+    /// Records serialised in a view, by slot and view address; a change forgets its record's.
     rendered: std::sync::Mutex<hashbrown::HashMap<Slot, RenderedViews>>,
 }
 
@@ -83,7 +83,7 @@ impl Slot {
 /// parsed tree takes 18 KB (see [`weight`]), so a burst of writes takes a ninth of the fresh
 /// memory (page faults were half a transfer's time). Parsed when first read, and kept parsed
 /// until it changes; it weighs what it would parsed, so reads cannot take a session past its cap.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct Kept {
     text: Box<str>,
     parsed: OnceLock<Value>,
@@ -375,7 +375,7 @@ impl Changes {
     }
 
     /// The record at `slot`; an added one is parsed and kept for the next read.
-    pub(crate) fn record(&self, slot: Slot) -> &Value {
+    fn record(&self, slot: Slot) -> &Value {
         match slot {
             Slot::Replaced(i) => &self.replaced[&i],
             Slot::Added(i) => self.added[i as usize].value(),
@@ -451,6 +451,13 @@ pub(crate) fn page<'a>(
         }
     }
     let descending = desc && key_index.is_some();
+    // Whether a session's entry sorts before indexed record `id`, given its sort values.
+    let sorts_before = |e: &Entry, id: u32, (tie, keys): &(Vec<SortValue>, Vec<SortValue>)| {
+        let theirs = key_index.and_then(|k| keys.get(k)).into_iter().chain(tie);
+        ordered(e.sort_values(key_index), theirs, descending).then(e.place.cmp(&(id as u64))).is_lt()
+    };
+    // A collection kept without parsed records has no sort (see `load::changed_collections`).
+    let unsorted = (Vec::new(), Vec::new());
     // Where the session's matches fill the page and its last sorts before the first indexed
     // record, filters aside, no indexed record is on the page: a session reading back the newest
     // records it wrote needs no indexed query. (Without a total to count, the total is partial.)
@@ -461,10 +468,7 @@ pub(crate) fn page<'a>(
             None => true,
             Some(first) => {
                 sort_values_of(base_values, first);
-                let (tie, keys) = &base_values[&first];
-                let theirs = key_index.and_then(|k| keys.get(k)).into_iter().chain(tie);
-                let last = written[reach - 1];
-                ordered(last.sort_values(key_index), theirs, descending).then(last.place.cmp(&(first as u64))).is_lt()
+                sorts_before(written[reach - 1], first, base_values.get(&first).unwrap_or(&unsorted))
             }
         };
     // Indexed matches up to the page's end, less those the session replaced.
@@ -509,14 +513,10 @@ pub(crate) fn page<'a>(
         if items.len() >= take {
             break;
         }
-        // A collection kept without parsed records has no sort (see `load::changed_collections`).
-        let none = (Vec::new(), Vec::new());
-        let (tie, keys) = base_values.get(&id).unwrap_or(&none);
-        let here = || key_index.and_then(|k| keys.get(k)).into_iter().chain(tie);
-        while let Some(e) =
-            w.next_if(|e| ordered(e.sort_values(key_index), here(), descending).then(e.place.cmp(&(id as u64))).is_lt())
-        {
-            push(Item::Written(changes.record(slot_of(e)), slot_of(e)), &mut items);
+        let values = base_values.get(&id).unwrap_or(&unsorted);
+        while let Some(e) = w.next_if(|e| sorts_before(e, id, values)) {
+            let slot = slot_of(e);
+            push(Item::Written(changes.record(slot), slot), &mut items);
         }
         push(Item::Base(id), &mut items);
     }
@@ -524,7 +524,8 @@ pub(crate) fn page<'a>(
         if items.len() >= take {
             break;
         }
-        push(Item::Written(changes.record(slot_of(e)), slot_of(e)), &mut items);
+        let slot = slot_of(e);
+        push(Item::Written(changes.record(slot), slot), &mut items);
     }
     (items, total)
 }
